@@ -1,0 +1,2 @@
+import { PACKAGE_NAME } from '@mbsync/dump';
+console.log(PACKAGE_NAME);
