@@ -1,2 +1,68 @@
-import { PACKAGE_NAME } from '@mbsync/dump';
-console.log(PACKAGE_NAME);
+import { existsSync } from 'node:fs';
+import { loadEnvironments } from '@mbsync/jobs';
+import { UsageError, type CliContext } from './cli-context.js';
+import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
+import { exportCommand, exportHelp } from './commands/export.js';
+import { importCommand, importHelp } from './commands/import.js';
+import { syncCommand, syncHelp } from './commands/sync.js';
+
+type Command = { run: (context: CliContext, argv: string[]) => Promise<void>; help: string; summary: string };
+
+const commands: Record<string, Command> = {
+  export: { run: exportCommand, help: exportHelp, summary: 'dump a database to a plain SQL file by streaming' },
+  import: { run: importCommand, help: importHelp, summary: 'load a dump into a database in one transaction (backup first)' },
+  sync: { run: syncCommand, help: syncHelp, summary: 'copy a database: export, validate, backup, import, verify' },
+  backups: { run: backupsCommand, help: backupsHelp, summary: 'list the backups taken before imports' },
+  restore: { run: restoreCommand, help: restoreHelp, summary: 'put a backup back' },
+};
+
+function mainHelp(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(10)} ${c.summary}`);
+  return `Usage: pnpm mbsync <command> [options]\n\nCommands:\n${lines.join('\n')}\n\nRun 'pnpm mbsync <command> --help' for a command's options.\nEnvironments come from <NAME>_DATABASE_URL variables (see .env.example).`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp() + '\n');
+    return name ? 0 : 2;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`mbsync: unknown command "${name}"\n${mainHelp()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return 0;
+  }
+  // .env in the working directory fills in what the real environment does not set
+  if (existsSync('.env')) process.loadEnvFile('.env');
+  const controller = new AbortController();
+  let interrupted = 0;
+  const onSignal = () => {
+    interrupted++;
+    if (interrupted > 1) process.exit(130);
+    process.stderr.write('\nmbsync: interrupted, cleaning up (press Ctrl-C again to force)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const context: CliContext = { environments: loadEnvironments(process.env), env: process.env, signal: controller.signal };
+  try {
+    await command.run(context, rest);
+    return 0;
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    if (error instanceof UsageError || e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' || e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' || e.code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      process.stderr.write(`mbsync ${name}: ${e.message.split('\n')[0]} (see 'pnpm mbsync ${name} --help')\n`);
+      return 2;
+    }
+    const code = e.code ? `[${e.code}] ` : '';
+    process.stderr.write(`mbsync ${name}: ${code}${(e.message ?? String(error)).split('\n')[0]}\n`);
+    if (process.env.MBSYNC_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+    return controller.signal.aborted ? 130 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

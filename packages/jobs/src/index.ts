@@ -1,1 +1,28 @@
-export const PACKAGE_NAME = '@mbsync/jobs';
+export { JobsError } from './errors.js';
+export type { JobsErrorCode } from './errors.js';
+export { loadCoreConfig } from './config.js';
+export type { CoreConfig } from './config.js';
+export {
+  PROTECTED_NAMES,
+  describeEnvironment,
+  describeUrlSafely,
+  getEnvironment,
+  isDatabaseUrl,
+  loadEnvironments,
+  normalizeEnvironmentName,
+} from './environments.js';
+export type { Environment, Environments } from './environments.js';
+export { assertWritableTarget, parseDatabaseHosts } from './destination-guard.js';
+export type { GuardOptions, ParsedHost } from './destination-guard.js';
+export { openDatabase } from './database.js';
+export type { OpenDatabaseOptions } from './database.js';
+export { phaseEvent, phaseReporter } from './progress.js';
+export type { JobProgress, Phase, PhaseProgressCallback } from './progress.js';
+export { runExport } from './runners/export.js';
+export type { ExportJobInput } from './runners/export.js';
+export { runImport } from './runners/import.js';
+export type { ImportJobInput, ImportJobResult } from './runners/import.js';
+export { takeBackup } from './runners/backup.js';
+export type { TakeBackupInput } from './runners/backup.js';
+export { runSync } from './runners/sync.js';
+export type { SyncJobInput, SyncJobResult } from './runners/sync.js';

@@ -1,1 +1,12 @@
+export { introspect, modelNodes } from './introspect.js';
+export { MANAGED_SCHEMAS, isManagedSchema } from './introspect/scope.js';
+export type { IntrospectOptions } from './introspect/scope.js';
+export { SchemaDiffError } from './errors.js';
+export type { SchemaDiffErrorCode } from './errors.js';
+export { objectKey } from './model.js';
+export type {
+  Column, CompositeAttribute, CompositeType, ConstraintType, DependencyEdge, DomainConstraint, DomainType, EnumType,
+  ExtensionInfo, IdentitySpec, IndexInfo, ObjectKind, Ownership, Policy, RangeType, Routine, RoutineKind, Rule, SchemaInfo,
+  SchemaModel, SequenceInfo, SequenceOptions, Table, TableConstraint, TableKind, Trigger, View, ViewColumn,
+} from './model.js';
 export const PACKAGE_NAME = '@mbsync/schema-diff';

@@ -1,0 +1,67 @@
+import { parseArgs } from 'node:util';
+import { runExport } from '@mbsync/jobs';
+import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { createProgressOutput } from '../progress-bar.js';
+
+export const exportHelp = `Usage: pnpm mbsync export --from <environment|postgres-url> --out <file.sql|file.sql.gz> [options]
+
+Writes a plain-SQL dump of a database by streaming (one consistent snapshot), with a sidecar
+<file>.manifest.json. The file appears only when complete.
+
+Options:
+  --from <name|url>           source environment (e.g. staging, from STAGING_DATABASE_URL) or a postgres:// URL
+  --out <file>                output file; a name ending in .gz is gzipped on the fly
+  --schema <name>             dump only this schema (repeatable)
+  --exclude-schema <name>     leave this schema out (repeatable; Supabase-managed schemas are always left out)
+  --exclude-table <s.t>       leave this table out (repeatable)
+  --exclude-table-data <s.t>  dump this table's structure but not its rows (repeatable)
+  --owners                    include ALTER … OWNER TO statements
+  --privileges                include GRANT/REVOKE statements
+  --json                      print progress and the result as JSON lines on stdout
+  -h, --help                  show this help`;
+
+export async function exportCommand(context: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: 'string' },
+      out: { type: 'string' },
+      schema: { type: 'string', multiple: true },
+      'exclude-schema': { type: 'string', multiple: true },
+      'exclude-table': { type: 'string', multiple: true },
+      'exclude-table-data': { type: 'string', multiple: true },
+      owners: { type: 'boolean', default: false },
+      privileges: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.from) throw new UsageError('export needs --from <environment|postgres-url>');
+  if (!values.out) throw new UsageError('export needs --out <file>');
+  const source = resolveDatabase(context, values.from);
+  const output = createProgressOutput(values.json);
+  try {
+    const result = await runExport({
+      source,
+      out: values.out,
+      schemas: values.schema,
+      excludeSchemas: values['exclude-schema'],
+      excludeTables: values['exclude-table'],
+      excludeTableData: values['exclude-table-data'],
+      owners: values.owners,
+      privileges: values.privileges,
+      signal: context.signal,
+      onProgress: (p) => output.update('export', p),
+    });
+    output.done('export', {
+      file: result.file,
+      manifest: result.manifestFile,
+      tables: result.manifest.tables.length,
+      rows: result.manifest.rows,
+      fileBytes: result.manifest.fileBytes,
+      sha256: result.manifest.sha256,
+    });
+  } finally {
+    output.clear();
+  }
+}

@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { loadCoreConfig, runImport } from '@mbsync/jobs';
+import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { createProgressOutput } from '../progress-bar.js';
+
+export const importHelp = `Usage: pnpm mbsync import --to <environment|postgres-url> --in <file> [options]
+
+Imports a dump (ours, or pg_dump's plain output) in ONE transaction: the target changes completely or not
+at all. Our dumps are checked against their manifest (size, sha256) before the target is touched, and the
+target's affected schemas are backed up to BACKUP_DIRECTORY first.
+
+Options:
+  --to <name|url>        target environment or postgres:// URL
+  --in <file>            dump file (.sql or .sql.gz)
+  --mode <mode>          replace (default: the dumped schemas are dropped and recreated) or data-only
+                         (tables truncated and reloaded, sequences set; the schema stays)
+  --confirm <name>       the target's name again: needed for protected (production, staging, Supabase) and
+                         non-local targets; protected ones also need ALLOW_PROTECTED_TARGETS=true
+  --no-backup            skip the backup of the target
+  --yes                  accept a replace that drops tables or columns holding rows
+  --json                 progress and result as JSON lines on stdout
+  -h, --help             show this help`;
+
+export async function importCommand(context: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      to: { type: 'string' },
+      in: { type: 'string' },
+      mode: { type: 'string', default: 'replace' },
+      confirm: { type: 'string' },
+      'no-backup': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.to) throw new UsageError('import needs --to <environment|postgres-url>');
+  if (!values.in) throw new UsageError('import needs --in <file>');
+  if (values.mode !== 'replace' && values.mode !== 'data-only') throw new UsageError(`--mode must be replace or data-only, not "${values.mode}"`);
+  const config = loadCoreConfig(context.env);
+  const target = resolveDatabase(context, values.to);
+  const output = createProgressOutput(values.json);
+  try {
+    const result = await runImport({
+      target,
+      file: values.in,
+      mode: values.mode,
+      confirm: values.confirm,
+      noBackup: values['no-backup'],
+      config,
+      signal: context.signal,
+      onProgress: (p) => output.update(p.phase, p),
+    });
+    output.done('import', {
+      target: target.name,
+      tables: result.import.tables.length,
+      rows: result.import.rows,
+      seconds: Math.round(result.import.durationMs / 100) / 10,
+      backup: result.backup?.id ?? 'none',
+      verified: result.verify ? `${result.verify.tables} tables` : 'no manifest',
+    });
+  } finally {
+    output.clear();
+  }
+}

@@ -1,0 +1,83 @@
+import { parseArgs } from 'node:util';
+import { loadCoreConfig, runSync } from '@mbsync/jobs';
+import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { createProgressOutput } from '../progress-bar.js';
+
+export const syncHelp = `Usage: pnpm mbsync sync --from <environment|postgres-url> --to <environment|postgres-url> [options]
+
+Copies a database: export → validate → backup → import → verify, each a phase with progress. By default
+the dump streams from source to target without touching disk; --keep-dump writes it to DUMP_DIRECTORY.
+The import is one transaction: the target ends as a copy of the source, or unchanged.
+
+Options:
+  --from <name|url>           source environment or postgres:// URL
+  --to <name|url>             target environment or postgres:// URL
+  --mode <mode>               replace (default) or data-only
+  --confirm <name>            the target's name again (protected or non-local targets)
+  --no-backup                 skip the backup of the target
+  --keep-dump                 keep the dump file in DUMP_DIRECTORY
+  --yes                       accept a replace that drops tables or columns holding rows
+  --schema <name>             copy only this schema (repeatable)
+  --exclude-schema <name>     leave this schema out (repeatable)
+  --exclude-table <s.t>       leave this table out (repeatable)
+  --exclude-table-data <s.t>  copy this table's structure but not its rows (repeatable)
+  --json                      progress and result as JSON lines on stdout
+  -h, --help                  show this help`;
+
+export async function syncCommand(context: CliContext, argv: string[]): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      from: { type: 'string' },
+      to: { type: 'string' },
+      mode: { type: 'string', default: 'replace' },
+      confirm: { type: 'string' },
+      'no-backup': { type: 'boolean', default: false },
+      'keep-dump': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
+      schema: { type: 'string', multiple: true },
+      'exclude-schema': { type: 'string', multiple: true },
+      'exclude-table': { type: 'string', multiple: true },
+      'exclude-table-data': { type: 'string', multiple: true },
+      json: { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  if (!values.from) throw new UsageError('sync needs --from <environment|postgres-url>');
+  if (!values.to) throw new UsageError('sync needs --to <environment|postgres-url>');
+  if (values.mode !== 'replace' && values.mode !== 'data-only') throw new UsageError(`--mode must be replace or data-only, not "${values.mode}"`);
+  const config = loadCoreConfig(context.env);
+  const source = resolveDatabase(context, values.from);
+  const target = resolveDatabase(context, values.to);
+  const output = createProgressOutput(values.json);
+  try {
+    const result = await runSync({
+      source,
+      target,
+      mode: values.mode,
+      confirm: values.confirm,
+      noBackup: values['no-backup'],
+      keepDump: values['keep-dump'],
+      schemas: values.schema,
+      excludeSchemas: values['exclude-schema'],
+      excludeTables: values['exclude-table'],
+      excludeTableData: values['exclude-table-data'],
+      config,
+      signal: context.signal,
+      onProgress: (p) => output.update(p.phase, p),
+    });
+    output.done('sync', {
+      from: source.name,
+      to: target.name,
+      tables: result.import.tables.length,
+      rows: result.import.rows,
+      dataBytes: result.export.dataBytes,
+      seconds: Math.round(result.import.durationMs / 100) / 10,
+      backup: result.backup?.id ?? 'none',
+      verified: result.verify ? `${result.verify.tables} tables` : 'no',
+      ...(result.dumpFile ? { dump: result.dumpFile } : {}),
+    });
+  } finally {
+    output.clear();
+  }
+}

@@ -1,0 +1,31 @@
+// PM2 process file: `pnpm start` runs the api and the worker as separate apps.
+// Workers finish or cancel running jobs within WORKER_SHUTDOWN_GRACE_MS after SIGINT; kill_timeout is longer.
+const path = require('node:path');
+
+const shutdownGraceMs = Number(process.env.WORKER_SHUTDOWN_GRACE_MS || 30000);
+
+module.exports = {
+  apps: [
+    {
+      name: 'mbsync-api',
+      cwd: __dirname,
+      script: path.join(__dirname, 'apps/api/src/main.ts'),
+      interpreter: 'node',
+      node_args: ['--conditions=source', '--import', 'tsx'],
+      instances: 1,
+      kill_timeout: 10000,
+      env: { NODE_ENV: 'production' },
+    },
+    {
+      name: 'mbsync-worker',
+      cwd: __dirname,
+      script: path.join(__dirname, 'apps/worker/src/main.ts'),
+      interpreter: 'node',
+      node_args: ['--conditions=source', '--import', 'tsx'],
+      instances: Number(process.env.WORKER_INSTANCES || 1),
+      exec_mode: 'fork',
+      kill_timeout: shutdownGraceMs + 15000,
+      env: { NODE_ENV: 'production' },
+    },
+  ],
+};

@@ -1,0 +1,146 @@
+import type { SchemaModel, Table, View } from '@mbsync/schema-diff';
+import { objectKey } from '@mbsync/schema-diff';
+import { renderComments } from './ddl/comments.js';
+import type { PostDataPhases } from './ddl/post-data.js';
+import { renderDomainPostData, renderTablePostData, renderViewPostData } from './ddl/post-data.js';
+import {
+  renderComposite, renderDomain, renderEnum, renderRange, renderSequence, renderTable, renderView, renderViewStub,
+} from './ddl/pre-data.js';
+import { renderGrants, renderOwners } from './ddl/privileges.js';
+import { qualify, quoteIdent } from './ddl/quote.js';
+import type { OrderNode } from './dependency-order.js';
+import { orderByDependencies } from './dependency-order.js';
+
+export { qualify, quoteIdent, quoteLiteral } from './ddl/quote.js';
+
+/** What to render besides the schema itself. Owners and privileges are off by default (like --no-owner --no-privileges). */
+export interface RenderOptions {
+  /** Emit ALTER … OWNER TO (the roles must exist in the target). */
+  owners?: boolean;
+  /** Emit REVOKE/GRANT statements rebuilding the ACLs (the grantees must exist in the target). */
+  privileges?: boolean;
+  /** Tables whose rows are not copied ('schema.table', unquoted); their definition still is. */
+  excludeTableData?: string[];
+}
+
+/** A table whose rows the exporter copies, in dump order. */
+export interface DataTable {
+  schema: string;
+  name: string;
+  /** attnum order, generated and dropped columns left out: the COPY column list. */
+  columns: string[];
+  estimatedBytes: number;
+}
+
+/** The DDL of a model in the three sections of a dump, each statement complete and ending in `;`. */
+export interface RenderedSchema {
+  /** Extensions, schemas, types, functions, sequences, tables, views: dependency order. */
+  preData: string[];
+  /** Ordinary tables and leaf partitions (not partitioned parents, views, foreign tables). */
+  dataTables: DataTable[];
+  /** Every dumped sequence, serial and identity ones included, for setval. */
+  sequences: { schema: string; name: string }[];
+  /** Constraints, indexes, FKs, triggers, RLS, policies, comments, owners and grants. */
+  postData: string[];
+  /** REFRESH MATERIALIZED VIEW for populated materialized views, dependency order, run last. */
+  refreshMaterializedViews: string[];
+}
+
+// Creation priority when dependencies leave a choice (pg_dump's order: types, functions, sequences, tables, views).
+const PRIORITY = { schema: 1, extension: 2, type: 3, function: 4, aggregate: 5, sequence: 6, table: 7, view: 8, matview: 9 };
+
+interface Renderer { node: OrderNode; whole: () => string[]; stub?: () => string[]; body?: () => string[] }
+
+/**
+ * Renders a schema model as DDL. Pure: the order comes from the dependency edges stored in the model.
+ * A view that needs a primary key or unique constraint (GROUP BY on a key) is created as a stub and
+ * replaced after the constraints; cycles through a view are broken the same way.
+ */
+export function renderSchema(model: SchemaModel, options: RenderOptions = {}): RenderedSchema {
+  const renderers: Renderer[] = [];
+  const add = (key: string, priority: number, schema: string, name: string, whole: () => string[], extra: Partial<Renderer> = {}) => {
+    renderers.push({ node: { key, priority, sortName: `${schema}\u0000${name}`, breakable: extra.stub !== undefined }, whole, ...extra });
+  };
+  const postData: PostDataPhases = { constraints: [], indexes: [], attachments: [], foreignKeys: [], triggers: [], security: [] };
+  const deferred: string[] = [];
+
+  for (const s of model.schemas) {
+    // public exists in every new database
+    add(objectKey('schema', s.name), PRIORITY.schema, '', s.name, () => (s.name === 'public' ? [] : [`CREATE SCHEMA ${quoteIdent(s.name)};`]));
+  }
+  for (const x of model.extensions) {
+    add(objectKey('extension', x.name), PRIORITY.extension, '', x.name, () => [`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(x.name)} WITH SCHEMA ${quoteIdent(x.schema)};`]);
+  }
+  for (const t of model.enums) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderEnum(t)]);
+  for (const t of model.domains) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderDomain(t)]);
+  for (const t of model.compositeTypes) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderComposite(t)]);
+  for (const t of model.rangeTypes) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderRange(t)]);
+  for (const r of model.routines) {
+    add(objectKey('function', r.schema, r.name, r.identityArguments), r.kind === 'aggregate' ? PRIORITY.aggregate : PRIORITY.function,
+      r.schema, `${r.name}(${r.identityArguments})`, () => [`${r.definition};`]);
+  }
+  for (const s of model.sequences) add(objectKey('relation', s.schema, s.name), PRIORITY.sequence, s.schema, s.name, () => [renderSequence(s)]);
+  const supportedTables = model.tables.filter((t) => t.kind !== 'foreign');
+  for (const t of supportedTables) add(objectKey('relation', t.schema, t.name), PRIORITY.table, t.schema, t.name, () => renderTable(t));
+
+  const needsConstraint = new Set(model.dependencies.filter((e) => e.to.startsWith('constraint:')).map((e) => e.from));
+  for (const v of model.views) {
+    const key = objectKey('relation', v.schema, v.name);
+    const priority = v.materialized ? PRIORITY.matview : PRIORITY.view;
+    if (needsConstraint.has(key)) {
+      // the view's query is only valid once a key exists (functional dependency): finish it in post-data
+      if (v.materialized) {
+        add(key, priority, v.schema, v.name, () => { deferred.push(renderView(v)); return []; });
+      } else {
+        add(key, priority, v.schema, v.name, () => { deferred.push(renderView(v, true)); return [renderViewStub(v)]; });
+      }
+    } else if (v.materialized) {
+      add(key, priority, v.schema, v.name, () => [renderView(v)]);
+    } else {
+      add(key, priority, v.schema, v.name, () => [renderView(v)], { stub: () => [renderViewStub(v)], body: () => [renderView(v, true)] });
+    }
+  }
+
+  const byKey = new Map(renderers.map((r) => [r.node.key, r]));
+  const steps = orderByDependencies(renderers.map((r) => r.node), model.dependencies);
+  const preData: string[] = [];
+  for (const step of steps) {
+    const r = byKey.get(step.key)!;
+    const render = step.part === 'stub' ? r.stub : step.part === 'body' ? r.body : r.whole;
+    preData.push(...(render ?? r.whole)());
+  }
+  for (const s of model.sequences) {
+    if (s.ownedBy) preData.push(`ALTER SEQUENCE ${qualify(s.schema, s.name)} OWNED BY ${qualify(s.ownedBy.schema, s.ownedBy.table)}.${quoteIdent(s.ownedBy.column)};`);
+  }
+
+  const order = new Map(steps.map((s, i) => [s.key, i]));
+  const inOrder = <T extends { schema: string; name: string }>(list: T[]) =>
+    [...list].sort((a, b) => (order.get(objectKey('relation', a.schema, a.name)) ?? 0) - (order.get(objectKey('relation', b.schema, b.name)) ?? 0));
+  const tables: Table[] = inOrder(supportedTables);
+  const views: View[] = inOrder(model.views);
+
+  for (const d of model.domains) postData.constraints.push(...renderDomainPostData(d));
+  for (const t of tables) renderTablePostData(t, postData);
+  for (const v of views) renderViewPostData(v, postData);
+
+  const noData = new Set(options.excludeTableData ?? []);
+  return {
+    preData,
+    dataTables: tables
+      .filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`))
+      .map((t) => ({
+        schema: t.schema, name: t.name, estimatedBytes: t.estimatedBytes,
+        columns: t.columns.filter((c) => c.generated === undefined).sort((a, b) => a.position - b.position).map((c) => c.name),
+      })),
+    sequences: [
+      ...model.sequences.map((s) => ({ schema: s.schema, name: s.name })),
+      ...model.tables.flatMap((t) => t.columns.flatMap((c) => (c.identitySequence ? [{ schema: c.identitySequence.sequenceSchema, name: c.identitySequence.sequenceName }] : []))),
+    ].sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
+    postData: [
+      ...postData.constraints, ...postData.indexes, ...postData.attachments, ...deferred, ...postData.foreignKeys,
+      ...postData.triggers, ...postData.security, ...renderComments(model),
+      ...(options.owners ? renderOwners(model) : []), ...(options.privileges ? renderGrants(model) : []),
+    ],
+    refreshMaterializedViews: views.filter((v) => v.materialized && v.populated).map((v) => `REFRESH MATERIALIZED VIEW ${qualify(v.schema, v.name)};`),
+  };
+}

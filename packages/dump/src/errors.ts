@@ -1,0 +1,45 @@
+/** Every failure the dump package reports carries one of these codes; the api maps them to HTTP statuses. */
+export type DumpErrorCode =
+  | 'DUMP_CONNECTION_FAILED'
+  | 'DUMP_AUTHENTICATION_FAILED'
+  | 'DUMP_DATABASE_NOT_FOUND'
+  | 'DUMP_PERMISSION_DENIED'
+  | 'DUMP_LOCK_TIMEOUT'
+  | 'DUMP_OUTPUT_NOT_WRITABLE'
+  | 'DUMP_CANCELLED'
+  | 'DUMP_QUERY_FAILED'
+  | 'DUMP_CORRUPT'
+  | 'DUMP_MANIFEST_INVALID'
+  | 'DUMP_IMPORT_FAILED'
+  | 'DUMP_TARGET_BUSY'
+  | 'DUMP_SQL_SYNTAX'
+  | 'DUMP_BACKSLASH_COMMAND'
+  | 'DUMP_STATEMENT_TOO_LARGE'
+  | 'DUMP_UNTERMINATED'
+  | 'DUMP_BACKUP_NOT_FOUND'
+  | 'DUMP_VERIFY_FAILED';
+
+/** Base class for the dump package's errors. Messages never contain connection strings or passwords. */
+export class DumpError extends Error {
+  readonly code: DumpErrorCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: DumpErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'DumpError';
+    this.code = code;
+    this.details = options.details;
+  }
+}
+
+/** True when an error is an AbortSignal's abort reason or our own cancellation. */
+export function isAbortError(error: unknown): boolean {
+  return (
+    (error instanceof DumpError && error.code === 'DUMP_CANCELLED') ||
+    (error instanceof Error && (error.name === 'AbortError' || (error as { code?: string }).code === 'ABORT_ERR'))
+  );
+}
+
+/** Throws DUMP_CANCELLED when the signal has fired. */
+export function throwIfAborted(signal: AbortSignal | undefined): void {
+  if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
+}

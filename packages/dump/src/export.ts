@@ -1,0 +1,152 @@
+import { createHash } from 'node:crypto';
+import { constants as fsConstants } from 'node:fs';
+import { access, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
+import { PassThrough, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { createGzip } from 'node:zlib';
+import { createWriteStream } from 'node:fs';
+import type postgres from 'postgres';
+import { writeDump, type DumpSelection, type DumpStats } from './dump-writer.js';
+import { DumpError } from './errors.js';
+import { buildManifest, manifestPath, type DumpManifest } from './manifest.js';
+import type { ProgressCallback } from './progress.js';
+
+export interface ExportOptions extends DumpSelection {
+  /** connection to the source; the caller creates and ends it */
+  sql: postgres.Sql;
+  /** environment name of the source (goes into header and manifest; never a URL) */
+  sourceName: string;
+  /** output path; a name ending in `.gz` is gzipped on the fly */
+  out: string;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+  lockTimeoutMs?: number;
+  /** gzip level for `.gz` output (default 3: most of the size win for a fraction of level 6's time) */
+  gzipLevel?: number;
+  /** marks the dump as a backup of a target (see DumpManifest.backupOf) */
+  backupOf?: DumpManifest['backupOf'];
+}
+
+export interface ExportResult {
+  file: string;
+  manifestFile: string;
+  manifest: DumpManifest;
+}
+
+/**
+ * Exports a database to a plain SQL file (optionally gzipped) with a sidecar manifest. The file is written
+ * as `<out>.partial`, fsync'd and renamed only when complete; on any failure or abort nothing is left behind.
+ */
+export async function exportDatabase(options: ExportOptions): Promise<ExportResult> {
+  const { out } = options;
+  const partial = `${out}.partial`;
+  const manifestFile = manifestPath(out);
+  const manifestPartial = `${manifestFile}.partial`;
+  await checkWritable(out);
+  const gzip = out.endsWith('.gz');
+  const hash = createHash('sha256');
+  let fileBytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      fileBytes += chunk.length;
+      callback(null, chunk);
+    },
+  });
+  let file: Writable;
+  try {
+    // 'wx': never overwrite a partial file another export is writing
+    file = createWriteStream(partial, { flags: 'wx' });
+    await new Promise<void>((resolve, reject) => {
+      file.once('open', () => resolve());
+      file.once('error', reject);
+    });
+  } catch (error) {
+    throw outputError(out, error);
+  }
+  const head: Transform = gzip ? createGzip({ level: options.gzipLevel ?? 3 }) : new PassThrough({ highWaterMark: 1 << 20 });
+  const written = pipeline(head, tap, file);
+  // Surface pipeline failures (disk full, EIO) into the writer loop instead of leaving it waiting for 'drain'.
+  let pipelineError: unknown;
+  written.catch((error: unknown) => {
+    pipelineError = error;
+  });
+  try {
+    let stats: DumpStats;
+    try {
+      stats = await writeDump(options.sql, head, options);
+    } catch (error) {
+      if (pipelineError) throw outputError(out, pipelineError);
+      throw error;
+    }
+    head.end();
+    await written.catch((error: unknown) => {
+      throw outputError(out, error);
+    });
+    await fsyncFile(partial);
+    const manifest = buildManifest({
+      source: options.sourceName,
+      serverVersion: stats.serverVersion,
+      serverVersionNum: stats.serverVersionNum,
+      startedAt: stats.startedAt,
+      finishedAt: new Date().toISOString(),
+      compression: gzip ? 'gzip' : 'none',
+      file: basename(out),
+      fileBytes,
+      sha256: hash.digest('hex'),
+      rows: stats.rows,
+      dataBytes: stats.dataBytes,
+      tables: stats.tables,
+      sequences: stats.sequences,
+      schema: stats.schema,
+      ...(options.backupOf ? { backupOf: options.backupOf } : {}),
+    });
+    await writeFile(manifestPartial, JSON.stringify(manifest, null, 2) + '\n', { flag: 'w' });
+    await fsyncFile(manifestPartial);
+    await rename(partial, out);
+    await rename(manifestPartial, manifestFile);
+    await fsyncFile(dirname(out));
+    return { file: out, manifestFile, manifest };
+  } catch (error) {
+    head.destroy();
+    await written.catch(() => {});
+    await rm(partial, { force: true });
+    await rm(manifestPartial, { force: true });
+    throw error;
+  }
+}
+
+async function checkWritable(out: string): Promise<void> {
+  const dir = dirname(out);
+  try {
+    await mkdir(dir, { recursive: true });
+    await access(dir, fsConstants.W_OK);
+  } catch (error) {
+    throw outputError(out, error);
+  }
+  const existing = await stat(out).catch(() => null);
+  if (existing?.isDirectory()) throw new DumpError('DUMP_OUTPUT_NOT_WRITABLE', `output path ${out} is a directory`);
+}
+
+function outputError(out: string, error: unknown): DumpError {
+  if (error instanceof DumpError) return error;
+  const code = (error as NodeJS.ErrnoException).code;
+  const reason =
+    code === 'EACCES' || code === 'EPERM' ? 'permission denied'
+    : code === 'ENOSPC' ? 'no space left on device'
+    : code === 'EEXIST' ? 'another export is writing it (a .partial file exists)'
+    : code === 'ENOTDIR' ? 'a parent is not a directory'
+    : code === 'EROFS' ? 'read-only file system'
+    : (error as Error).message;
+  return new DumpError('DUMP_OUTPUT_NOT_WRITABLE', `cannot write ${out}: ${reason}`, { cause: error });
+}
+
+async function fsyncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,211 @@
+import type { Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import type postgres from 'postgres';
+import type { DumpSource } from './dump-source.js';
+import { DumpError, throwIfAborted } from './errors.js';
+import { describePgError } from './pg-errors.js';
+import { ProgressMeter, type ProgressCallback } from './progress.js';
+import { readSqlStatements, type SqlEvent } from './sql-stream.js';
+import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
+import { dropSchemasForReplace, schemasOfDump } from './replace.js';
+
+export type ImportMode = 'replace' | 'data-only';
+
+export interface ImportOptions {
+  /** connection to the target (one session is used); the caller creates and ends it */
+  sql: postgres.Sql;
+  /** environment name of the target, for messages */
+  targetName: string;
+  source: DumpSource;
+  /** replace (default): the dumped schemas are dropped and recreated; data-only: tables truncated and reloaded */
+  mode?: ImportMode;
+  /** Schemas the dump holds, for replace mode when the source has no manifest (pg_dump files). */
+  schemas?: string[];
+  /** How long to wait for another import into the same target (default 0: fail at once). */
+  lockWaitMs?: number;
+  /** Runs inside the transaction after the target lock is held and before any write (schema validation). */
+  beforeWrite?: (tx: postgres.TransactionSql) => Promise<void>;
+  signal?: AbortSignal;
+  onProgress?: ProgressCallback;
+}
+
+export interface ImportResult {
+  mode: ImportMode;
+  statements: number;
+  tables: { schema: string; name: string; rows: number }[];
+  rows: number;
+  bytesRead: number;
+  durationMs: number;
+}
+
+/** Same key in every database: advisory locks are per database, so this means "one importer per target". */
+const TARGET_LOCK_SQL = "hashtext('multiboard-sync:import')";
+
+/**
+ * Imports a dump in ONE transaction: the first error rolls everything back and is reported with the file
+ * line, the statement's start and PostgreSQL's message, leaving the target exactly as it was.
+ */
+export async function importDump(options: ImportOptions): Promise<ImportResult> {
+  const { sql, source, signal } = options;
+  const mode = options.mode ?? 'replace';
+  const started = Date.now();
+  const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? 0 });
+  let current: { cancel(): void } | null = null;
+  const onAbort = () => current?.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    throwIfAborted(signal);
+    return await sql.begin(async (tx) => {
+      await acquireTargetLock(tx, options.targetName, options.lockWaitMs ?? 0);
+      await options.beforeWrite?.(tx);
+      throwIfAborted(signal);
+      let plan: DataOnlyPlan | null = null;
+      if (mode === 'replace') {
+        await dropSchemasForReplace(tx, options.schemas ?? schemasOfDump(source.manifest));
+      } else {
+        if (!source.manifest) throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${source.label}.manifest.json)`);
+        plan = await createDataOnlyPlan(tx, source.manifest.tables);
+        await plan.prepare();
+      }
+      const tables: ImportResult['tables'] = [];
+      let statements = 0;
+      for await (const event of readSqlStatements(source.chunks)) {
+        throwIfAborted(signal);
+        if (event.kind === 'meta') continue; // \restrict / \unrestrict only matter to psql
+        if (event.kind === 'statement') {
+          if (plan && !isDataStatement(event.sql)) continue;
+          const query = tx.unsafe(event.sql).simple();
+          current = query;
+          await query.catch((error: unknown) => {
+            throw statementError(error, event, options.targetName, source.label);
+          });
+          current = null;
+          statements++;
+          meter.update({ bytesDone: source.bytesRead });
+          continue;
+        }
+        const table = copyTarget(event.sql);
+        meter.update({ table: table.label, bytesDone: source.bytesRead }, true);
+        const rows = await copyIn(tx, event, (q) => (current = q), () => meter.update({ bytesDone: source.bytesRead }), options, source.label);
+        current = null;
+        statements++;
+        tables.push({ schema: table.schema, name: table.name, rows });
+        meter.update({ table: null, tablesDone: tables.length, rowsDone: meter.state.rowsDone + rows }, true);
+      }
+      source.assertComplete();
+      if (plan) await plan.finish();
+      const rows = tables.reduce((sum, t) => sum + t.rows, 0);
+      meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);
+      return { mode, statements, tables, rows, bytesRead: source.bytesRead, durationMs: Date.now() - started };
+    });
+  } catch (error) {
+    if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', `import into "${options.targetName}" cancelled; nothing was changed`, { cause: error });
+    throw describePgError(error, 'target', options.targetName);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function acquireTargetLock(tx: postgres.TransactionSql, target: string, waitMs: number): Promise<void> {
+  if (waitMs <= 0) {
+    const [row] = await tx.unsafe<{ locked: boolean }[]>(`SELECT pg_catalog.pg_try_advisory_xact_lock(${TARGET_LOCK_SQL}) AS locked`);
+    if (!row?.locked) throw new DumpError('DUMP_TARGET_BUSY', `another import into "${target}" is running; try again when it has finished`);
+    return;
+  }
+  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '${Math.round(waitMs)}', true)`);
+  try {
+    await tx.unsafe(`SELECT pg_catalog.pg_advisory_xact_lock(${TARGET_LOCK_SQL})`);
+  } catch (error) {
+    if ((error as { code?: string }).code === '55P03') {
+      throw new DumpError('DUMP_TARGET_BUSY', `another import into "${target}" is still running after ${Math.round(waitMs / 1000)} s`);
+    }
+    throw error;
+  }
+  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
+}
+
+/** In data-only mode only session settings, COPY blocks and sequence values are taken from the file. */
+function isDataStatement(text: string): boolean {
+  return /^(SET\s|SELECT\s+pg_catalog\.set_config\(|SELECT\s+pg_catalog\.setval\()/i.test(text);
+}
+
+const IDENT = String.raw`(?:"(?:[^"]|"")+"|[A-Za-z_][A-Za-z0-9_$]*)`;
+const COPY_TARGET = new RegExp(String.raw`^COPY\s+(?:(${IDENT})\.)?(${IDENT})`, 'i');
+
+function unquote(ident: string): string {
+  return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
+}
+
+function copyTarget(statement: string): { schema: string; name: string; label: string } {
+  const m = COPY_TARGET.exec(statement);
+  const schema = m?.[1] ? unquote(m[1]) : 'public';
+  const name = m?.[2] ? unquote(m[2]) : '?';
+  return { schema, name, label: `${schema}.${name}` };
+}
+
+const NEWLINE = 0x0a;
+
+/** Streams one COPY block into `COPY … FROM STDIN` with backpressure; returns the number of rows. */
+async function copyIn(
+  tx: postgres.TransactionSql,
+  event: Extract<SqlEvent, { kind: 'copy' }>,
+  setCurrent: (q: { cancel(): void }) => void,
+  tick: () => void,
+  options: ImportOptions,
+  label: string,
+): Promise<number> {
+  const query = tx.unsafe(event.sql);
+  setCurrent(query);
+  let rows = 0;
+  let writable: Writable | null = null;
+  try {
+    // resolves with the stream once the server is in COPY mode; a server error later destroys the stream
+    writable = (await query.writable()) as Writable;
+    for await (const chunk of event.data) {
+      if (writable.destroyed) break;
+      for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) rows++;
+      if (!writable.write(chunk)) await waitForDrain(writable);
+      tick();
+    }
+    if (writable.errored) throw writable.errored;
+    writable.end();
+    // 'finish' comes with the server's CommandComplete, an error with its ErrorResponse (patched driver)
+    await finished(writable);
+  } catch (error) {
+    throw statementError(writable?.errored ?? error, event, options.targetName, label);
+  }
+  return rows;
+}
+
+function waitForDrain(stream: Writable): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onDrain = () => (cleanup(), resolve());
+    const onError = (error: Error) => (cleanup(), reject(error));
+    const onClose = () => (cleanup(), reject(stream.errored ?? new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')));
+    stream.on('drain', onDrain);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
+}
+
+/** An error that names the file line, the statement's start and the server's message. */
+function statementError(error: unknown, event: SqlEvent, target: string, label: string): DumpError {
+  if (error instanceof DumpError && error.code !== 'DUMP_QUERY_FAILED') return error;
+  const described = describePgError(error, 'target', target);
+  if (described.code !== 'DUMP_QUERY_FAILED') return described;
+  const e = error as { message?: string; where?: string; code?: string };
+  let line = event.line;
+  const copyLine = /COPY [^,]+, line (\d+)/.exec(e.where ?? '');
+  if (event.kind === 'copy' && copyLine) line = event.line + Number(copyLine[1]);
+  const text = event.kind === 'meta' ? `\\${event.command}` : event.sql;
+  const start = text.split('\n')[0]!.slice(0, 100);
+  return new DumpError('DUMP_IMPORT_FAILED', `${label}:${line}: ${e.message ?? String(error)} (in: ${start}${text.length > start.length ? '…' : ''}); the target was left unchanged`, {
+    cause: error,
+    details: { line, statement: start, pgCode: e.code },
+  });
+}

@@ -1,0 +1,80 @@
+import {
+  importDump,
+  openDumpFile,
+  readSqlStatements,
+  scanDumpSchemas,
+  schemasOfDump,
+  verifyRowCounts,
+  type BackupInfo,
+  type ImportMode,
+  type ImportResult,
+  type RowCountCheck,
+} from '@mbsync/dump';
+import type postgres from 'postgres';
+import type { CoreConfig } from '../config.js';
+import { openDatabase } from '../database.js';
+import { assertWritableTarget } from '../destination-guard.js';
+import type { Environment } from '../environments.js';
+import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
+import { takeBackup } from './backup.js';
+
+export interface ImportJobInput {
+  target: Environment;
+  file: string;
+  mode?: ImportMode;
+  /** the target's name typed again, for protected and remote targets */
+  confirm?: string;
+  /** skip the backup (explicit `--no-backup`) */
+  noBackup?: boolean;
+  /** schemas to replace; default: those of the dump (for restores: those the backup recorded) */
+  schemas?: string[];
+  config: CoreConfig;
+  /** extra checks inside the import transaction before any write (schema validation) */
+  validate?: (tx: postgres.TransactionSql) => Promise<void>;
+  signal?: AbortSignal;
+  onProgress?: PhaseProgressCallback;
+}
+
+export interface ImportJobResult {
+  import: ImportResult;
+  backup: BackupInfo | null;
+  verify: RowCountCheck | null;
+}
+
+/**
+ * guard → check the file → (lock, validate, backup) → import in one transaction → verify row counts.
+ * The guard runs before any connection; the backup is taken while the target lock is held.
+ */
+export async function runImport(input: ImportJobInput): Promise<ImportJobResult> {
+  assertWritableTarget(input.target, { allowProtected: input.config.allowProtectedTargets, confirm: input.confirm });
+  const phases: Phase[] = input.noBackup ? ['validate', 'import', 'verify'] : ['validate', 'backup', 'import', 'verify'];
+  const report = phaseReporter(input.onProgress, phases);
+  input.onProgress?.(phaseEvent('validate', phases, `checking ${input.file}`));
+  const source = await openDumpFile(input.file);
+  const schemas = input.schemas ?? (source.manifest ? schemasOfDump(source.manifest) : await scanDumpSchemas(readSqlStatements((await openDumpFile(input.file)).chunks)));
+  const sql = openDatabase(input.target, { applicationName: 'mbsync import' });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
+  let backup: BackupInfo | null = null;
+  try {
+    const result = await importDump({
+      sql,
+      targetName: input.target.name,
+      source,
+      mode: input.mode,
+      schemas,
+      lockWaitMs: input.config.targetLockWaitMs,
+      signal: input.signal,
+      onProgress: report('import'),
+      beforeWrite: async (tx) => {
+        await input.validate?.(tx);
+        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: input.signal, onProgress: report('backup') });
+      },
+    });
+    input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
+    const verify = source.manifest ? await verifyRowCounts(sql, source.manifest.tables, input.target.name) : null;
+    return { import: result, backup, verify };
+  } finally {
+    await sql.end({ timeout: 1 });
+    await backupSql?.end({ timeout: 1 });
+  }
+}

@@ -1,0 +1,169 @@
+import { PassThrough } from 'node:stream';
+import { join } from 'node:path';
+import {
+  backupFileName,
+  importDump,
+  openDumpStream,
+  schemasOfModel,
+  verifyRowCounts,
+  writeDump,
+  type BackupInfo,
+  type DumpSelection,
+  type DumpStats,
+  type ImportMode,
+  type ImportResult,
+  type RowCountCheck,
+} from '@mbsync/dump';
+import type { SchemaModel } from '@mbsync/schema-diff';
+import type postgres from 'postgres';
+import type { CoreConfig } from '../config.js';
+import { openDatabase } from '../database.js';
+import { assertWritableTarget, parseDatabaseHosts } from '../destination-guard.js';
+import type { Environment } from '../environments.js';
+import { JobsError } from '../errors.js';
+import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
+import { takeBackup } from './backup.js';
+import { runExport } from './export.js';
+import { runImport } from './import.js';
+
+export interface SyncJobInput extends DumpSelection {
+  source: Environment;
+  target: Environment;
+  mode?: ImportMode;
+  confirm?: string;
+  noBackup?: boolean;
+  /** write the dump to DUMP_DIRECTORY (kept) instead of streaming source to target */
+  keepDump?: boolean;
+  config: CoreConfig;
+  /** schema validation inside the import transaction; gets the dump's schema model */
+  validate?: (tx: postgres.TransactionSql, schema: SchemaModel) => Promise<void>;
+  signal?: AbortSignal;
+  onProgress?: PhaseProgressCallback;
+}
+
+export interface SyncJobResult {
+  export: { tables: number; rows: number; dataBytes: number; durationMs: number };
+  import: ImportResult;
+  backup: BackupInfo | null;
+  verify: RowCountCheck | null;
+  dumpFile: string | null;
+}
+
+/**
+ * export → validate → backup → import → verify. By default the dump streams from source to target
+ * through memory (no disk needed); with keepDump it goes through a file in the dump directory.
+ */
+export async function runSync(input: SyncJobInput): Promise<SyncJobResult> {
+  assertWritableTarget(input.target, { allowProtected: input.config.allowProtectedTargets, confirm: input.confirm });
+  assertDistinct(input.source, input.target);
+  return input.keepDump ? syncThroughFile(input) : syncStreaming(input);
+}
+
+function assertDistinct(source: Environment, target: Environment): void {
+  const key = (env: Environment) => {
+    const hosts = parseDatabaseHosts(env.databaseUrl).map((h) => (h.loopback ? 'loopback' : h.host));
+    const path = env.databaseUrl.replace(/^[^/]*\/\/[^/?]*/, '').split('?')[0] ?? '';
+    const port = /:(\d+)(?:[/?]|$)/.exec(env.databaseUrl.replace(/^[^@]*@/, ''))?.[1] ?? '5432';
+    return `${hosts.join(',')}:${port}${decodeURIComponent(path)}`;
+  };
+  if (source.name === target.name || key(source) === key(target)) {
+    throw new JobsError('JOBS_INVALID_INPUT', `source "${source.name}" and target "${target.name}" are the same database`);
+  }
+}
+
+async function syncThroughFile(input: SyncJobInput): Promise<SyncJobResult> {
+  const started = Date.now();
+  const out = join(input.config.dumpDirectory, backupFileName(input.source.name).replace(/\.sql\.gz$/, '.sql'));
+  const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify'];
+  const exported = await runExport({ ...input, out, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('export') });
+  const exportMs = Date.now() - started;
+  const imported = await runImport({
+    target: input.target,
+    file: exported.file,
+    mode: input.mode,
+    confirm: input.confirm,
+    noBackup: input.noBackup,
+    config: input.config,
+    validate: input.validate ? (tx) => input.validate!(tx, exported.manifest.schema) : undefined,
+    signal: input.signal,
+    onProgress: input.onProgress ? (p) => input.onProgress!({ ...p, phases }) : undefined,
+  });
+  const m = exported.manifest;
+  return { export: { tables: m.tables.length, rows: m.rows, dataBytes: m.dataBytes, durationMs: exportMs }, ...imported, dumpFile: exported.file };
+}
+
+async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
+  const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify'];
+  const report = phaseReporter(input.onProgress, phases);
+  const started = Date.now();
+  const controller = new AbortController();
+  const onOuterAbort = () => controller.abort();
+  input.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export' });
+  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import' });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
+  const pipe = new PassThrough({ highWaterMark: 4 << 20 });
+  let schemaReady!: (model: SchemaModel) => void;
+  let schemaFailed!: (error: unknown) => void;
+  const schemaPromise = new Promise<SchemaModel>((resolve, reject) => {
+    schemaReady = resolve;
+    schemaFailed = reject;
+  });
+  let importing = false;
+  let exportMs = 0;
+  // While the import has not started, the export's progress is the sync's; after that it is the import's.
+  const exportProgress = report('export');
+  const importProgress = report('import');
+  const exporting: Promise<DumpStats> = writeDump(sourceSql, pipe, {
+    ...input,
+    sourceName: input.source.name,
+    signal: controller.signal,
+    onSchema: (model) => schemaReady(model),
+    onProgress: (p) => (importing ? importProgress : exportProgress)?.(p),
+  }).then(
+    (stats) => {
+      exportMs = Date.now() - started;
+      pipe.end();
+      return stats;
+    },
+    (error: unknown) => {
+      schemaFailed(error);
+      pipe.destroy(error as Error);
+      throw error;
+    },
+  );
+  exporting.catch(() => {});
+  let backup: BackupInfo | null = null;
+  try {
+    const schema = await schemaPromise;
+    const schemas = schemasOfModel(schema);
+    input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
+    const imported = importDump({
+      sql: targetSql,
+      targetName: input.target.name,
+      source: openDumpStream(pipe, { label: `stream from ${input.source.name}` }),
+      mode: input.mode,
+      schemas,
+      lockWaitMs: input.config.targetLockWaitMs,
+      signal: controller.signal,
+      beforeWrite: async (tx) => {
+        await input.validate?.(tx, schema);
+        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
+        importing = true;
+      },
+    });
+    // whichever side fails first stops the other
+    imported.catch(() => controller.abort());
+    const [stats, result] = await Promise.all([exporting, imported]);
+    input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
+    const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
+    return { export: { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs }, import: result, backup, verify, dumpFile: null };
+  } catch (error) {
+    controller.abort();
+    await exporting.catch(() => {});
+    throw error;
+  } finally {
+    input.signal?.removeEventListener('abort', onOuterAbort);
+    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+  }
+}

@@ -1,0 +1,48 @@
+import type postgres from 'postgres';
+import { SchemaDiffError } from '../errors.js';
+
+/**
+ * Schemas left out unless asked for by name: Supabase-managed ones (the target platform recreates them) and
+ * PostgreSQL's own. `pg_temp_*` / `pg_toast_temp_*` are matched by pattern in `isManagedSchema`.
+ */
+export const MANAGED_SCHEMAS: readonly string[] = Object.freeze([
+  'auth', 'storage', 'realtime', 'extensions', 'vault', 'graphql', 'graphql_public', 'supabase_functions',
+  'supabase_migrations', 'cron', 'net', 'pgsodium', 'pgsodium_masks', 'pgbouncer', '_realtime', '_analytics',
+  'pgtle', 'information_schema', 'pg_catalog', 'pg_toast',
+]);
+
+/** Options of `introspect`: which schemas and tables make up the model. */
+export interface IntrospectOptions {
+  /** Only these schemas (may name managed ones, except the system schemas). Default: every non-managed schema. */
+  schemas?: string[];
+  /** Schemas to leave out in addition to MANAGED_SCHEMAS. */
+  excludeSchemas?: string[];
+  /** Tables to leave out entirely, as 'schema.table' (unquoted names). */
+  excludeTables?: string[];
+}
+
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+
+/** True for MANAGED_SCHEMAS and the per-session temporary schemas. */
+export function isManagedSchema(name: string): boolean {
+  return MANAGED_SCHEMAS.includes(name) || /^pg_temp_\d+$/.test(name) || /^pg_toast_temp_\d+$/.test(name);
+}
+
+/** The schema names the model covers, sorted. */
+export async function selectSchemas(tx: postgres.TransactionSql, options: IntrospectOptions): Promise<string[]> {
+  const rows = await tx<{ name: string }[]>`SELECT nspname AS name FROM pg_catalog.pg_namespace ORDER BY 1`;
+  const exclude = new Set(options.excludeSchemas ?? []);
+  const present = new Set(rows.map((r) => r.name));
+  if (options.schemas) {
+    const missing = options.schemas.filter((s) => !present.has(s));
+    if (missing.length > 0) {
+      throw new SchemaDiffError('SCHEMA_DIFF_INVALID_OPTIONS', `schema(s) not found: ${missing.join(', ')}`, { details: { missing } });
+    }
+    const system = options.schemas.filter((s) => SYSTEM_SCHEMAS.has(s) || /^pg_(toast_)?temp_\d+$/.test(s));
+    if (system.length > 0) {
+      throw new SchemaDiffError('SCHEMA_DIFF_INVALID_OPTIONS', `system schema(s) cannot be dumped: ${system.join(', ')}`);
+    }
+    return [...new Set(options.schemas)].filter((s) => !exclude.has(s)).sort();
+  }
+  return rows.map((r) => r.name).filter((s) => !isManagedSchema(s) && !exclude.has(s));
+}

@@ -1,0 +1,301 @@
+/**
+ * The schema model: a JSON-serialisable picture of a database's user objects, read from pg_catalog by
+ * `introspect` and rendered back to DDL by `@mbsync/dump`. It is stored in the dump manifest and diffed
+ * later, so it never holds OIDs: objects are identified by schema-qualified names (and argument lists for
+ * routines), and every list is sorted by those names. SQL fragments (types, defaults, definitions) are the
+ * server's own deparser output taken with an empty `search_path`, hence schema-qualified.
+ */
+
+/** Who owns an object and its ACL (`aclitem[]` text, null = the built-in default). */
+export interface Ownership {
+  owner: string;
+  acl: string[] | null;
+}
+
+export interface SchemaInfo extends Ownership {
+  name: string;
+  comment?: string | null;
+}
+
+export interface ExtensionInfo {
+  name: string;
+  version: string;
+  schema: string;
+}
+
+export interface EnumType extends Ownership {
+  schema: string;
+  name: string;
+  /** In `enumsortorder` order, whatever order they were added in. */
+  labels: string[];
+  comment?: string;
+}
+
+export interface DomainConstraint {
+  name: string;
+  /** `pg_get_constraintdef` output, e.g. `CHECK ((VALUE > 0))`. */
+  definition: string;
+  validated: boolean;
+  comment?: string;
+}
+
+export interface DomainType extends Ownership {
+  schema: string;
+  name: string;
+  /** `format_type` of the base type, with typmod. */
+  baseType: string;
+  notNull: boolean;
+  default?: string;
+  /** Qualified collation name when it differs from the base type's. */
+  collation?: string;
+  constraints: DomainConstraint[];
+  comment?: string;
+}
+
+export interface CompositeAttribute {
+  name: string;
+  position: number;
+  type: string;
+  collation?: string;
+  comment?: string;
+}
+
+export interface CompositeType extends Ownership {
+  schema: string;
+  name: string;
+  attributes: CompositeAttribute[];
+  comment?: string;
+}
+
+export interface RangeType extends Ownership {
+  schema: string;
+  name: string;
+  subtype: string;
+  /** Only when not the subtype's default btree opclass. */
+  subtypeOpclass?: string;
+  collation?: string;
+  canonical?: string;
+  subtypeDiff?: string;
+  multirangeName: string;
+  comment?: string;
+}
+
+export type RoutineKind = 'function' | 'procedure' | 'aggregate' | 'window';
+
+export interface Routine extends Ownership {
+  schema: string;
+  name: string;
+  kind: RoutineKind;
+  /** `pg_get_function_identity_arguments`: with schema and name, the routine's identity. */
+  identityArguments: string;
+  /** `pg_get_function_arguments` (with defaults and modes). */
+  arguments: string;
+  result: string | null;
+  language: string;
+  /** sha256 of the body (`prosrc`), to compare routines cheaply. */
+  bodyHash: string;
+  /** A complete statement without the trailing `;` (pg_get_functiondef, or built for aggregates). */
+  definition: string;
+  comment?: string;
+}
+
+export interface SequenceOptions {
+  dataType: string;
+  start: string;
+  increment: string;
+  minValue: string;
+  maxValue: string;
+  cache: string;
+  cycle: boolean;
+}
+
+export interface SequenceInfo extends Ownership, SequenceOptions {
+  schema: string;
+  name: string;
+  persistence: 'permanent' | 'unlogged';
+  /** Set by `ALTER SEQUENCE … OWNED BY` (serial columns and the like); not set for identity sequences. */
+  ownedBy?: { schema: string; table: string; column: string };
+  comment?: string;
+}
+
+export interface IdentitySpec extends SequenceOptions {
+  sequenceSchema: string;
+  sequenceName: string;
+}
+
+export interface Column {
+  name: string;
+  /** attnum; kept for rendering order, not for identity. */
+  position: number;
+  type: string;
+  notNull: boolean;
+  default?: string;
+  identity?: 'always' | 'by default';
+  identitySequence?: IdentitySpec;
+  /** Expression of a STORED generated column. */
+  generated?: string;
+  collation?: string;
+  /** False when the column only comes from a parent (inheritance/partition). */
+  isLocal: boolean;
+  inheritCount: number;
+  /** attstattarget when not -1 (default). */
+  statistics?: number;
+  /** attstorage when it differs from the type's default. */
+  storage?: 'plain' | 'external' | 'extended' | 'main';
+  comment?: string;
+  acl?: string[] | null;
+}
+
+export type ConstraintType = 'primary key' | 'unique' | 'check' | 'foreign key' | 'exclusion' | 'trigger';
+
+export interface TableConstraint {
+  name: string;
+  type: ConstraintType;
+  /** `pg_get_constraintdef` output. */
+  definition: string;
+  validated: boolean;
+  isLocal: boolean;
+  inheritCount: number;
+  /** Name of the backing index (primary key, unique, exclusion). */
+  index?: string;
+  /** True for constraints the server clones from a parent (partition foreign keys): not dumped. */
+  cloned: boolean;
+  /** Referenced table of a foreign key. */
+  references?: { schema: string; name: string };
+  comment?: string;
+}
+
+export interface IndexInfo {
+  name: string;
+  /** `pg_get_indexdef` output (says `ON ONLY` for partitioned tables). */
+  definition: string;
+  /** The constraint this index implements (created by ADD CONSTRAINT, not CREATE INDEX). */
+  constraint?: string;
+  /** Set when the index is attached to a partitioned table's index. */
+  parentIndex?: { schema: string; name: string };
+  clustered: boolean;
+  replicaIdentity: boolean;
+  comment?: string;
+}
+
+export interface Trigger {
+  name: string;
+  /** `pg_get_triggerdef` output. */
+  definition: string;
+  /** O = origin (default), D = disabled, R = replica, A = always. */
+  enabled: 'O' | 'D' | 'R' | 'A';
+  comment?: string;
+}
+
+export interface Policy {
+  name: string;
+  permissive: boolean;
+  command: 'ALL' | 'SELECT' | 'INSERT' | 'UPDATE' | 'DELETE';
+  /** Role names; 'PUBLIC' for the public pseudo-role. */
+  roles: string[];
+  using?: string;
+  withCheck?: string;
+  comment?: string;
+}
+
+export interface Rule {
+  name: string;
+  /** `pg_get_ruledef` output. */
+  definition: string;
+  comment?: string;
+}
+
+export type TableKind = 'table' | 'partitioned' | 'foreign';
+
+export interface Table extends Ownership {
+  schema: string;
+  name: string;
+  kind: TableKind;
+  persistence: 'permanent' | 'unlogged';
+  /** Parent of a partition. */
+  partitionOf?: { schema: string; name: string };
+  /** `FOR VALUES …` or `DEFAULT`. */
+  partitionBound?: string;
+  /** `pg_get_partkeydef`, e.g. `RANGE (created_at)`. */
+  partitionKey?: string;
+  /** Parents by plain inheritance, in inhseqno order. */
+  inherits: { schema: string; name: string }[];
+  columns: Column[];
+  constraints: TableConstraint[];
+  indexes: IndexInfo[];
+  triggers: Trigger[];
+  rules: Rule[];
+  policies: Policy[];
+  rlsEnabled: boolean;
+  rlsForced: boolean;
+  /** 'd' default, 'n' nothing, 'f' full, 'i' index (see IndexInfo.replicaIdentity). */
+  replicaIdentity: 'd' | 'n' | 'f' | 'i';
+  reloptions: string[];
+  comment?: string;
+  /** pg_relation_size of the heap, for progress. */
+  estimatedBytes: number;
+}
+
+export interface ViewColumn {
+  name: string;
+  position: number;
+  type: string;
+  collation?: string;
+  comment?: string;
+}
+
+export interface View extends Ownership {
+  schema: string;
+  name: string;
+  materialized: boolean;
+  /** `pg_get_viewdef` output without the trailing `;`. */
+  definition: string;
+  columns: ViewColumn[];
+  reloptions: string[];
+  /** Materialized views only: whether it held data (REFRESH after load). */
+  populated: boolean;
+  indexes: IndexInfo[];
+  triggers: Trigger[];
+  rules: Rule[];
+  comment?: string;
+}
+
+/** Node kinds of the dependency graph; keys are built by `objectKey`. */
+export type ObjectKind = 'schema' | 'extension' | 'type' | 'function' | 'relation' | 'constraint';
+
+/** `from` needs `to` to exist first. Keys come from `objectKey`. */
+export interface DependencyEdge {
+  from: string;
+  to: string;
+}
+
+export interface SchemaModel {
+  formatVersion: 1;
+  serverVersionNum: number;
+  schemas: SchemaInfo[];
+  extensions: ExtensionInfo[];
+  enums: EnumType[];
+  domains: DomainType[];
+  compositeTypes: CompositeType[];
+  rangeTypes: RangeType[];
+  routines: Routine[];
+  sequences: SequenceInfo[];
+  tables: Table[];
+  views: View[];
+  /** From pg_depend (plus inheritance), between dumpable objects only, sorted. */
+  dependencies: DependencyEdge[];
+}
+
+function quoted(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
+/**
+ * Stable identity of a model object in the dependency graph, e.g. `relation:"public"."film"` or
+ * `function:"public"."f"(integer)`. Tables, views and sequences share `relation` like they share pg_class;
+ * enums, domains, composite and range types share `type`.
+ */
+export function objectKey(kind: ObjectKind, schema: string, name?: string, args?: string): string {
+  const base = name === undefined ? quoted(schema) : `${quoted(schema)}.${quoted(name)}`;
+  return `${kind}:${base}${args === undefined ? '' : `(${args})`}`;
+}

@@ -1,0 +1,5 @@
+export { ADMIN_URL, createDatabase, databaseUrl, dropDatabase } from './databases.js';
+export type { TestDatabase } from './databases.js';
+export { pgDumpSchema, pgDumpToFile, psqlFile, psqlText } from './referees.js';
+export { snapshotDatabase } from './compare.js';
+export type { DatabaseSnapshot } from './compare.js';

@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# One-command set-up for a fresh Debian/Ubuntu machine (also what .ci/run runs):
+#   - checks Node.js >= 20.12, installs pnpm if missing
+#   - installs PostgreSQL (+ contrib, client tools) and Redis from Debian's packages if absent, starts them if stopped
+#   - lets the local postgres user in over loopback without a password (tests create throwaway databases there)
+#   - installs the project's dependencies from the lockfile and creates .env from .env.example
+# Safe to run again: every step checks before it acts.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf '\033[1msetup:\033[0m %s\n' "$*"; }
+die() { printf 'setup: %s\n' "$*" >&2; exit 1; }
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then command -v sudo >/dev/null || die "run as root or install sudo"; SUDO="sudo"; fi
+
+apt_updated=0
+apt_install() {
+  if [ "$apt_updated" -eq 0 ]; then $SUDO apt-get update -qq; apt_updated=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$@" >/dev/null
+}
+
+# --- Node.js and pnpm -------------------------------------------------------------------------
+command -v node >/dev/null || die "Node.js >= 20.12 is required (Debian's nodejs package is too old: install Node 20 LTS first)"
+node -e 'const [a,b]=process.versions.node.split(".").map(Number); process.exit(a>20||(a===20&&b>=12)?0:1)' \
+  || die "Node.js >= 20.12 is required, found $(node --version)"
+pnpm_version=$(node -p 'require("./package.json").packageManager.split("@")[1]')
+if ! command -v pnpm >/dev/null || [ "$(pnpm --version)" != "$pnpm_version" ]; then
+  say "installing pnpm $pnpm_version"
+  $SUDO npm install -g --silent "pnpm@$pnpm_version"
+fi
+
+# --- PostgreSQL --------------------------------------------------------------------------------
+if ! command -v pg_ctlcluster >/dev/null || ! command -v pg_dump >/dev/null; then
+  say "installing PostgreSQL from Debian's packages"
+  apt_install postgresql postgresql-contrib postgresql-client
+fi
+pg_version=$(ls /etc/postgresql | sort -V | tail -n 1)
+[ -n "$pg_version" ] || die "no PostgreSQL cluster found under /etc/postgresql"
+if ! pg_isready -q -h 127.0.0.1 -p 5432; then
+  say "starting PostgreSQL $pg_version"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main start || $SUDO pg_ctlcluster "$pg_version" main start
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
+  pg_isready -q -h 127.0.0.1 -p 5432 || die "PostgreSQL did not come up on 127.0.0.1:5432"
+fi
+if ! PGCONNECT_TIMEOUT=5 psql -X -h 127.0.0.1 -U postgres -d postgres -w -tAc 'select 1' >/dev/null 2>&1; then
+  # Debian's default asks loopback clients for a password; tests use the postgres role on loopback only.
+  hba="/etc/postgresql/$pg_version/main/pg_hba.conf"
+  say "allowing passwordless loopback logins in $hba (127.0.0.1 and ::1 only)"
+  $SUDO sed -i '1i host all all 127.0.0.1/32 trust\nhost all all ::1/128 trust' "$hba"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" main reload 2>/dev/null || $SUDO pg_ctlcluster "$pg_version" main reload
+  sleep 1
+  psql -X -h 127.0.0.1 -U postgres -d postgres -w -tAc 'select 1' >/dev/null || die "cannot log in to PostgreSQL as postgres on 127.0.0.1"
+fi
+
+# --- Redis -------------------------------------------------------------------------------------
+if ! command -v redis-server >/dev/null; then
+  say "installing Redis from Debian's packages"
+  apt_install redis-server
+fi
+if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
+  say "starting Redis on 127.0.0.1:6379"
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/mbsync-dev.log
+  for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && break; sleep 0.5; done
+  redis-cli -h 127.0.0.1 ping | grep -q PONG || die "Redis did not come up on 127.0.0.1:6379"
+fi
+
+# --- the project -------------------------------------------------------------------------------
+say "installing dependencies (pnpm install --frozen-lockfile)"
+CI=true pnpm install --frozen-lockfile --reporter=silent
+if [ ! -f .env ]; then
+  cp .env.example .env
+  say "created .env from .env.example (edit it to add your environments)"
+fi
+say "ready: PostgreSQL $pg_version and Redis are running; run 'pnpm test'"
