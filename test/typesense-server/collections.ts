@@ -1,8 +1,9 @@
 import { jsonReply, messageReply, type Reply } from './http-io.js';
 import { isJsonObject, parseJson } from './json.js';
-import { collectionNotFound } from './messages.js';
+import { collectionNotFound, type TypesenseVersion } from './messages.js';
 import { param, type Route, type RouteContext } from './router.js';
-import { collectionSummary, parseCollectionSchema, parseField, type FieldSchema } from './schema.js';
+import { parseCollectionSchema, parseField, type FieldSchema } from './schema.js';
+import type { StoredCollection } from './state.js';
 
 /** Routes for `/collections` (contract §1.2). */
 export const collectionRoutes: readonly Route[] = [
@@ -104,4 +105,20 @@ function applyFieldChange(fields: FieldSchema[], change: unknown, nested: boolea
   }
   fields.push(field);
   return undefined;
+}
+
+/** The collection summary (contract §1.2, `collection.cpp:318-418`); `stem_dictionary` is v28+. */
+export function collectionSummary(collection: StoredCollection, version: TypesenseVersion): Record<string, unknown> {
+  const { schema } = collection;
+  return {
+    name: schema.name,
+    num_documents: collection.documents.size,
+    created_at: collection.createdAt,
+    enable_nested_fields: schema.enable_nested_fields,
+    token_separators: schema.token_separators,
+    symbols_to_index: schema.symbols_to_index,
+    default_sorting_field: schema.default_sorting_field,
+    metadata: schema.metadata,
+    fields: schema.fields.map((field) => (version >= 28 ? { ...field, stem_dictionary: '' } : { ...field })),
+  };
 }

@@ -153,7 +153,7 @@ describe('documents (§1.4)', () => {
     assert.equal(lines[0], '{"id":"a","rank":5,"title":"red bolt"}', 'an upsert keeps its place; keys sorted');
     assert.equal(lines[3], '{"id":"d","price":10,"rank":4,"title":"green washer"}');
     const filtered = await target.request('GET', `/collections/${name}/documents/export?filter_by=${encodeURIComponent('rank:<3')}&include_fields=id,rank`);
-    assert.equal(filtered.text, '{"id":"b","rank":2}\n{"id":"a","rank":5}'.split('\n').filter((l) => l.includes('"b"')).join('\n'));
+    assert.equal(filtered.text, '{"id":"b","rank":2}');
 
     const empty = await createParts(target, 'export_empty');
     const nothing = await target.request('GET', `/collections/${empty}/documents/export`);

@@ -1,6 +1,4 @@
 import { isJsonObject } from './json.js';
-import type { TypesenseVersion } from './messages.js';
-import type { StoredCollection } from './state.js';
 
 /** A field as the server stores it, after defaults (contract §1.2, `field.cpp:10-60`). */
 export interface FieldSchema {
@@ -159,20 +157,4 @@ export function parseCollectionSchema(body: unknown): Outcome<CollectionSchema> 
 
 function stringArray(value: unknown): string[] {
   return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
-}
-
-/** The collection summary (contract §1.2, `collection.cpp:318-418`); `stem_dictionary` is v28+. */
-export function collectionSummary(collection: StoredCollection, version: TypesenseVersion): Record<string, unknown> {
-  const { schema } = collection;
-  return {
-    name: schema.name,
-    num_documents: collection.documents.size,
-    created_at: collection.createdAt,
-    enable_nested_fields: schema.enable_nested_fields,
-    token_separators: schema.token_separators,
-    symbols_to_index: schema.symbols_to_index,
-    default_sorting_field: schema.default_sorting_field,
-    metadata: schema.metadata,
-    fields: schema.fields.map((field) => (version >= 28 ? { ...field, stem_dictionary: '' } : { ...field })),
-  };
 }

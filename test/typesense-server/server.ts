@@ -53,7 +53,10 @@ export interface TypesenseServer {
   readonly listening: boolean;
   /** Switches message texts and shapes to another version (contract §1.8); the data is kept. */
   setVersion(version: TypesenseVersion): void;
-  /** Stops listening and drops open connections: clients get ECONNREFUSED until {@link up}. */
+  /**
+   * Stops listening and destroys open connections: new connections get ECONNREFUSED until
+   * {@link up}. A client's pooled keep-alive socket may first fail once with ECONNRESET.
+   */
   down(): Promise<void>;
   /** Listens again on the same port, with the same data. */
   up(): Promise<void>;
@@ -160,6 +163,9 @@ export async function createTypesenseServer(options: TypesenseServerOptions = {}
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
     for (const socket of sockets) socket.destroy();
     await closed;
+    // Let in-process clients (the tests' fetch/axios pools) see the FINs before the next request,
+    // so they get ECONNREFUSED rather than a write on a dead keep-alive socket.
+    await new Promise((resolve) => setTimeout(resolve, 10));
   };
 
   await listen();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { loadEnvironments } from '@mbsync/jobs';
 import { UsageError, type CliContext } from './cli-context.js';
 import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
+import { diffCommand, diffHelp } from './commands/diff.js';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { importCommand, importHelp } from './commands/import.js';
 import { syncCommand, syncHelp } from './commands/sync.js';
@@ -12,6 +13,7 @@ const commands: Record<string, Command> = {
   export: { run: exportCommand, help: exportHelp, summary: 'dump a database to a plain SQL file by streaming' },
   import: { run: importCommand, help: importHelp, summary: 'load a dump into a database in one transaction (backup first)' },
   sync: { run: syncCommand, help: syncHelp, summary: 'copy a database: export, validate, backup, import, verify' },
+  diff: { run: diffCommand, help: diffHelp, summary: 'compare two schemas (databases or dumps) and judge each import mode' },
   backups: { run: backupsCommand, help: backupsHelp, summary: 'list the backups taken before imports' },
   restore: { run: restoreCommand, help: restoreHelp, summary: 'put a backup back' },
 };
@@ -58,6 +60,8 @@ async function main(argv: string[]): Promise<number> {
       process.stderr.write(`mbsync ${name}: ${e.message.split('\n')[0]} (see 'pnpm mbsync ${name} --help')\n`);
       return 2;
     }
+    const exitCode = (error as { exitCode?: number }).exitCode;
+    if (typeof exitCode === 'number') return exitCode; // the command printed its own result (diff --exit-code)
     const code = e.code ? `[${e.code}] ` : '';
     process.stderr.write(`mbsync ${name}: ${code}${(e.message ?? String(error)).split('\n')[0]}\n`);
     if (process.env.MBSYNC_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);

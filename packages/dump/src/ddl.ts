@@ -65,8 +65,10 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   const deferred: string[] = [];
 
   for (const s of model.schemas) {
-    // public exists in every new database
-    add(objectKey('schema', s.name), PRIORITY.schema, '', s.name, () => (s.name === 'public' ? [] : [`CREATE SCHEMA ${quoteIdent(s.name)};`]));
+    // public exists in every new database, owned by pg_database_owner; pg_dump shows it whenever its owner
+    // differs, so that ownership is part of the schema even with owners off
+    add(objectKey('schema', s.name), PRIORITY.schema, '', s.name, () => (s.name !== 'public' ? [`CREATE SCHEMA ${quoteIdent(s.name)};`]
+      : s.owner !== 'pg_database_owner' && !options.owners ? [`ALTER SCHEMA public OWNER TO ${quoteIdent(s.owner)};`] : []));
   }
   for (const x of model.extensions) {
     add(objectKey('extension', x.name), PRIORITY.extension, '', x.name, () => [`CREATE EXTENSION IF NOT EXISTS ${quoteIdent(x.name)} WITH SCHEMA ${quoteIdent(x.schema)};`]);

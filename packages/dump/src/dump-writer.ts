@@ -177,7 +177,14 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
         // resolves with the stream once the server is in COPY mode; a server error destroys the stream
         const stream = await query.readable();
         let chunks = 0;
+        let cancelling = false;
         for await (const chunk of stream as AsyncIterable<Buffer>) {
+          if (signal?.aborted) {
+            // cancel server-side and keep draining: a paused, half-read COPY would block the rollback
+            if (!cancelling) query.cancel();
+            cancelling = true;
+            continue;
+          }
           stats.rows += countNewlines(chunk);
           stats.bytes += chunk.length;
           await out.write(chunk);
@@ -186,7 +193,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
             meter.update({ bytesDone: estimatedDone + Math.min(stats.bytes, table.estimatedBytes), rowsDone: rowsBefore + stats.rows });
           }
         }
-        await query;
+        throwIfAborted(signal);
         current = null;
         await out.write('\\.\n\n');
         estimatedDone += table.estimatedBytes;

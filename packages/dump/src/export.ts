@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
@@ -36,13 +36,15 @@ export interface ExportResult {
 
 /**
  * Exports a database to a plain SQL file (optionally gzipped) with a sidecar manifest. The file is written
- * as `<out>.partial`, fsync'd and renamed only when complete; on any failure or abort nothing is left behind.
+ * as `<out>.<random>.partial`, fsync'd and renamed only when complete; on any failure or abort nothing is left
+ * behind, and a process killed outright leaves only a file that says it is partial.
  */
 export async function exportDatabase(options: ExportOptions): Promise<ExportResult> {
   const { out } = options;
-  const partial = `${out}.partial`;
+  // unique per run: a crashed run's leftover never blocks the next one, and two runs never share a file
+  const partial = `${out}.${randomBytes(4).toString('hex')}.partial`;
   const manifestFile = manifestPath(out);
-  const manifestPartial = `${manifestFile}.partial`;
+  const manifestPartial = partial.replace(/\.partial$/, '.manifest.json.partial');
   await checkWritable(out);
   const gzip = out.endsWith('.gz');
   const hash = createHash('sha256');
@@ -135,7 +137,6 @@ function outputError(out: string, error: unknown): DumpError {
   const reason =
     code === 'EACCES' || code === 'EPERM' ? 'permission denied'
     : code === 'ENOSPC' ? 'no space left on device'
-    : code === 'EEXIST' ? 'another export is writing it (a .partial file exists)'
     : code === 'ENOTDIR' ? 'a parent is not a directory'
     : code === 'EROFS' ? 'read-only file system'
     : (error as Error).message;

@@ -66,7 +66,9 @@ export async function* readSqlStatements(
   let copy: CopyDataReader | undefined;
   try {
     for (;;) {
-      const result = await nextResult(src, lexer);
+      // scan synchronously while the chunk lasts; await only to pull the next one
+      let result: LexResult | null | undefined = src.hasBytes ? lexer.scan(src) : undefined;
+      while (result === undefined) result = (await src.pull()) ? lexer.scan(src) : lexer.finish();
       if (result === null) return;
       if (result.kind !== 'copy') {
         yield result;
@@ -81,16 +83,6 @@ export async function* readSqlStatements(
   } finally {
     if (copy) copy.detached = true;
     await src.close();
-  }
-}
-
-async function nextResult(src: ByteSource, lexer: StatementLexer): Promise<LexResult | null> {
-  for (;;) {
-    if (src.hasBytes) {
-      const result = lexer.scan(src);
-      if (result) return result;
-    }
-    if (!(await src.pull())) return lexer.finish();
   }
 }
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { once } from 'node:events';
-import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, createWriteStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'node:test';
 import type postgres from 'postgres';
 import { introspect } from '@mbsync/schema-diff';
-import { createDatabase, pgDumpSchema, psqlFile, snapshotDatabase } from '@mbsync/testkit';
+import { createDatabase, pgDumpSchema, psqlFile, psqlText, snapshotDatabase } from '@mbsync/testkit';
 import type { TestDatabase } from '@mbsync/testkit';
 import { qualify, quoteIdent, renderSchema } from '../src/ddl.js';
 import type { RenderOptions, RenderedSchema } from '../src/ddl.js';
@@ -47,6 +47,9 @@ async function exportToFile(sql: postgres.Sql, file: string, options: RenderOpti
       await write(`COPY ${qualify(t.schema, t.name)}${cols} FROM stdin;\n`);
       const stream = await tx.unsafe(`COPY ${qualify(t.schema, t.name)}${cols} TO STDOUT`).readable();
       for await (const chunk of stream) await write(chunk as Buffer);
+      // postgres.js 3.4 pauses its socket when a COPY chunk meets backpressure and only the stream's read()
+      // resumes it; when that chunk was the last one the stream has ended, so nothing would: resume by hand.
+      (stream as unknown as { _read(size: number): void })._read(0);
       await write('\\.\n\n');
     }
     for (const s of r.sequences) {
@@ -78,8 +81,12 @@ async function withDatabases(prefix: string, run: (source: TestDatabase, copy: T
 async function assertRoundTrip(source: TestDatabase, copy: TestDatabase, dir: string): Promise<RenderedSchema> {
   const file = join(dir, 'dump.sql');
   const rendered = await exportToFile(source.sql, file);
+  const keep = process.env.DDL_TEST_KEEP; // a directory: keep the dump and both schema dumps there to diff
+  if (keep) copyFileSync(file, join(keep, 'dump.sql'));
   psqlFile(copy.url, file);
-  assert.equal(pgDumpSchema(copy.url), pgDumpSchema(source.url));
+  const [expected, actual] = [pgDumpSchema(source.url), pgDumpSchema(copy.url)];
+  if (keep) { writeFileSync(join(keep, 'source.sql'), expected); writeFileSync(join(keep, 'copy.sql'), actual); }
+  assert.equal(actual, expected);
   assert.deepEqual(await snapshotDatabase(copy.sql), await snapshotDatabase(source.sql));
   return rendered;
 }
@@ -100,5 +107,40 @@ test('pagila: schema and data round-trip exactly', async () => {
     psqlFile(source.url, join(PAGILA, 'pagila-schema.sql'));
     psqlFile(source.url, join(PAGILA, 'pagila-data.sql'));
     await assertRoundTrip(source, copy, dir);
+  });
+});
+
+test('owners and privileges: ALTER … OWNER TO and GRANTs rebuild the ACLs', async () => {
+  await withDatabases('ddl_acl', async (source, copy, dir) => {
+    psqlText(source.url, `
+      CREATE SCHEMA s;
+      CREATE TABLE s.t (id integer PRIMARY KEY, secret text);
+      CREATE VIEW s.v AS SELECT id FROM s.t;
+      CREATE SEQUENCE s.q;
+      CREATE FUNCTION s.f() RETURNS integer LANGUAGE sql AS 'SELECT 1';
+      GRANT USAGE ON SCHEMA s TO pg_read_all_data;
+      GRANT SELECT, INSERT ON s.t TO pg_read_all_data WITH GRANT OPTION;
+      GRANT UPDATE (secret) ON s.t TO pg_write_all_data;
+      GRANT SELECT ON s.v TO PUBLIC;
+      GRANT USAGE ON SEQUENCE s.q TO pg_write_all_data;
+      REVOKE EXECUTE ON FUNCTION s.f() FROM PUBLIC;`);
+    const plain = renderSchema(await introspect(source.sql));
+    assert.ok(!plain.postData.some((s) => /OWNER TO|GRANT|REVOKE/.test(s)), 'off by default');
+
+    const file = join(dir, 'acl.sql');
+    const rendered = await exportToFile(source.sql, file, { owners: true, privileges: true });
+    assert.ok(rendered.postData.includes('ALTER TABLE s.t OWNER TO postgres;'));
+    assert.ok(rendered.postData.includes('ALTER FUNCTION s.f() OWNER TO postgres;'));
+    assert.ok(rendered.postData.includes('GRANT INSERT, SELECT ON TABLE s.t TO pg_read_all_data WITH GRANT OPTION;'));
+    assert.ok(rendered.postData.includes('GRANT UPDATE (secret) ON TABLE s.t TO pg_write_all_data;'));
+    assert.ok(rendered.postData.includes('REVOKE ALL ON FUNCTION s.f() FROM PUBLIC;'));
+    psqlFile(copy.url, file);
+    const acls = `SELECT c.relname AS name, c.relacl::text AS acl, pg_get_userbyid(c.relowner) AS owner,
+        (SELECT array_agg(a.attname || ':' || a.attacl::text ORDER BY a.attnum) FROM pg_attribute a WHERE a.attrelid = c.oid AND a.attacl IS NOT NULL) AS columns
+      FROM pg_class c WHERE c.relnamespace = 's'::regnamespace
+      UNION ALL SELECT p.proname, p.proacl::text, pg_get_userbyid(p.proowner), NULL FROM pg_proc p WHERE p.pronamespace = 's'::regnamespace
+      UNION ALL SELECT nspname, nspacl::text, pg_get_userbyid(nspowner), NULL FROM pg_namespace WHERE nspname = 's'
+      ORDER BY 1`;
+    assert.deepEqual(await copy.sql.unsafe(acls), await source.sql.unsafe(acls));
   });
 });

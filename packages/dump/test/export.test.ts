@@ -125,7 +125,7 @@ describe('exportDatabase', () => {
     const controller = new AbortController();
     const promise = exportDatabase({
       sql: db.sql, sourceName: 'abort', out, signal: controller.signal,
-      onProgress: (p) => { if (p.bytesDone > 0) controller.abort(); },
+      onProgress: (p) => { if (p.table !== null) controller.abort(); },
     });
     await assert.rejects(promise, (e: unknown) => e instanceof DumpError && e.code === 'DUMP_CANCELLED');
     assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('aborted')), []);

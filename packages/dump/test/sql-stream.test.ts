@@ -130,6 +130,8 @@ describe('readSqlStatements: statements', () => {
       'SELECT $tag$ $ta $tag $tag1$ $tag$;',
       'SELECT $ü$ ; $ü$;',
       'SELECT $$$$;',
+      'SELECT $ab$ x $a$ab$;', // a $ that breaks one candidate delimiter may start the real one
+      'SELECT $ab$ $$ab$;',
     ];
     assert.deepEqual(await statements(sql.join('\n')), sql);
   });
@@ -221,8 +223,9 @@ describe('readSqlStatements: COPY blocks', () => {
   });
 
   test('COPY that is not FROM STDIN is an ordinary statement', async () => {
-    assert.deepEqual(await statements('COPY t TO stdout;\nCOPY (SELECT * FROM stdin) TO STDOUT;\nCOPY t FROM \'/tmp/stdin\';'), [
+    assert.deepEqual(await statements('COPY t TO stdout;\nCOPY stdin TO stdout;\nCOPY (SELECT * FROM stdin) TO STDOUT;\nCOPY t FROM \'/tmp/stdin\';'), [
       'COPY t TO stdout;',
+      'COPY stdin TO stdout;',
       'COPY (SELECT * FROM stdin) TO STDOUT;',
       "COPY t FROM '/tmp/stdin';",
     ]);
@@ -365,6 +368,7 @@ const COMPOSITE = [
   'copy t from stdin;',
   '\\.',
   'SELECT -1 - -2 / 3;',
+  '-1;',
   "SELECT 'ünïcødé 😀';",
   '\\unrestrict Key42',
   'COPY last FROM stdin;',
@@ -375,7 +379,7 @@ const COMPOSITE = [
 describe('readSqlStatements: chunk boundaries', () => {
   test('every chunking of a composite input gives the same events', async () => {
     const expected = await collect(chunked(COMPOSITE, 1 << 20));
-    assert.equal(expected.filter((e) => e.kind === 'statement').length, 8);
+    assert.equal(expected.filter((e) => e.kind === 'statement').length, 9);
     assert.equal(expected.filter((e) => e.kind === 'copy').length, 4);
     assert.equal(expected.filter((e) => e.kind === 'meta').length, 2);
     for (const size of [1, 2, 3, 7, 64, 65536]) {
@@ -430,7 +434,7 @@ describe('readSqlStatements: streaming', () => {
     assert.equal(pulled, 1);
   });
 
-  test('a 50 MB COPY block streams in source-sized slices with bounded memory', async () => {
+  test('a 50 MB COPY block streams in source-sized slices with bounded memory', async (t) => {
     setFlagsFromString('--expose-gc');
     const gc = runInNewContext('gc') as () => void;
     const row = Buffer.from('12345\tsome text value with \\.dots and \\\\ backslashes\t2024-01-01 00:00:00+00\n');
@@ -445,8 +449,14 @@ describe('readSqlStatements: streaming', () => {
       }
       yield Buffer.from('\\.\nSELECT 1;\n');
     }
-    gc();
-    const before = process.memoryUsage();
+    // Baseline once streaming is under way (code compiled, buffers warm); anything kept per slice would
+    // show as tens of MiB by the end of 50 MiB.
+    const used = () => {
+      gc();
+      const m = process.memoryUsage();
+      return m.heapUsed + m.arrayBuffers;
+    };
+    let baseline = 0;
     let total = 0;
     let largest = 0;
     let peak = 0;
@@ -459,18 +469,17 @@ describe('readSqlStatements: streaming', () => {
       for await (const slice of event.data) {
         total += slice.length;
         largest = Math.max(largest, slice.length);
-        if (++slices % 200 === 0) {
-          gc();
-          const now = process.memoryUsage();
-          peak = Math.max(peak, now.heapUsed + now.arrayBuffers - before.heapUsed - before.arrayBuffers);
-        }
+        if (++slices === 20) baseline = used();
+        else if (slices % 100 === 0) peak = Math.max(peak, used() - baseline);
       }
     }
+    const atEnd = used() - baseline;
     assert.deepEqual(events, ['copy', 'statement']);
     assert.equal(total, chunks * rowsPerChunk * row.length);
     assert.ok(total >= 50 * 1024 * 1024);
     assert.ok(largest <= 65536, `largest slice ${largest}`);
-    assert.ok(peak < 16 * 1024 * 1024, `memory grew by ${(peak / 1048576).toFixed(1)} MiB while streaming 50 MiB`);
+    t.diagnostic(`largest slice ${largest} B, memory growth while streaming ${(peak / 1048576).toFixed(2)} MiB, after ${(atEnd / 1048576).toFixed(2)} MiB`);
+    assert.ok(Math.max(peak, atEnd) < 20 * 1024 * 1024, `memory grew by ${(peak / 1048576).toFixed(1)} MiB while streaming 50 MiB`);
   });
 });
 
@@ -512,6 +521,10 @@ describe('readSqlStatements: real pg_dump output', () => {
       const text = await readFile(file, 'utf8');
       const lines = text.split('\n');
       const got = await collect(createReadStream(file));
+      const bytes = await readFile(file);
+      for (const size of name === 'pagila-schema.sql' ? [1, 7, 4093] : [61, 4093]) {
+        assert.deepEqual(await collect(chunked(bytes, size)), got, `${name} in chunks of ${size}`);
+      }
       const copies = got.filter((e) => e.kind === 'copy');
       assert.equal(copies.length, lines.filter((l) => /^COPY .* FROM stdin;$/.test(l)).length, name);
       assert.equal(copies.length, lines.filter((l) => l === '\\.').length, name);

@@ -1,5 +1,5 @@
 import { JobsError } from './errors.js';
-import { isProtectedHostList, parseDatabaseHosts } from './destination-guard.js';
+import { isProtectedHostList, parseDatabaseHosts } from './hosts.js';
 
 /** One place data can be copied from or to. `databaseUrl` is a secret: never log it, never put it in job data. */
 export interface Environment {

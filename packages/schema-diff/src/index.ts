@@ -10,3 +10,9 @@ export type {
   SchemaModel, SequenceInfo, SequenceOptions, Table, TableConstraint, TableKind, Trigger, View, ViewColumn,
 } from './model.js';
 export const PACKAGE_NAME = '@mbsync/schema-diff';
+export { diffSchemas, typeFit } from './diff.js';
+export type { ChangeKind, ChangeSeverity, DataOnlySeverity, DiffOptions, ReplaceSeverity, SchemaChange, SchemaObjectType, TypeCatalog, TypeFit } from './diff.js';
+export { countTargetRows, judgeImport, tablesToCount } from './verdict.js';
+export type { CountOptions, JudgeContext, ModeVerdict, Verdict } from './verdict.js';
+export { renderReport } from './render.js';
+export type { RenderOptions } from './render.js';

@@ -47,11 +47,11 @@ function grantStatements(target: string, o: Ownership, columns?: string): string
   return out;
 }
 
-/** ALTER … OWNER TO for every owned object (public schema and identity sequences excepted). */
+/** ALTER … OWNER TO for every owned object (identity sequences go with their table). */
 export function renderOwners(model: SchemaModel): string[] {
   const out: string[] = [];
   const add = (target: string, owner: string) => out.push(`ALTER ${target} OWNER TO ${quoteIdent(owner)};`);
-  for (const s of model.schemas) if (s.name !== 'public') add(`SCHEMA ${quoteIdent(s.name)}`, s.owner);
+  for (const s of model.schemas) add(`SCHEMA ${quoteIdent(s.name)}`, s.owner);
   for (const t of [...model.enums, ...model.compositeTypes, ...model.rangeTypes]) add(`TYPE ${qualify(t.schema, t.name)}`, t.owner);
   for (const d of model.domains) add(`DOMAIN ${qualify(d.schema, d.name)}`, d.owner);
   for (const r of model.routines) add(routineTarget(r), r.owner);

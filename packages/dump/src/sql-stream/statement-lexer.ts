@@ -1,5 +1,6 @@
 import { isUtf8 } from 'node:buffer';
 import type { ByteSource } from './byte-source.js';
+import { META_LINE_LIMIT, parseMetaCommand } from './meta-command.js';
 import { SqlStreamError } from './sql-stream-error.js';
 import { StatementWords, WORD_PREFIX_BYTES } from './statement-words.js';
 
@@ -41,8 +42,6 @@ for (let c = 0; c < 256; c++) {
   else if ((c >= 0x30 && c <= 0x39) || c === 0x24) IDENT[c] = 2;
 }
 
-const META_LIMIT = 4096;
-const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * A byte-level state machine over the SQL part of a dump, following PostgreSQL's scan.l/psqlscan.l at
@@ -327,8 +326,8 @@ export class StatementLexer {
         case META: {
           const nl = buf.indexOf(0x0a, i);
           const end = nl < 0 ? n : nl;
-          if (this.meta.length + end - i > META_LIMIT) {
-            throw new SqlStreamError('DUMP_SQL_SYNTAX', `psql meta-command line is longer than ${META_LIMIT} bytes`, this.metaLine);
+          if (this.meta.length + end - i > META_LINE_LIMIT) {
+            throw new SqlStreamError('DUMP_SQL_SYNTAX', `psql meta-command line is longer than ${META_LINE_LIMIT} bytes`, this.metaLine);
           }
           for (let k = i; k < end; k++) this.meta.push(buf[k] as number);
           if (nl < 0) {
@@ -481,25 +480,9 @@ export class StatementLexer {
   }
 
   private endMeta(): LexResult {
-    let text: string;
-    try {
-      text = utf8.decode(Uint8Array.from(this.meta));
-    } catch {
-      text = Buffer.from(this.meta).toString('latin1');
-    }
+    const bytes = this.meta;
     this.meta = [];
-    const match = /^([^\s\\]*)([^\n]*)$/.exec(text.replace(/\r$/, '')) ?? [];
-    const name = match[1] ?? '';
-    const rest = match[2] ?? '';
-    if (this.metaInStatement || (name !== 'restrict' && name !== 'unrestrict')) {
-      const where = this.metaInStatement ? ' inside a statement' : '';
-      throw new SqlStreamError('DUMP_BACKSLASH_COMMAND', `psql meta-command \\${name}${where} is not allowed in a dump`, this.metaLine);
-    }
-    const argument = rest.trim();
-    if (!/^[^\s\\]+$/.test(argument)) {
-      throw new SqlStreamError('DUMP_SQL_SYNTAX', `\\${name} needs exactly one key argument`, this.metaLine);
-    }
-    return { kind: 'meta', command: name, argument, line: this.metaLine };
+    return parseMetaCommand(bytes, this.metaLine, this.metaInStatement);
   }
 
   private copyRestError(): never {

@@ -14,7 +14,7 @@ interface RoutineRow {
 
 const KINDS: Record<RoutineRow['prokind'], RoutineKind> = { f: 'function', p: 'procedure', a: 'aggregate', w: 'window' };
 
-/** Functions, procedures and aggregates of the selected schemas, extension members excluded. */
+/** Functions, procedures and aggregates of the selected schemas; extension members and implicit ones excluded. */
 export async function readRoutines(tx: postgres.TransactionSql, schemas: string[]): Promise<Routine[]> {
   const rows = await tx.unsafe<RoutineRow[]>(`
     SELECT n.nspname AS schema, p.proname AS name, p.prokind,
@@ -39,7 +39,8 @@ export async function readRoutines(tx: postgres.TransactionSql, schemas: string[
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND d.objsubid = 0
     WHERE n.nspname = ANY($1::text[])
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-        WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype = 'e')`, [schemas]);
+        -- 'i': implicitly created with another object (range and multirange constructors)
+        WHERE e.classid = 'pg_catalog.pg_proc'::pg_catalog.regclass AND e.objid = p.oid AND e.deptype IN ('e', 'i'))`, [schemas]);
 
   return rows.map((r): Routine => ({
     schema: r.schema,

@@ -1,0 +1,120 @@
+import { basename, join } from 'node:path';
+import { backupFileName, findBackup } from '@mbsync/dump';
+import type { CoreConfig } from '../config.js';
+import { openDatabase } from '../database.js';
+import { getEnvironment, type Environments } from '../environments.js';
+import { phaseReporter, type PhaseProgressCallback } from '../progress.js';
+import { takeBackup } from '../runners/backup.js';
+import { runExport } from '../runners/export.js';
+import { runImport, type ImportJobResult } from '../runners/import.js';
+import { runSync } from '../runners/sync.js';
+import { JobCatalogueError } from './job-failure.js';
+import type { ImportJobSummary, JobOutputs, JobRunInfo } from './job-outputs.js';
+import { parsePayload, type JobPayloads } from './job-payloads.js';
+import type { JobType } from './job-types.js';
+
+/** Everything a job needs besides its payload; the worker (or a test) provides it. */
+export interface JobRunContext {
+  environments: Environments;
+  config: CoreConfig;
+  /** aborted on cancel or shutdown: the runners stop, roll back and remove partial files */
+  signal: AbortSignal;
+  onProgress: PhaseProgressCallback;
+}
+
+/** What an adapter returns: the job's output without the run info the worker adds. */
+export type JobOutcome<T extends JobType> = Omit<JobOutputs[T], keyof JobRunInfo>;
+
+/** Runs one job type: payload names → resolved environments → runner → JSON output. */
+export type JobAdapter<T extends JobType> = (payload: JobPayloads[T], context: JobRunContext) => Promise<JobOutcome<T>>;
+
+function summarizeImport(result: ImportJobResult): ImportJobSummary {
+  const r = result.import;
+  return { mode: r.mode, tables: r.tables.length, rows: r.rows, bytesRead: r.bytesRead, durationMs: r.durationMs, backupId: result.backup?.id ?? null, verified: result.verify !== null };
+}
+
+/** Schemas of a target that a backup without a schema list covers: every non-system schema. */
+async function userSchemas(sql: ReturnType<typeof openDatabase>): Promise<string[]> {
+  const rows = await sql<{ name: string }[]>`
+    SELECT nspname AS name FROM pg_catalog.pg_namespace
+    WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
+    ORDER BY 1`;
+  return rows.map((r) => r.name);
+}
+
+/** The adapter of every job type. */
+export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
+  async export(payload, { environments, config, signal, onProgress }) {
+    const source = getEnvironment(environments, payload.source);
+    const { source: _name, file, ...selection } = payload;
+    const out = join(config.dumpDirectory, file ?? backupFileName(source.name).replace(/\.sql\.gz$/, '.sql'));
+    const result = await runExport({ ...selection, source, out, signal, onProgress: phaseReporter(onProgress, ['export'])('export') });
+    const m = result.manifest;
+    return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
+  },
+
+  async import(payload, { environments, config, signal, onProgress }) {
+    const target = getEnvironment(environments, payload.target);
+    const result = await runImport({
+      target,
+      file: join(config.dumpDirectory, payload.file),
+      mode: payload.mode,
+      schemas: payload.schemas,
+      confirm: payload.confirm,
+      noBackup: payload.noBackup,
+      config,
+      signal,
+      onProgress,
+    });
+    return { type: 'import', target: target.name, file: payload.file, import: summarizeImport(result) };
+  },
+
+  async sync(payload, { environments, config, signal, onProgress }) {
+    const source = getEnvironment(environments, payload.source);
+    const target = getEnvironment(environments, payload.target);
+    const { source: _s, target: _t, ...options } = payload;
+    const result = await runSync({ ...options, source, target, config, signal, onProgress });
+    return {
+      type: 'sync',
+      source: source.name,
+      target: target.name,
+      export: result.export,
+      import: summarizeImport(result),
+      dumpFile: result.dumpFile === null ? null : basename(result.dumpFile),
+    };
+  },
+
+  async backup(payload, { environments, config, signal, onProgress }) {
+    const target = getEnvironment(environments, payload.target);
+    const sql = openDatabase(target, { applicationName: 'mbsync backup' });
+    try {
+      const schemas = payload.schemas ?? (await userSchemas(sql));
+      const info = await takeBackup({ sql, target, schemas, config, signal, onProgress: phaseReporter(onProgress, ['backup'])('backup') });
+      return { type: 'backup', target: target.name, backupId: info.id, schemas: info.schemas, tables: info.tables, rows: info.rows, fileBytes: info.fileBytes };
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  },
+
+  async restore(payload, { environments, config, signal, onProgress }) {
+    const backup = await findBackup(config.backupDirectory, payload.backupId);
+    const target = getEnvironment(environments, payload.target ?? backup.target);
+    const result = await runImport({ target, file: backup.file, mode: 'replace', schemas: backup.schemas, confirm: payload.confirm, noBackup: payload.noBackup, config, signal, onProgress });
+    return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result) };
+  },
+
+  async reindex(payload) {
+    throw new JobCatalogueError('JOBS_NOT_AVAILABLE', `reindex of "${payload.environment}" is not available yet: the search-index runner is not wired into the job catalogue`);
+  },
+};
+
+/**
+ * Validates `data` against the job type's payload schema (JOBS_PAYLOAD_INVALID) and runs the type's adapter.
+ * An unknown type fails with JOBS_UNKNOWN_JOB_TYPE.
+ */
+export async function runCatalogueJob(type: string, data: unknown, context: JobRunContext): Promise<JobOutcome<JobType>> {
+  if (!Object.hasOwn(jobCatalogue, type)) throw new JobCatalogueError('JOBS_UNKNOWN_JOB_TYPE', `unknown job type "${type}"`);
+  const t = type as JobType;
+  const adapter = jobCatalogue[t] as JobAdapter<JobType>;
+  return adapter(parsePayload(t, data), context);
+}

@@ -1,0 +1,125 @@
+import { DumpError, type DumpErrorCode } from '@mbsync/dump';
+import { JobsError, type JobsErrorCode } from '../errors.js';
+
+/** Codes the catalogue adds to those of the packages (DUMP_*, JOBS_* of JobsError). */
+export type JobFailureCode =
+  /** the job was cancelled by request (requestCancel); never retried */
+  | 'CANCELLED'
+  /** the payload does not match the job type's schema */
+  | 'JOBS_PAYLOAD_INVALID'
+  /** job.name is not a job type */
+  | 'JOBS_UNKNOWN_JOB_TYPE'
+  /** the job type is defined but its runner is not wired yet (reindex) */
+  | 'JOBS_NOT_AVAILABLE'
+  /** a network error outside the packages' own classification */
+  | 'JOBS_CONNECTION_FAILED'
+  /** anything unexpected (a bug): not retried */
+  | 'JOBS_INTERNAL';
+
+/** Code of a cancelled job (in its failedReason). */
+export const CANCELLED_CODE = 'CANCELLED' satisfies JobFailureCode;
+
+/** Errors the catalogue raises itself. */
+export class JobCatalogueError extends Error {
+  readonly code: JobFailureCode;
+  readonly details: Record<string, unknown> | undefined;
+  constructor(code: JobFailureCode, message: string, details?: Record<string, unknown>) {
+    super(message);
+    this.name = 'JobCatalogueError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+/** What to do with a failed attempt. */
+export type FailureAction =
+  /** transient: retry with backoff while attempts remain */
+  | 'retry'
+  /** the target is busy with another import: wait (delayed) and try again, without using an attempt */
+  | 'wait'
+  /** permanent: fail now (UnrecoverableError) */
+  | 'fail';
+
+export interface ClassifiedError {
+  code: JobFailureCode | DumpErrorCode | JobsErrorCode | string;
+  /** one line, secrets redacted */
+  message: string;
+  retryable: boolean;
+  action: FailureAction;
+}
+
+const TRANSIENT_DUMP_CODES: ReadonlySet<string> = new Set(['DUMP_CONNECTION_FAILED', 'DUMP_LOCK_TIMEOUT']);
+/** serialization failure, deadlock, admin/crash shutdown, cannot connect now, too many connections, connection exceptions */
+const TRANSIENT_PG_CODES: ReadonlySet<string> = new Set(['40001', '40P01', '57P01', '57P02', '57P03', '53300']);
+const TRANSIENT_NET_CODES: ReadonlySet<string> = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH',
+  'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED',
+]);
+
+function isTransientPgCode(code: unknown): boolean {
+  return typeof code === 'string' && (TRANSIENT_PG_CODES.has(code) || code.startsWith('08'));
+}
+
+/** Removes `scheme://user:password@` and `password=…` from a message, in case a driver quoted a URL. */
+export function redactSecrets(text: string): string {
+  return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@').replace(/(password\s*=\s*)\S+/gi, '$1***');
+}
+
+/**
+ * Decides whether a failed attempt is retried, waits for its target, or fails for good. Transient: connection
+ * refused/reset, 57P01 admin shutdown, 40001 serialization failure, DUMP_CONNECTION_FAILED, Typesense 5xx.
+ * DUMP_TARGET_BUSY waits. Everything else — bad input, guard refusals (JOBS_*), schema incompatibility,
+ * corrupt dumps, unknown errors — is permanent.
+ */
+export function classifyError(error: unknown): ClassifiedError {
+  const message = redactSecrets(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  const result = (code: string, action: FailureAction): ClassifiedError => ({ code, message, retryable: action !== 'fail', action });
+  if (error instanceof JobCatalogueError) return result(error.code, error.code === 'JOBS_CONNECTION_FAILED' ? 'retry' : 'fail');
+  if (error instanceof JobsError) return result(error.code, 'fail');
+  if (error instanceof DumpError) {
+    if (error.code === 'DUMP_CANCELLED') return result(CANCELLED_CODE, 'fail');
+    if (error.code === 'DUMP_TARGET_BUSY') return result(error.code, 'wait');
+    if (TRANSIENT_DUMP_CODES.has(error.code) || isTransientPgCode(error.details?.pgCode)) return result(error.code, 'retry');
+    return result(error.code, 'fail');
+  }
+  const e = (error ?? {}) as { code?: unknown; name?: unknown; status?: unknown; details?: { status?: unknown } };
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (e.name === 'AbortError' || code === 'ABORT_ERR') return result(CANCELLED_CODE, 'fail');
+  if (code.startsWith('SEARCH_INDEX_')) {
+    // Typesense: 5xx and 429 are the server's trouble, not the request's
+    const status = Number(e.status ?? e.details?.status ?? 0);
+    return result(code, status >= 500 || status === 429 || code === 'SEARCH_INDEX_CONNECTION_FAILED' ? 'retry' : 'fail');
+  }
+  if (TRANSIENT_NET_CODES.has(code)) return result('JOBS_CONNECTION_FAILED', 'retry');
+  if (isTransientPgCode(code)) return result(`PG_${code}`, 'retry');
+  return result(/^[A-Z][A-Z0-9_]+$/.test(code) ? code : 'JOBS_INTERNAL', 'fail');
+}
+
+/**
+ * BullMQ keeps only a message for a failed job, so the worker writes `CODE: message` into it. Returns the
+ * code and message back; a reason written by BullMQ itself (e.g. a job that stalled too often) has code
+ * `JOBS_INTERNAL`.
+ */
+export function parseFailedReason(failedReason: string | undefined | null): { code: string; message: string } {
+  const m = /^([A-Z][A-Z0-9_]*): ([\s\S]*)$/.exec(failedReason ?? '');
+  if (m) return { code: m[1]!, message: m[2]! };
+  return { code: 'JOBS_INTERNAL', message: failedReason ?? '' };
+}
+
+/** The inverse of parseFailedReason. */
+export function formatFailedReason(code: string, message: string): string {
+  return `${code}: ${message}`;
+}
+
+/** BullMQ job states plus `cancelled`, the way the api should show a job. */
+export type JobStatus = 'waiting' | 'delayed' | 'prioritized' | 'waiting-children' | 'active' | 'completed' | 'failed' | 'cancelled' | 'unknown';
+
+/**
+ * Maps a job's BullMQ state and failedReason to what the api shows: a failed job whose code is CANCELLED is
+ * `cancelled`. (A waiting or delayed job that was cancelled is removed, so the api answers 404 for it.)
+ */
+export function jobStatus(state: string, failedReason?: string | null): JobStatus {
+  if (state === 'failed' && parseFailedReason(failedReason).code === CANCELLED_CODE) return 'cancelled';
+  const known: readonly string[] = ['waiting', 'delayed', 'prioritized', 'waiting-children', 'active', 'completed', 'failed'];
+  return known.includes(state) ? (state as JobStatus) : 'unknown';
+}

@@ -1,0 +1,94 @@
+import { Type, type Static } from 'typebox';
+
+/** Every result carries when and where its (successful) attempt ran. */
+const run = {
+  /** job.attemptsMade + 1 of the attempt that completed */
+  attempt: Type.Integer({ minimum: 1 }),
+  /** ISO times of that attempt */
+  startedAt: Type.String(),
+  finishedAt: Type.String(),
+  /** `<hostname>:<pid>` of the worker process */
+  worker: Type.String(),
+};
+
+const ImportSummary = Type.Object({
+  mode: Type.Union([Type.Literal('replace'), Type.Literal('data-only')]),
+  tables: Type.Integer(),
+  rows: Type.Integer(),
+  bytesRead: Type.Number(),
+  durationMs: Type.Number(),
+  /** id of the backup taken before the import, null with noBackup */
+  backupId: Type.Union([Type.String(), Type.Null()]),
+  /** row counts checked against the manifest (false: the dump had no manifest) */
+  verified: Type.Boolean(),
+});
+
+export const ExportJobOutputSchema = Type.Object({
+  type: Type.Literal('export'),
+  /** file name in DUMP_DIRECTORY (usable as an import job's `file`) */
+  file: Type.String(),
+  tables: Type.Integer(),
+  rows: Type.Integer(),
+  fileBytes: Type.Number(),
+  sha256: Type.String(),
+  ...run,
+});
+
+export const ImportJobOutputSchema = Type.Object({ type: Type.Literal('import'), target: Type.String(), file: Type.String(), import: ImportSummary, ...run });
+
+export const SyncJobOutputSchema = Type.Object({
+  type: Type.Literal('sync'),
+  source: Type.String(),
+  target: Type.String(),
+  export: Type.Object({ tables: Type.Integer(), rows: Type.Integer(), dataBytes: Type.Number(), durationMs: Type.Number() }),
+  import: ImportSummary,
+  /** file name in DUMP_DIRECTORY when keepDump was set */
+  dumpFile: Type.Union([Type.String(), Type.Null()]),
+  ...run,
+});
+
+export const BackupJobOutputSchema = Type.Object({
+  type: Type.Literal('backup'),
+  target: Type.String(),
+  backupId: Type.String(),
+  schemas: Type.Array(Type.String()),
+  tables: Type.Integer(),
+  rows: Type.Integer(),
+  fileBytes: Type.Number(),
+  ...run,
+});
+
+export const RestoreJobOutputSchema = Type.Object({ type: Type.Literal('restore'), target: Type.String(), restoredBackupId: Type.String(), import: ImportSummary, ...run });
+
+/** Reindex has no runner yet; its jobs fail with JOBS_NOT_AVAILABLE. The shape is reserved. */
+export const ReindexJobOutputSchema = Type.Object({ type: Type.Literal('reindex'), environment: Type.String(), collections: Type.Array(Type.String()), ...run });
+
+export type ExportJobOutput = Static<typeof ExportJobOutputSchema>;
+export type ImportJobSummary = Static<typeof ImportSummary>;
+export type ImportJobOutput = Static<typeof ImportJobOutputSchema>;
+export type SyncJobOutput = Static<typeof SyncJobOutputSchema>;
+export type BackupJobOutput = Static<typeof BackupJobOutputSchema>;
+export type RestoreJobOutput = Static<typeof RestoreJobOutputSchema>;
+export type ReindexJobOutput = Static<typeof ReindexJobOutputSchema>;
+
+/** The result schema (job.returnvalue) of every job type. */
+export const JobOutputSchemas = {
+  export: ExportJobOutputSchema,
+  import: ImportJobOutputSchema,
+  sync: SyncJobOutputSchema,
+  backup: BackupJobOutputSchema,
+  restore: RestoreJobOutputSchema,
+  reindex: ReindexJobOutputSchema,
+} as const;
+
+export interface JobOutputs {
+  export: ExportJobOutput;
+  import: ImportJobOutput;
+  sync: SyncJobOutput;
+  backup: BackupJobOutput;
+  restore: RestoreJobOutput;
+  reindex: ReindexJobOutput;
+}
+
+/** The fields every result carries; the catalogue's adapters return the rest. */
+export type JobRunInfo = Pick<ExportJobOutput, 'attempt' | 'startedAt' | 'finishedAt' | 'worker'>;

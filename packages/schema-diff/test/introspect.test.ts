@@ -1,0 +1,148 @@
+import assert from 'node:assert/strict';
+import { join } from 'node:path';
+import { after, before, test } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { createDatabase, psqlFile, psqlText } from '@mbsync/testkit';
+import type { TestDatabase } from '@mbsync/testkit';
+import { introspect, MANAGED_SCHEMAS, objectKey, SchemaDiffError } from '../src/index.js';
+import type { SchemaModel } from '../src/index.js';
+
+const TRICKY = fileURLToPath(new URL('../../../test/fixtures/tricky/', import.meta.url));
+const PAGILA = '/work/shared/peers/pagila';
+
+let db: TestDatabase;
+let model: SchemaModel;
+
+before(async () => {
+  db = await createDatabase('introspect');
+  psqlFile(db.url, join(TRICKY, 'schema.sql'));
+  psqlFile(db.url, join(TRICKY, 'data.sql'));
+  // Supabase-managed schemas with tables: left out unless asked for
+  psqlText(db.url, 'CREATE SCHEMA auth; CREATE TABLE auth.users (id uuid PRIMARY KEY); CREATE SCHEMA storage; CREATE TABLE storage.objects (id int);');
+  model = await introspect(db.sql);
+});
+after(async () => { await db?.drop(); });
+
+const table = (m: SchemaModel, schema: string, name: string) => {
+  const t = m.tables.find((x) => x.schema === schema && x.name === name);
+  assert.ok(t, `${schema}.${name} is in the model`);
+  return t;
+};
+
+test('the model is deterministic and survives JSON', async () => {
+  assert.deepEqual(await introspect(db.sql), model);
+  assert.deepEqual(JSON.parse(JSON.stringify(model)), model);
+  assert.equal(model.formatVersion, 1);
+  assert.ok(model.serverVersionNum >= 120000);
+});
+
+test('managed schemas are left out by default and can be asked for', async () => {
+  assert.ok(MANAGED_SCHEMAS.includes('auth') && MANAGED_SCHEMAS.includes('storage'));
+  const schemas = model.schemas.map((s) => s.name);
+  assert.deepEqual(schemas, ['Mixed Case', 'app', 'audit', 'public']);
+  assert.ok(!model.tables.some((t) => t.schema === 'auth' || t.schema === 'storage'));
+  const auth = await introspect(db.sql, { schemas: ['auth'] });
+  assert.deepEqual(auth.tables.map((t) => `${t.schema}.${t.name}`), ['auth.users']);
+});
+
+test('schemas, excludeSchemas and excludeTables narrow the model', async () => {
+  const only = await introspect(db.sql, { schemas: ['audit'] });
+  assert.deepEqual(only.tables.map((t) => t.name), ['log', 'log_special']);
+  assert.deepEqual(only.routines, []);
+  const without = await introspect(db.sql, { excludeSchemas: ['audit', 'Mixed Case'], excludeTables: ['app.scratch'] });
+  assert.deepEqual(without.schemas.map((s) => s.name), ['app', 'public']);
+  assert.ok(!without.tables.some((t) => t.name === 'scratch'));
+  await assert.rejects(introspect(db.sql, { schemas: ['no_such_schema'] }), (e: unknown) => e instanceof SchemaDiffError && e.code === 'SCHEMA_DIFF_INVALID_OPTIONS');
+});
+
+test('extension members are not part of the model', () => {
+  assert.deepEqual(model.extensions.map((x) => `${x.name}@${x.schema}`), ['citext@public', 'hstore@public']);
+  assert.ok(!model.routines.some((r) => r.name.startsWith('citext') || r.name.startsWith('hstore')), 'extension functions');
+  assert.ok(!model.tables.some((t) => t.schema === 'public'), 'no public tables in the fixture');
+  // implicit range constructors are not routines of their own either
+  assert.ok(!model.routines.some((r) => r.name === 'floatrange' || r.name === 'floatmultirange'));
+});
+
+test('enum labels come in sort order, not creation order', () => {
+  const mood = model.enums.find((e) => e.name === 'mood');
+  assert.deepEqual(mood?.labels, ['sad', 'meh', 'ok', 'happy', 'ecstatic']);
+});
+
+test('columns: dropped ones absent, generated and identity flagged, positions kept', () => {
+  const customers = table(model, 'app', 'customers');
+  const names = customers.columns.map((c) => c.name);
+  assert.ok(!names.includes('to_drop') && !names.some((n) => n.includes('pg.dropped')));
+  const col = (n: string) => customers.columns.find((c) => c.name === n)!;
+  assert.equal(col('name_upper').generated, 'upper(name)');
+  assert.equal(col('name_upper').default, undefined);
+  assert.equal(col('id').identity, 'always');
+  assert.equal(col('id').identitySequence?.start, '100');
+  assert.equal(col('id').identitySequence?.increment, '5');
+  assert.equal(col('after_drop').identity, 'by default');
+  assert.ok(col('after_drop').position > col('updated_at').position + 1, 'the dropped column left a gap');
+  assert.equal(col('name').collation, 'pg_catalog."POSIX"');
+  assert.equal(col('email').statistics, 500);
+  // identity sequences belong to their column, not to the sequence list
+  assert.ok(!model.sequences.some((s) => s.name.startsWith('customers_')));
+  const serial = model.sequences.find((s) => s.name === 'orders_id_seq');
+  assert.deepEqual(serial?.ownedBy, { schema: 'app', table: 'orders', column: 'id' });
+  const countdown = model.sequences.find((s) => s.name === 'countdown');
+  assert.deepEqual([countdown?.increment, countdown?.minValue, countdown?.cycle, countdown?.dataType], ['-2', '-100', true, 'integer']);
+});
+
+test('tables carry sizes, partitions, constraints and security', () => {
+  assert.ok(table(model, 'app', 'values').estimatedBytes > 0);
+  const events = table(model, 'app', 'events');
+  assert.equal(events.kind, 'partitioned');
+  assert.equal(events.partitionKey, 'RANGE (at)');
+  assert.deepEqual(table(model, 'app', 'events_other').partitionOf, { schema: 'app', name: 'events' });
+  assert.equal(table(model, 'app', 'events_other').partitionBound, 'DEFAULT');
+  assert.equal(table(model, 'app', 'scratch').persistence, 'unlogged');
+  const docs = table(model, 'app', 'documents');
+  assert.equal(docs.rlsEnabled && docs.rlsForced, true);
+  assert.deepEqual(docs.policies.map((p) => [p.name, p.permissive, p.command]),
+    [['documents_no_delete', false, 'DELETE'], ['documents_owner', true, 'ALL'], ['documents_published', true, 'SELECT']]);
+  const check = table(model, 'app', 'customers').constraints.find((c) => c.name === 'customers_name_check');
+  assert.equal(check?.validated, false);
+});
+
+test('dependencies come from pg_depend, keyed by names', () => {
+  const edge = (from: string, to: string) => model.dependencies.some((e) => e.from === from && e.to === to);
+  assert.ok(edge(objectKey('relation', 'app', 'happy_customers'), objectKey('relation', 'app', 'customer_names')));
+  assert.ok(edge(objectKey('relation', 'app', 'customers'), objectKey('type', 'app', 'mood')));
+  assert.ok(edge(objectKey('relation', 'app', 'order_totals'), objectKey('constraint', 'app', 'customers', 'customers_pkey')));
+  assert.ok(edge(objectKey('function', 'app', 'customer_count', ''), objectKey('relation', 'app', 'customers')));
+  assert.ok(!model.dependencies.some((e) => e.from.includes('oid') || /\d{5}/.test(e.to)));
+});
+
+test('pagila introspects (domains, aggregate, partitions, views)', async () => {
+  const pagila = await createDatabase('introspect_pagila');
+  try {
+    psqlFile(pagila.url, join(PAGILA, 'pagila-schema.sql'));
+    const m = await introspect(pagila.sql);
+    assert.ok(m.tables.length >= 20);
+    assert.ok(m.routines.some((r) => r.kind === 'aggregate' && r.name === 'group_concat'));
+    assert.ok(m.views.length >= 7);
+  } finally {
+    await pagila.drop();
+  }
+});
+
+test('500 tables introspect well under 2 s', async () => {
+  const big = await createDatabase('introspect_big');
+  try {
+    const ddl: string[] = [];
+    for (let i = 0; i < 500; i += 1) {
+      ddl.push(`CREATE TABLE t${i} (id serial PRIMARY KEY, name text NOT NULL DEFAULT '', ref integer${i > 0 ? ` REFERENCES t${i - 1}(id)` : ''}, at timestamptz);`,
+        `CREATE INDEX t${i}_name_idx ON t${i} (name); COMMENT ON TABLE t${i} IS 'table ${i}';`);
+    }
+    psqlText(big.url, ddl.join('\n'));
+    const started = performance.now();
+    const m = await introspect(big.sql);
+    const elapsed = performance.now() - started;
+    assert.equal(m.tables.length, 500);
+    assert.ok(elapsed < 2000, `took ${Math.round(elapsed)} ms`);
+  } finally {
+    await big.drop();
+  }
+});

@@ -1,0 +1,57 @@
+import { exportBenchCommand, exportHelp } from './export-bench.js';
+import { generateCommand, generateHelp } from './generate.js';
+import { introspectBenchCommand, introspectHelp } from './introspect-bench.js';
+import { syncBenchCommand, syncHelp } from './sync-bench.js';
+
+type Command = { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string; summary: string };
+
+const commands: Record<string, Command> = {
+  generate: { run: generateCommand, help: generateHelp, summary: 'build (or reuse) a Multiboard-like database of a given size' },
+  export: { run: exportBenchCommand, help: exportHelp, summary: 'mbsync export vs pg_dump: wall time, peak RSS, MB/s' },
+  sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql into a fresh database' },
+  introspect: { run: introspectBenchCommand, help: introspectHelp, summary: 'introspect() on a database of many tables' },
+};
+
+function mainHelp(): string {
+  const lines = Object.entries(commands).map(([name, c]) => `  ${name.padEnd(11)} ${c.summary}`);
+  return `Usage: pnpm bench <command> [options]\n\nCommands:\n${lines.join('\n')}\n\n`
+    + `Run 'pnpm bench <command> --help' for a command's options. Benches run on the local server only\n`
+    + `(PG_TEST_URL, default postgres://postgres@127.0.0.1:5432/postgres); bench databases are kept and reused.`;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    process.stdout.write(mainHelp() + '\n');
+    return 0;
+  }
+  const command = commands[name];
+  if (!command) {
+    process.stderr.write(`bench: unknown command "${name}"\n${mainHelp()}\n`);
+    return 2;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(command.help + '\n');
+    return 0;
+  }
+  // measured children run in their own process groups: on Ctrl-C, stop them and let cleanups run
+  const controller = new AbortController();
+  const onSignal = () => {
+    if (controller.signal.aborted) process.exit(130);
+    process.stderr.write('\nbench: interrupted, cleaning up (press Ctrl-C again to force)\n');
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    await command.run(rest, controller.signal);
+    return 0;
+  } catch (error) {
+    const e = error as Error & { code?: string };
+    process.stderr.write(`bench ${name}: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
+    if (process.env.MBSYNC_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+    return controller.signal.aborted ? 130 : e.code?.startsWith('ERR_PARSE_ARGS') ? 2 : 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));

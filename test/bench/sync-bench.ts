@@ -1,0 +1,164 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import postgres from 'postgres';
+import { benchUrl, connectAdmin, createEmptyDatabase, dropBenchDatabase, formatBytes, parseSize } from './bench-database.js';
+import { parseRuns, startupText } from './export-bench.js';
+import { ensureBenchDatabase } from './generate.js';
+import { MEASUREMENT_METHOD, REPO_ROOT, mbsyncCommand, measure, measureStartup, median, type Command, type Measurement } from './measure.js';
+import { appendResults, describeMachine, megabytes, renderTable, seconds, verdict } from './report.js';
+
+export const syncHelp = `Usage: pnpm bench sync [--size 1GB] [--runs 3] [--db <name>] [--no-record]
+
+Times 'mbsync sync --no-backup' (streaming, no dump file) against 'pg_dump | psql --single-transaction',
+each into a freshly created empty database that is dropped afterwards, alternating the two run after run.
+After every run the target's per-table row counts are compared with the source's. Prints median wall time,
+peak RSS and MB/s (source pg_database_size / wall); appends the table to docs/benchmarks.md unless --no-record.
+
+Targets: wall-time ratio <= 1.0, mbsync peak RSS <= 256 MB.
+
+Options:
+  --size <size>   bench database size (see 'pnpm bench generate'); default 1GB
+  --db <name>     bench database name; default mbsync_bench_<size>
+  --runs <n>      runs of each tool; default 3
+  --no-record     print only, do not append to docs/benchmarks.md
+  -h, --help      show this help`;
+
+const RATIO_TARGET = 1.0;
+const RSS_TARGET_BYTES = 256 * 1024 ** 2;
+
+interface ToolRuns {
+  label: string;
+  walls: number[];
+  /** peak RSS per run, per pipeline stage */
+  peakRss: number[][];
+  rowChecks: boolean[];
+}
+
+export async function syncBenchCommand(argv: string[], signal: AbortSignal): Promise<void> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      size: { type: 'string', default: '1GB' },
+      db: { type: 'string' },
+      runs: { type: 'string', default: '3' },
+      'no-record': { type: 'boolean', default: false },
+    },
+    strict: true,
+  });
+  const runs = parseRuns(values.runs);
+  const db = await ensureBenchDatabase(parseSize(values.size), { name: values.db });
+  const sourceCounts = await countRows(db.url);
+  const totalRows = [...sourceCounts.values()].reduce((a, b) => a + b, 0);
+  log(`database ${db.name}: ${formatBytes(db.sizeBytes)}, ${sourceCounts.size} tables, ${totalRows.toLocaleString('en-US')} rows`);
+
+  const ours: ToolRuns = { label: 'mbsync sync --no-backup', walls: [], peakRss: [], rowChecks: [] };
+  const theirs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [] };
+  const tools: { runs: ToolRuns; stages: (target: string) => Command[] }[] = [
+    { runs: ours, stages: (target) => [mbsyncCommand(['sync', '--from', db.url, '--to', target, '--no-backup'])] },
+    {
+      runs: theirs,
+      stages: (target) => [
+        { command: 'pg_dump', args: [db.url] },
+        { command: 'psql', args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', target] },
+      ],
+    },
+  ];
+  const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-sync-'));
+  const admin = connectAdmin();
+  let startup: { wallSeconds: number; peakRssBytes: number };
+  try {
+    startup = await measureStartup({ scratch, signal });
+    log(startupText(startup));
+    for (let run = 1; run <= runs; run++) {
+      const order = run % 2 === 1 ? tools : [...tools].reverse();
+      for (const tool of order) {
+        const target = `mbsync_bench_target_${randomBytes(4).toString('hex')}`;
+        await createEmptyDatabase(admin, target);
+        try {
+          const m = await measure(tool.stages(benchUrl(target)), { scratch, cwd: REPO_ROOT, signal });
+          if (m.exitCode !== 0) throw new Error(`${tool.runs.label} exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
+          const mismatches = compareCounts(sourceCounts, await countRows(benchUrl(target)));
+          tool.runs.walls.push(m.wallSeconds);
+          tool.runs.peakRss.push(m.processes.map((p) => p.peakRssBytes));
+          tool.runs.rowChecks.push(mismatches.length === 0);
+          log(`run ${run}/${runs} ${tool.runs.label.padEnd(35)} ${seconds(m.wallSeconds).padStart(6)} s  peak RSS ${rssList(m)} MB  `
+            + `row counts ${mismatches.length === 0 ? 'equal' : `DIFFER: ${mismatches.join(', ')}`}`);
+        } finally {
+          await dropBenchDatabase(admin, target);
+        }
+      }
+    }
+  } finally {
+    await admin.end();
+    await rm(scratch, { recursive: true, force: true });
+  }
+
+  const ratio = median(ours.walls) / median(theirs.walls);
+  const ourRss = Math.max(...ours.peakRss.map((r) => r[0]!));
+  const stagePeaks = (t: ToolRuns) => t.peakRss[0]!.map((_, i) => Math.max(...t.peakRss.map((r) => r[i]!)));
+  const table = renderTable(
+    ['tool', 'median wall (s)', 'runs (s)', 'peak RSS (MB)', 'MB/s', 'row counts', 'target'],
+    [ours, theirs].map((t) => [
+      t.label,
+      seconds(median(t.walls)),
+      t.walls.map(seconds).join(' / '),
+      t === ours ? megabytes(stagePeaks(t)[0]!) : stagePeaks(t).map((b, i) => `${i === 0 ? 'pg_dump' : 'psql'} ${megabytes(b)}`).join(', '),
+      (db.sizeBytes / 1024 ** 2 / median(t.walls)).toFixed(0),
+      `${t.rowChecks.filter(Boolean).length}/${t.rowChecks.length} equal`,
+      t === ours ? `RSS <= ${megabytes(RSS_TARGET_BYTES)} MB` : '',
+    ]),
+  );
+  const summary = [
+    `ratio ours/pg_dump|psql (median wall): ${ratio.toFixed(2)} (target <= ${RATIO_TARGET.toFixed(1)}: ${verdict(ratio <= RATIO_TARGET)})`,
+    `mbsync peak RSS: ${megabytes(ourRss)} MB (target <= ${megabytes(RSS_TARGET_BYTES)} MB: ${verdict(ourRss <= RSS_TARGET_BYTES)})`,
+    `${startupText(startup)}; ratio with it taken off: ${((median(ours.walls) - startup.wallSeconds) / median(theirs.walls)).toFixed(2)} (information only)`,
+  ].join('\n');
+  const notes = `Source ${db.name} (${formatBytes(db.sizeBytes)}, ${totalRows.toLocaleString('en-US')} rows), ${runs} runs of each, `
+    + 'alternating, each into a fresh empty database; MB = 2^20 bytes; MB/s = source pg_database_size / wall time; '
+    + `mbsync wall includes node + tsx start-up; row counts = count(*) of every table, target vs source. ${MEASUREMENT_METHOD}`;
+  log(`\n${table}\n\n${summary}\n\n${notes}`);
+  if (!values['no-record']) {
+    const machineSql = connectAdmin();
+    try {
+      const file = await appendResults(`Sync, ${formatBytes(db.sizeBytes)} (mbsync sync vs pg_dump | psql)`, await describeMachine(machineSql),
+        `${table}\n\n${summary.split('\n').map((l) => `- ${l}`).join('\n')}\n\n${notes}`);
+      log(`appended to ${file}`);
+    } finally {
+      await machineSql.end();
+    }
+  }
+}
+
+/** count(*) of every ordinary table outside the system schemas, keyed by schema.table. */
+async function countRows(url: string): Promise<Map<string, number>> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const tables = await sql<{ name: string }[]>`
+      SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%' ORDER BY 1`;
+    const counts = new Map<string, number>();
+    for (const t of tables) {
+      const [row] = await sql.unsafe<{ n: string }[]>(`SELECT count(*)::text AS n FROM ${t.name}`);
+      counts.set(t.name, Number(row?.n ?? 0));
+    }
+    return counts;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+function compareCounts(source: Map<string, number>, target: Map<string, number>): string[] {
+  const names = new Set([...source.keys(), ...target.keys()]);
+  return [...names].filter((n) => source.get(n) !== target.get(n)).map((n) => `${n} ${source.get(n) ?? 'absent'} vs ${target.get(n) ?? 'absent'}`);
+}
+
+function rssList(m: Measurement): string {
+  return m.processes.map((p) => megabytes(p.peakRssBytes)).join(' + ');
+}
+
+function log(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
