@@ -161,6 +161,8 @@ async function copyIn(
   try {
     // resolves with the stream once the server is in COPY mode; a server error later destroys the stream
     writable = (await query.writable()) as Writable;
+    // errors are read from writable.errored; without a listener a late one would crash the process
+    writable.on('error', () => {});
     for await (const chunk of event.data) {
       if (writable.destroyed) break;
       for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) rows++;
@@ -172,6 +174,8 @@ async function copyIn(
     // 'finish' comes with the server's CommandComplete, an error with its ErrorResponse (patched driver)
     await finished(writable);
   } catch (error) {
+    // Leave COPY mode (CopyFail) so the transaction can roll back on this connection.
+    if (writable && !writable.destroyed) writable.destroy(error instanceof Error ? error : new Error(String(error)));
     throw statementError(writable?.errored ?? error, event, options.targetName, label);
   }
   return rows;
