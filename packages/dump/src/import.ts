@@ -38,6 +38,11 @@ export interface ImportResult {
   durationMs: number;
 }
 
+/** Carries an error thrown by `beforeWrite` through the transaction untouched. */
+class HookFailure {
+  constructor(readonly inner: unknown) {}
+}
+
 /** Same key in every database: advisory locks are per database, so this means "one importer per target". */
 const TARGET_LOCK_SQL = "hashtext('multiboard-sync:import')";
 
@@ -57,7 +62,11 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
     throwIfAborted(signal);
     return await sql.begin(async (tx) => {
       await acquireTargetLock(tx, options.targetName, options.lockWaitMs ?? 0);
-      await options.beforeWrite?.(tx);
+      try {
+        await options.beforeWrite?.(tx);
+      } catch (error) {
+        throw new HookFailure(error);
+      }
       throwIfAborted(signal);
       let plan: DataOnlyPlan | null = null;
       if (mode === 'replace') {
@@ -99,6 +108,8 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       return { mode, statements, tables, rows, bytesRead: source.bytesRead, durationMs: Date.now() - started };
     });
   } catch (error) {
+    // the caller's own check refused: its error goes back as it was thrown
+    if (error instanceof HookFailure) throw error.inner;
     if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', `import into "${options.targetName}" cancelled; nothing was changed`, { cause: error });
     throw describePgError(error, 'target', options.targetName);
   } finally {

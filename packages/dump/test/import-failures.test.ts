@@ -90,7 +90,8 @@ describe('a failed import leaves the target exactly as it was', () => {
 
   test('a flipped byte is caught by the manifest sha256', async () => {
     const bytes = Buffer.from(text);
-    bytes[Math.floor(bytes.length / 2)] ^= 0x01;
+    const middle = Math.floor(bytes.length / 2);
+    bytes[middle] = bytes[middle]! ^ 0x01;
     const file = await variant('flipped.sql', bytes);
     await copyFile(manifestPath(dump), manifestPath(file));
     await assert.rejects(importFile(target, file), (e: unknown) => e instanceof DumpError && e.code === 'DUMP_CORRUPT' && /sha256/.test(e.message));

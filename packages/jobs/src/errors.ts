@@ -3,7 +3,8 @@ export type JobsErrorCode =
   | 'JOBS_UNKNOWN_ENVIRONMENT'
   | 'JOBS_PROTECTED_TARGET'
   | 'JOBS_CONFIRMATION_REQUIRED'
-  | 'JOBS_INVALID_INPUT';
+  | 'JOBS_INVALID_INPUT'
+  | 'JOBS_SCHEMA_INCOMPATIBLE';
 
 /** Base class for errors of the job catalogue (configuration, environments, the destination guard). */
 export class JobsError extends Error {

@@ -27,6 +27,8 @@ export type { ImportJobInput, ImportJobResult } from './runners/import.js';
 export { takeBackup } from './runners/backup.js';
 export type { TakeBackupInput } from './runners/backup.js';
 export { runSync } from './runners/sync.js';
+export { checkTargetSchema } from './runners/validate.js';
+export type { SchemaCheckOptions } from './runners/validate.js';
 export type { SyncJobInput, SyncJobResult } from './runners/sync.js';
 export { JOB_QUEUE, JOB_TYPES, isJobType } from './catalogue/job-types.js';
 export type { JobType } from './catalogue/job-types.js';

@@ -49,6 +49,10 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
       confirm: values.confirm,
       noBackup: values['no-backup'],
       config,
+      acceptDataLoss: values.yes,
+      onReport: (report, verdict) => {
+        if (!values.json && (verdict.replace.needsConfirmation || !verdict[values.mode as 'replace' | 'data-only'].allowed)) process.stderr.write(report + '\n');
+      },
       signal: context.signal,
       onProgress: (p) => output.update(p.phase, p),
     });

@@ -63,6 +63,10 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       excludeTables: values['exclude-table'],
       excludeTableData: values['exclude-table-data'],
       config,
+      acceptDataLoss: values.yes,
+      onReport: (report, verdict) => {
+        if (!values.json && (verdict.replace.needsConfirmation || !verdict[values.mode as 'replace' | 'data-only'].allowed)) process.stderr.write(report + '\n');
+      },
       signal: context.signal,
       onProgress: (p) => output.update(p.phase, p),
     });

@@ -10,13 +10,13 @@ import {
   type ImportResult,
   type RowCountCheck,
 } from '@mbsync/dump';
-import type postgres from 'postgres';
 import type { CoreConfig } from '../config.js';
 import { openDatabase } from '../database.js';
 import { assertWritableTarget } from '../destination-guard.js';
 import type { Environment } from '../environments.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from './backup.js';
+import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 
 export interface ImportJobInput {
   target: Environment;
@@ -29,8 +29,10 @@ export interface ImportJobInput {
   /** schemas to replace; default: those of the dump (for restores: those the backup recorded) */
   schemas?: string[];
   config: CoreConfig;
-  /** extra checks inside the import transaction before any write (schema validation) */
-  validate?: (tx: postgres.TransactionSql) => Promise<void>;
+  /** accept a replace that drops tables or columns holding rows */
+  acceptDataLoss?: boolean;
+  /** receives the schema report */
+  onReport?: SchemaCheckOptions['onReport'];
   signal?: AbortSignal;
   onProgress?: PhaseProgressCallback;
 }
@@ -66,7 +68,8 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
       signal: input.signal,
       onProgress: report('import'),
       beforeWrite: async (tx) => {
-        await input.validate?.(tx);
+        // pg_dump files carry no schema model: only our dumps are validated
+        if (source.manifest) await checkTargetSchema(tx, source.manifest.schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: input.signal, onProgress: report('backup') });
       },
     });

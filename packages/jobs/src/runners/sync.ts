@@ -15,7 +15,6 @@ import {
   type RowCountCheck,
 } from '@mbsync/dump';
 import type { SchemaModel } from '@mbsync/schema-diff';
-import type postgres from 'postgres';
 import type { CoreConfig } from '../config.js';
 import { openDatabase } from '../database.js';
 import { assertWritableTarget } from '../destination-guard.js';
@@ -24,6 +23,7 @@ import type { Environment } from '../environments.js';
 import { JobsError } from '../errors.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from './backup.js';
+import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
 
@@ -36,8 +36,9 @@ export interface SyncJobInput extends DumpSelection {
   /** write the dump to DUMP_DIRECTORY (kept) instead of streaming source to target */
   keepDump?: boolean;
   config: CoreConfig;
-  /** schema validation inside the import transaction; gets the dump's schema model */
-  validate?: (tx: postgres.TransactionSql, schema: SchemaModel) => Promise<void>;
+  /** accept a replace that drops tables or columns holding rows */
+  acceptDataLoss?: boolean;
+  onReport?: SchemaCheckOptions['onReport'];
   signal?: AbortSignal;
   onProgress?: PhaseProgressCallback;
 }
@@ -85,7 +86,8 @@ async function syncThroughFile(input: SyncJobInput): Promise<SyncJobResult> {
     confirm: input.confirm,
     noBackup: input.noBackup,
     config: input.config,
-    validate: input.validate ? (tx) => input.validate!(tx, exported.manifest.schema) : undefined,
+    acceptDataLoss: input.acceptDataLoss,
+    onReport: input.onReport,
     signal: input.signal,
     onProgress: input.onProgress ? (p) => input.onProgress!({ ...p, phases }) : undefined,
   });
@@ -148,7 +150,7 @@ async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
       lockWaitMs: input.config.targetLockWaitMs,
       signal: controller.signal,
       beforeWrite: async (tx) => {
-        await input.validate?.(tx, schema);
+        await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
         importing = true;
       },
