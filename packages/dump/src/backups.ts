@@ -18,10 +18,15 @@ export interface BackupInfo {
 
 const BACKUP_NAME = /^[a-z0-9_.-]+-\d{8}T\d{6}\d{3}Z\.sql\.gz$/;
 
-/** `<target>-<UTC time>.sql.gz`; sortable by time within a target. */
-export function backupFileName(target: string, now = new Date()): string {
+/** `<name>-<UTC time><extension>`, e.g. `local-20261126T093000123Z.sql.gz`: sortable by time within a name. */
+export function timestampedFileName(name: string, extension: string, now = new Date()): string {
   const stamp = now.toISOString().replace(/[-:]/g, '').replace('.', '');
-  return `${target.replace(/[^a-z0-9_.-]/gi, '_').toLowerCase()}-${stamp}.sql.gz`;
+  return `${name.replace(/[^a-z0-9_.-]/gi, '_').toLowerCase()}-${stamp}${extension}`;
+}
+
+/** `<target>-<UTC time>.sql.gz`. */
+export function backupFileName(target: string, now = new Date()): string {
+  return timestampedFileName(target, '.sql.gz', now);
 }
 
 /** Every complete backup in `directory`, newest first. Files without a backup manifest are not listed. */

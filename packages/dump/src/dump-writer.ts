@@ -177,6 +177,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
         // resolves with the stream once the server is in COPY mode; a server error destroys the stream
         const stream = await query.readable();
         let chunks = 0;
+        let lastLook = 0;
         let cancelling = false;
         for await (const chunk of stream as AsyncIterable<Buffer>) {
           if (signal?.aborted) {
@@ -188,8 +189,9 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
           stats.rows += countNewlines(chunk);
           stats.bytes += chunk.length;
           await out.write(chunk);
-          // Progress is looked at every 1024 chunks (rows), not per row.
-          if ((++chunks & 1023) === 0) {
+          // Progress is looked at every 1024 chunks (rows) or 1 MiB, not per row.
+          if ((++chunks & 1023) === 0 || stats.bytes - lastLook >= 1 << 20) {
+            lastLook = stats.bytes;
             meter.update({ bytesDone: estimatedDone + Math.min(stats.bytes, table.estimatedBytes), rowsDone: rowsBefore + stats.rows });
           }
         }

@@ -13,7 +13,7 @@ export type { DumpSource } from './dump-source.js';
 export { scanDumpSchemas, schemasOfDump, schemasOfModel } from './replace.js';
 export { verifyRowCounts } from './verify.js';
 export type { RowCountCheck } from './verify.js';
-export { backupFileName, findBackup, listBackups, pruneBackups } from './backups.js';
+export { backupFileName, findBackup, listBackups, pruneBackups, timestampedFileName } from './backups.js';
 export type { BackupInfo } from './backups.js';
 export { manifestPath, readManifest } from './manifest.js';
 export type { DumpManifest } from './manifest.js';

@@ -9,7 +9,6 @@ export type {
   ExtensionInfo, IdentitySpec, IndexInfo, ObjectKind, Ownership, Policy, RangeType, Routine, RoutineKind, Rule, SchemaInfo,
   SchemaModel, SequenceInfo, SequenceOptions, Table, TableConstraint, TableKind, Trigger, View, ViewColumn,
 } from './model.js';
-export const PACKAGE_NAME = '@mbsync/schema-diff';
 export { diffSchemas, typeFit } from './diff.js';
 export type { ChangeKind, ChangeSeverity, DataOnlySeverity, DiffOptions, ReplaceSeverity, SchemaChange, SchemaObjectType, TypeCatalog, TypeFit } from './diff.js';
 export { countTargetRows, judgeImport, tablesToCount } from './verdict.js';

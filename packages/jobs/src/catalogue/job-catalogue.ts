@@ -1,5 +1,5 @@
 import { basename, join } from 'node:path';
-import { backupFileName, findBackup } from '@mbsync/dump';
+import { findBackup, timestampedFileName } from '@mbsync/dump';
 import type { CoreConfig } from '../config.js';
 import { openDatabase } from '../database.js';
 import { getEnvironment, type Environments } from '../environments.js';
@@ -47,7 +47,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
   async export(payload, { environments, config, signal, onProgress }) {
     const source = getEnvironment(environments, payload.source);
     const { source: _name, file, ...selection } = payload;
-    const out = join(config.dumpDirectory, file ?? backupFileName(source.name).replace(/\.sql\.gz$/, '.sql'));
+    const out = join(config.dumpDirectory, file ?? timestampedFileName(source.name, '.sql'));
     const result = await runExport({ ...selection, source, out, signal, onProgress: phaseReporter(onProgress, ['export'])('export') });
     const m = result.manifest;
     return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
@@ -62,6 +62,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       schemas: payload.schemas,
       confirm: payload.confirm,
       noBackup: payload.noBackup,
+      acceptDataLoss: payload.acceptDataLoss,
       config,
       signal,
       onProgress,
@@ -99,7 +100,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
   async restore(payload, { environments, config, signal, onProgress }) {
     const backup = await findBackup(config.backupDirectory, payload.backupId);
     const target = getEnvironment(environments, payload.target ?? backup.target);
-    const result = await runImport({ target, file: backup.file, mode: 'replace', schemas: backup.schemas, confirm: payload.confirm, noBackup: payload.noBackup, config, signal, onProgress });
+    const result = await runImport({ target, file: backup.file, mode: 'replace', schemas: backup.schemas, confirm: payload.confirm, noBackup: payload.noBackup, acceptDataLoss: payload.acceptDataLoss, config, signal, onProgress });
     return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result) };
   },
 

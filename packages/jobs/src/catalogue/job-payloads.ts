@@ -27,6 +27,8 @@ const write = {
   confirm: Type.Optional(EnvironmentName),
   /** skip the backup of the target */
   noBackup: Type.Optional(Type.Boolean()),
+  /** accept that a replace import drops target tables or columns holding rows (else JOBS_CONFIRMATION_REQUIRED) */
+  acceptDataLoss: Type.Optional(Type.Boolean()),
 };
 
 const closed = { additionalProperties: false } as const;

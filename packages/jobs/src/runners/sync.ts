@@ -1,10 +1,10 @@
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import {
-  backupFileName,
   importDump,
   openDumpStream,
   schemasOfModel,
+  timestampedFileName,
   verifyRowCounts,
   writeDump,
   type BackupInfo,
@@ -75,7 +75,7 @@ function assertDistinct(source: Environment, target: Environment): void {
 
 async function syncThroughFile(input: SyncJobInput): Promise<SyncJobResult> {
   const started = Date.now();
-  const out = join(input.config.dumpDirectory, backupFileName(input.source.name).replace(/\.sql\.gz$/, '.sql'));
+  const out = join(input.config.dumpDirectory, timestampedFileName(input.source.name, '.sql'));
   const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify'];
   const exported = await runExport({ ...input, out, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('export') });
   const exportMs = Date.now() - started;
