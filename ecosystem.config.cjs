@@ -1,4 +1,4 @@
-// PM2 process file: `pnpm start` runs the api and the worker as separate apps.
+// PM2 process file: `pnpm start` runs the api and the worker as separate apps, from the build (`pnpm build`).
 // Workers finish or cancel running jobs within WORKER_SHUTDOWN_GRACE_MS after SIGINT; kill_timeout is longer.
 const path = require('node:path');
 
@@ -9,9 +9,7 @@ module.exports = {
     {
       name: 'mbsync-api',
       cwd: __dirname,
-      script: path.join(__dirname, 'apps/api/src/main.ts'),
-      interpreter: 'node',
-      node_args: ['--conditions=source', '--import', 'tsx'],
+      script: path.join(__dirname, 'apps/api/dist/src/main.js'),
       instances: 1,
       kill_timeout: 10000,
       env: { NODE_ENV: 'production' },
@@ -19,9 +17,7 @@ module.exports = {
     {
       name: 'mbsync-worker',
       cwd: __dirname,
-      script: path.join(__dirname, 'apps/worker/src/main.ts'),
-      interpreter: 'node',
-      node_args: ['--conditions=source', '--import', 'tsx'],
+      script: path.join(__dirname, 'apps/worker/dist/src/main.js'),
       instances: Number(process.env.WORKER_INSTANCES || 1),
       exec_mode: 'fork',
       kill_timeout: shutdownGraceMs + 15000,

@@ -3,7 +3,7 @@
 #   - checks Node.js >= 20.12, installs pnpm if missing
 #   - installs PostgreSQL (+ contrib, client tools) and Redis from Debian's packages if absent, starts them if stopped
 #   - lets the local postgres user in over loopback without a password (tests create throwaway databases there)
-#   - installs the project's dependencies from the lockfile and creates .env from .env.example
+#   - installs the project's dependencies from the lockfile, builds it, and creates .env from .env.example
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -69,6 +69,8 @@ fi
 # --- the project -------------------------------------------------------------------------------
 say "installing dependencies (pnpm install --frozen-lockfile)"
 CI=true pnpm install --frozen-lockfile --reporter=silent
+say "building (pnpm build)"
+pnpm -s build
 if [ ! -f .env ]; then
   cp .env.example .env
   say "created .env from .env.example (edit it to add your environments)"

@@ -98,7 +98,7 @@ export async function exportBenchCommand(argv: string[], signal: AbortSignal): P
     `${startupText(startup)}; ratio with it taken off: ${((median(ours.walls) - startup.wallSeconds) / median(theirs.walls)).toFixed(2)} (information only)`,
   ].join('\n');
   const notes = `Database ${db.name} (${formatBytes(db.sizeBytes)}), ${runs} runs of each tool, alternating; `
-    + `MB = 2^20 bytes; MB/s = dump file size / wall time; mbsync wall includes node + tsx start-up. ${MEASUREMENT_METHOD}`;
+    + `MB = 2^20 bytes; MB/s = dump file size / wall time; mbsync wall includes node start-up (built CLI). ${MEASUREMENT_METHOD}`;
   log(`\n${table}\n\n${summary}\n\n${notes}`);
   if (!values['no-record']) {
     const admin = connectAdmin();
@@ -115,7 +115,7 @@ export async function exportBenchCommand(argv: string[], signal: AbortSignal): P
 
 /** One phrase describing the CLI's fixed start-up cost. */
 export function startupText(startup: { wallSeconds: number; peakRssBytes: number }): string {
-  return `mbsync CLI start-up alone (node + tsx, 'mbsync --help', median of 3): ${seconds(startup.wallSeconds)} s, peak RSS ${megabytes(startup.peakRssBytes)} MB`;
+  return `mbsync CLI start-up alone ('mbsync --help', median of 3): ${seconds(startup.wallSeconds)} s, peak RSS ${megabytes(startup.peakRssBytes)} MB`;
 }
 
 export function parseRuns(text: string): number {

@@ -100,15 +100,15 @@ export function median(values: number[]): number {
   return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
-/** The command that runs the mbsync CLI from source, as `pnpm mbsync` does. */
+/** The command that runs the built mbsync CLI, as `pnpm mbsync` and the deployed service do (`pnpm bench` builds first). */
 export function mbsyncCommand(args: string[]): Command {
-  return { command: process.execPath, args: ['--conditions=source', '--import', 'tsx', 'apps/cli/src/main.ts', ...args] };
+  return { command: process.execPath, args: ['apps/cli/dist/src/main.js', ...args] };
 }
 
 /** The repository root: the CLI is run from there, as `pnpm mbsync` would. */
 export const REPO_ROOT = new URL('../../', import.meta.url).pathname;
 
-/** What starting the CLI costs by itself (node + tsx compiling the sources): `mbsync --help`, median of 3. */
+/** What starting the CLI costs by itself: `mbsync --help`, median of 3. */
 export async function measureStartup(options: { scratch: string; signal?: AbortSignal }): Promise<{ wallSeconds: number; peakRssBytes: number }> {
   const walls: number[] = [];
   let peakRssBytes = 0;

@@ -118,7 +118,7 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
   ].join('\n');
   const notes = `Source ${db.name} (${formatBytes(db.sizeBytes)}, ${totalRows.toLocaleString('en-US')} rows), ${runs} runs of each, `
     + 'alternating, each into a fresh empty database; MB = 2^20 bytes; MB/s = source pg_database_size / wall time; '
-    + `mbsync wall includes node + tsx start-up; row counts = count(*) of every table, target vs source. ${MEASUREMENT_METHOD}`;
+    + `mbsync wall includes node start-up (built CLI); row counts = count(*) of every table, target vs source. ${MEASUREMENT_METHOD}`;
   log(`\n${table}\n\n${summary}\n\n${notes}`);
   if (!values['no-record']) {
     const machineSql = connectAdmin();
