@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
-import { introspect, type SchemaModel } from '@mbsync/schema-diff';
+import { introspect, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
 import { qualify, quoteIdent, renderSchema, type RenderOptions } from './ddl.js';
 import { EXPORT_SESSION_SETTINGS, HEADER_MARK, RESTORE_SETTINGS, TOOL_NAME, TOOL_VERSION, TRAILER_MARK } from './dump-format.js';
 import { DumpError, throwIfAborted } from './errors.js';
@@ -132,10 +132,15 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       await tx.unsafe(`SELECT ${EXPORT_SESSION_SETTINGS.map(([k, v]) => `pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, true)`).join(', ')}`);
       const [version] = await tx<{ version: string; num: string }[]>`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num`;
       throwIfAborted(signal);
-      const schema = await introspect(tx, { schemas: options.schemas, excludeSchemas: options.excludeSchemas, excludeTables: options.excludeTables });
+      const selection = { schemas: options.schemas, excludeSchemas: options.excludeSchemas, excludeTables: options.excludeTables };
+      // Lock first, then read the catalog (pg_dump's order): nothing can change a table's definition between
+      // the two, and a wait for a lock held elsewhere is one cancellable statement.
+      await lockTables(tx, await listTables(tx, selection), options.lockTimeoutMs ?? 30_000, (q) => (current = q));
+      current = null;
+      throwIfAborted(signal);
+      const schema = await introspect(tx, selection);
       const renderOptions: RenderOptions = { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData };
       const rendered = renderSchema(schema, renderOptions);
-      await lockTables(tx, schema, options.lockTimeoutMs ?? 30_000);
       await options.onSchema?.(schema);
       throwIfAborted(signal);
 
@@ -232,13 +237,28 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
   }
 }
 
-async function lockTables(tx: postgres.TransactionSql, schema: SchemaModel, timeoutMs: number): Promise<void> {
-  const names = schema.tables.map((t) => qualify(t.schema, t.name));
+/** Qualified names of the tables a selection covers (extension members left out; LOCK refuses matviews). */
+async function listTables(tx: postgres.TransactionSql, selection: IntrospectOptions): Promise<string[]> {
+  const schemas = await selectSchemas(tx, selection);
+  if (schemas.length === 0) return [];
+  const excluded = new Set(selection.excludeTables ?? []);
+  const rows = await tx.unsafe<{ schema: string; name: string }[]>(`
+    SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind IN ('r', 'p') AND n.nspname IN (${schemas.map(quoteLiteral).join(', ')})
+      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
+    ORDER BY 1, 2`);
+  return rows.filter((r) => !excluded.has(`${r.schema}.${r.name}`)).map((r) => qualify(r.schema, r.name));
+}
+
+async function lockTables(tx: postgres.TransactionSql, names: string[], timeoutMs: number, setCurrent: (q: { cancel(): void }) => void): Promise<void> {
   if (names.length === 0) return;
   await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', ${quoteLiteral(String(timeoutMs))}, true)`);
-  // One statement for all tables; LOCK on a partitioned table also locks its partitions.
+  // A few statements for all tables; LOCK on a partitioned table also locks its partitions.
   for (let i = 0; i < names.length; i += 1000) {
-    await tx.unsafe(`LOCK TABLE ${names.slice(i, i + 1000).join(', ')} IN ACCESS SHARE MODE`);
+    // cancellable: waiting for a lock held elsewhere can take up to the timeout
+    const query = tx.unsafe(`LOCK TABLE ${names.slice(i, i + 1000).join(', ')} IN ACCESS SHARE MODE`);
+    setCurrent(query);
+    await query;
   }
   await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
 }

@@ -23,6 +23,11 @@ export interface ImportOptions {
   schemas?: string[];
   /** How long to wait for another import into the same target (default 0: fail at once). */
   lockWaitMs?: number;
+  /**
+   * The rows per table the dump is known to hold (the manifest's, or a streaming export's once it has
+   * finished). Checked against the rows actually streamed into the target before COMMIT.
+   */
+  expectedTables?: () => { schema: string; name: string; rows: number }[] | null;
   /** Runs inside the transaction after the target lock is held and before any write (schema validation). */
   beforeWrite?: (tx: postgres.TransactionSql) => Promise<void>;
   signal?: AbortSignal;
@@ -36,6 +41,16 @@ export interface ImportResult {
   rows: number;
   bytesRead: number;
   durationMs: number;
+}
+
+/** Before COMMIT: every table received exactly the rows the dump says it holds. */
+function assertRowsMatch(loaded: ImportResult['tables'], expected: { schema: string; name: string; rows: number }[] | null, target: string): void {
+  if (!expected) return;
+  const got = new Map(loaded.map((t) => [`${t.schema}.${t.name}`, t.rows]));
+  const wrong = expected.filter((t) => got.get(`${t.schema}.${t.name}`) !== t.rows).map((t) => `${t.schema}.${t.name}: dump has ${t.rows}, loaded ${got.get(`${t.schema}.${t.name}`) ?? 0}`);
+  if (wrong.length > 0) {
+    throw new DumpError('DUMP_VERIFY_FAILED', `rows loaded into "${target}" differ from the dump, nothing was committed: ${wrong.slice(0, 5).join('; ')}`, { details: { mismatches: wrong } });
+  }
 }
 
 /** Carries an error thrown by `beforeWrite` through the transaction untouched. */
@@ -102,6 +117,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
         meter.update({ table: null, tablesDone: tables.length, rowsDone: meter.state.rowsDone + rows }, true);
       }
       source.assertComplete();
+      assertRowsMatch(tables, options.expectedTables?.() ?? source.manifest?.tables ?? null, options.targetName);
       if (plan) await plan.finish();
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);

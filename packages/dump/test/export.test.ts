@@ -134,6 +134,28 @@ describe('exportDatabase', () => {
     assert.equal(n, 0);
   });
 
+  test('abort while waiting for a table lock held elsewhere cancels the wait', async () => {
+    const db = await createDatabase('export_lockwait');
+    cleanup.push(db);
+    await db.sql.unsafe('CREATE TABLE held (id int)');
+    const holder = postgres(db.url, { max: 1, onnotice: () => {} });
+    const controller = new AbortController();
+    try {
+      await holder.begin(async (tx) => {
+        await tx.unsafe('LOCK TABLE held IN ACCESS EXCLUSIVE MODE');
+        const started = Date.now();
+        const promise = exportDatabase({ sql: db.sql, sourceName: 'lockwait', out: join(dir, 'lockwait.sql'), signal: controller.signal, lockTimeoutMs: 120_000 });
+        setTimeout(() => controller.abort(), 500);
+        await assert.rejects(promise, (e: unknown) => e instanceof DumpError && e.code === 'DUMP_CANCELLED');
+        // far below the 120 s lock timeout: the LOCK itself was cancelled
+        assert.ok(Date.now() - started < 60_000);
+      });
+    } finally {
+      await holder.end();
+    }
+    assert.deepEqual(readdirSync(dir).filter((f) => f.startsWith('lockwait')), []);
+  });
+
   describe('bad input gets one clear line and no file', () => {
     async function expectFailure(url: string, out: string, code: string, pattern: RegExp): Promise<void> {
       const sql = postgres(url, { max: 1, onnotice: () => {}, connect_timeout: 5 });

@@ -98,6 +98,15 @@ describe('a failed import leaves the target exactly as it was', () => {
     await expectUnchanged();
   });
 
+  test('rows loaded that differ from the manifest are caught before COMMIT', async () => {
+    const file = await variant('miscounted.sql', text);
+    const manifest = JSON.parse(await readFile(manifestPath(dump), 'utf8')) as { tables: { name: string; rows: number }[] };
+    manifest.tables.find((t) => t.name === 'big')!.rows += 1;
+    await writeFile(manifestPath(file), JSON.stringify(manifest));
+    await assert.rejects(importFile(target, file), (e: unknown) => e instanceof DumpError && e.code === 'DUMP_VERIFY_FAILED' && /public\.big: dump has 600001, loaded 600000/.test(e.message));
+    await expectUnchanged();
+  });
+
   test('a bad row in the middle of a large COPY fails with its file line and rolls back', async () => {
     const lines = text.split('\n');
     const copyLine = lines.findIndex((l) => l.startsWith('COPY public.big'));

@@ -73,3 +73,5 @@ export { DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_BACKOFF_MS, enqueueJob, jobOptions } 
 export type { EnqueueOptions } from './catalogue/job-options.js';
 export { jobCatalogue, runCatalogueJob } from './catalogue/job-catalogue.js';
 export type { JobAdapter, JobOutcome, JobRunContext } from './catalogue/job-catalogue.js';
+export { runReindex } from './runners/reindex.js';
+export type { ReindexJobInput } from './runners/reindex.js';

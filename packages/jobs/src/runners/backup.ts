@@ -14,9 +14,6 @@ export interface TakeBackupInput {
   onProgress?: ProgressCallback;
 }
 
-/** A schema name no database has (names are at most 63 bytes): selects nothing. */
-const NO_SCHEMA = 'mbsync-no-schema-'.padEnd(70, 'x');
-
 /**
  * Exports the target's affected schemas into the backup directory with the same exporter, then checks the
  * file against its manifest (size and sha256) before the import may write anything.
@@ -31,8 +28,8 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
     sql: input.sql,
     sourceName: input.target.name,
     out: file,
-    // no selection would mean "everything": a target holding none of the schemas gets an empty backup
-    schemas: existing.length ? existing.map((r) => r.name) : [NO_SCHEMA],
+    // an empty list selects nothing: a target holding none of the schemas gets an empty backup
+    schemas: existing.map((r) => r.name),
     signal: input.signal,
     onProgress: input.onProgress,
     backupOf: { target: input.target.name, schemas: input.schemas },

@@ -113,19 +113,28 @@ async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
     schemaFailed = reject;
   });
   let importing = false;
+  let schemaSeen = false;
+  let exportedTables: DumpStats['tables'] | null = null;
   let exportMs = 0;
   // While the import has not started, the export's progress is the sync's; after that it is the import's.
   const exportProgress = report('export');
   const importProgress = report('import');
+  input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
   const exporting: Promise<DumpStats> = writeDump(sourceSql, pipe, {
     ...input,
     sourceName: input.source.name,
     signal: controller.signal,
-    onSchema: (model) => schemaReady(model),
-    onProgress: (p) => (importing ? importProgress : exportProgress)?.(p),
+    onSchema: (model) => {
+      schemaSeen = true;
+      schemaReady(model);
+    },
+    // Phases stay in order: export (reading the source) → validate → backup → import; once the target
+    // is being written, the export's counters are the import's (the two run in lockstep through the pipe).
+    onProgress: (p) => (importing ? importProgress : schemaSeen ? undefined : exportProgress)?.(p),
   }).then(
     (stats) => {
       exportMs = Date.now() - started;
+      exportedTables = stats.tables;
       pipe.end();
       return stats;
     },
@@ -149,6 +158,8 @@ async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
       schemas,
       lockWaitMs: input.config.targetLockWaitMs,
       signal: controller.signal,
+      // the export has written its trailer by the time the importer asks, so its counts are final
+      expectedTables: () => exportedTables,
       beforeWrite: async (tx) => {
         await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
