@@ -1,0 +1,82 @@
+// Regression tests for patches/postgres@3.4.9.patch. Each fails (or hangs into its timeout) on the
+// unpatched driver: run them with the patch reverted to see it.
+import assert from 'node:assert/strict';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { after, before, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { createDatabase, type TestDatabase } from '@mbsync/testkit';
+
+/** Rejects instead of hanging, so a regression fails the suite rather than stalling it. */
+function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    promise.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`${what} did not finish within ${ms} ms (driver hang)`)), ms);
+    }),
+  ]);
+}
+
+describe('postgres.js patches', () => {
+  let db: TestDatabase;
+  before(async () => {
+    db = await createDatabase('driver');
+    await db.sql.unsafe(`CREATE TABLE wide AS SELECT g AS id, repeat('x', 2000) AS body FROM generate_series(1, 200) g;
+      CREATE TABLE small (id int PRIMARY KEY, n int NOT NULL)`);
+  });
+  after(() => db.drop());
+
+  test('the connection is not left paused after a COPY TO STDOUT that hit backpressure (postgres.js#1016)', async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await within(20_000, 'COPY then next query', sql.begin(async (tx) => {
+        const stream = (await tx.unsafe('COPY wide TO STDOUT').readable()) as Readable;
+        // a slow consumer: the driver pauses its socket whenever the stream's buffer is full
+        for await (const _chunk of stream) await sleep(1);
+        const [row] = await tx.unsafe<[{ ok: number }]>('SELECT 1 AS ok');
+        assert.equal(row.ok, 1);
+      }));
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  test('a COPY FROM STDIN the server rejects after the stream ended fails the stream and frees the connection (postgres.js#1173)', async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await within(20_000, 'rejected COPY FROM STDIN', sql.begin(async (tx) => {
+        await tx.unsafe('SAVEPOINT before_copy');
+        const writable = (await tx.unsafe('COPY small (id, n) FROM STDIN').writable()) as Writable;
+        writable.on('error', () => {});
+        writable.write('1\t1\n2\tnot-a-number\n');
+        writable.end();
+        await assert.rejects(finished(writable), /invalid input syntax for type integer/);
+        await tx.unsafe('ROLLBACK TO SAVEPOINT before_copy');
+        const [row] = await tx.unsafe<[{ n: number }]>('SELECT count(*)::int AS n FROM small');
+        assert.equal(row.n, 0);
+      }));
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+
+  test('a large COPY row reaches the stream in pieces as it arrives, not buffered whole', async () => {
+    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
+    try {
+      await sql.unsafe(`CREATE TABLE big_row AS SELECT string_agg(md5(g::text), '') AS body FROM generate_series(1, ${(20 * 1024 * 1024) / 32}) g`);
+      const sizes: number[] = [];
+      await within(60_000, 'large row COPY', sql.begin(async (tx) => {
+        const stream = (await tx.unsafe('COPY big_row TO STDOUT').readable()) as Readable;
+        for await (const chunk of stream as AsyncIterable<Buffer>) sizes.push(chunk.length);
+      }));
+      const total = sizes.reduce((a, b) => a + b, 0);
+      assert.equal(total, 20 * 1024 * 1024 + 1);
+      assert.ok(sizes.length > 10, `one 20 MiB row came as ${sizes.length} chunk(s)`);
+      assert.ok(Math.max(...sizes) < 4 * 1024 * 1024, `largest piece ${Math.max(...sizes)} bytes`);
+    } finally {
+      await sql.end({ timeout: 1 });
+    }
+  });
+});
