@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadCoreConfig, runImport } from '@mbsync/jobs';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
+import { WRITE_OPTIONS, writeSettings } from '../write-options.js';
 
 export const importHelp = `Usage: pnpm mbsync import --to <environment|postgres-url> --in <file> [options]
 
@@ -25,19 +26,15 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...WRITE_OPTIONS,
       to: { type: 'string' },
       in: { type: 'string' },
-      mode: { type: 'string', default: 'replace' },
-      confirm: { type: 'string' },
-      'no-backup': { type: 'boolean', default: false },
-      yes: { type: 'boolean', default: false },
-      json: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (!values.to) throw new UsageError('import needs --to <environment|postgres-url>');
   if (!values.in) throw new UsageError('import needs --in <file>');
-  if (values.mode !== 'replace' && values.mode !== 'data-only') throw new UsageError(`--mode must be replace or data-only, not "${values.mode}"`);
+  const settings = writeSettings(values);
   const config = loadCoreConfig(context.env);
   const target = resolveDatabase(context, values.to);
   const output = createProgressOutput(values.json);
@@ -45,14 +42,8 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
     const result = await runImport({
       target,
       file: values.in,
-      mode: values.mode,
-      confirm: values.confirm,
-      noBackup: values['no-backup'],
+      ...settings,
       config,
-      acceptDataLoss: values.yes,
-      onReport: (report, verdict) => {
-        if (!values.json && (verdict.replace.needsConfirmation || !verdict[values.mode as 'replace' | 'data-only'].allowed)) process.stderr.write(report + '\n');
-      },
       signal: context.signal,
       onProgress: (p) => output.update(p.phase, p),
     });

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadCoreConfig, runSync } from '@mbsync/jobs';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
+import { WRITE_OPTIONS, writeSettings } from '../write-options.js';
 
 export const syncHelp = `Usage: pnpm mbsync sync --from <environment|postgres-url> --to <environment|postgres-url> [options]
 
@@ -28,24 +29,20 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   const { values } = parseArgs({
     args: argv,
     options: {
+      ...WRITE_OPTIONS,
       from: { type: 'string' },
       to: { type: 'string' },
-      mode: { type: 'string', default: 'replace' },
-      confirm: { type: 'string' },
-      'no-backup': { type: 'boolean', default: false },
       'keep-dump': { type: 'boolean', default: false },
-      yes: { type: 'boolean', default: false },
       schema: { type: 'string', multiple: true },
       'exclude-schema': { type: 'string', multiple: true },
       'exclude-table': { type: 'string', multiple: true },
       'exclude-table-data': { type: 'string', multiple: true },
-      json: { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (!values.from) throw new UsageError('sync needs --from <environment|postgres-url>');
   if (!values.to) throw new UsageError('sync needs --to <environment|postgres-url>');
-  if (values.mode !== 'replace' && values.mode !== 'data-only') throw new UsageError(`--mode must be replace or data-only, not "${values.mode}"`);
+  const settings = writeSettings(values);
   const config = loadCoreConfig(context.env);
   const source = resolveDatabase(context, values.from);
   const target = resolveDatabase(context, values.to);
@@ -54,19 +51,13 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
     const result = await runSync({
       source,
       target,
-      mode: values.mode,
-      confirm: values.confirm,
-      noBackup: values['no-backup'],
+      ...settings,
       keepDump: values['keep-dump'],
       schemas: values.schema,
       excludeSchemas: values['exclude-schema'],
       excludeTables: values['exclude-table'],
       excludeTableData: values['exclude-table-data'],
       config,
-      acceptDataLoss: values.yes,
-      onReport: (report, verdict) => {
-        if (!values.json && (verdict.replace.needsConfirmation || !verdict[values.mode as 'replace' | 'data-only'].allowed)) process.stderr.write(report + '\n');
-      },
       signal: context.signal,
       onProgress: (p) => output.update(p.phase, p),
     });
