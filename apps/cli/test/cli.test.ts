@@ -7,6 +7,9 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createDatabase, pgDumpSchema, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
+/** A made-up password: tests check it never appears in output. */
+const FAKE_PASSWORD = 's3cret';
+
 const main = new URL('../src/main.ts', import.meta.url).pathname;
 // absolute, because the CLI runs in a scratch directory where `tsx` would not resolve
 const tsx = import.meta.resolve('tsx');
@@ -91,11 +94,11 @@ describe('mbsync CLI', () => {
   });
 
   test('a protected target is refused before any connection, and nothing secret is printed', () => {
-    const run = mbsync(['import', '--to', 'staging', '--in', join(dir, 'source.sql.gz')], { STAGING_DATABASE_URL: 'postgres://admin:s3cret@127.0.0.1:1/db' });
+    const run = mbsync(['import', '--to', 'staging', '--in', join(dir, 'source.sql.gz')], { STAGING_DATABASE_URL: `postgres://admin:${FAKE_PASSWORD}@127.0.0.1:1/db` });
     assert.equal(run.status, 1);
     assert.match(run.stderr, /\[JOBS_PROTECTED_TARGET\] refusing to write to protected environment "staging"/);
     assert.ok(!run.stderr.includes('s3cret') && !run.stdout.includes('s3cret'));
-    const supabase = mbsync(['sync', '--from', 'source', '--to', 'postgres://admin:s3cret@DB.abcd.SUPABASE.co./postgres']);
+    const supabase = mbsync(['sync', '--from', 'source', '--to', `postgres://admin:${FAKE_PASSWORD}@DB.abcd.SUPABASE.co./postgres`]);
     assert.equal(supabase.status, 1);
     assert.match(supabase.stderr, /JOBS_PROTECTED_TARGET/);
     assert.ok(!supabase.stderr.includes('s3cret'));

@@ -10,6 +10,9 @@ import { createSourceDatabase, createTargetDatabase } from './support/databases.
 import { TEST_REDIS_URL, openTestQueue, waitForFinished, type TestQueue } from './support/queues.js';
 import { startReadyWorker, testWorkerEnv, type WorkerProcess } from './support/worker-process.js';
 
+/** A made-up password: tests check it never appears in output. */
+const FAKE_PASSWORD = 'p';
+
 // Small tables only (each COPY < 16 kB): see the postgres.js CopyDone note in the report.
 describe('worker: sync job end to end, payload errors, retries', { timeout: 120_000 }, () => {
   let q: TestQueue;
@@ -78,7 +81,7 @@ describe('worker: sync job end to end, payload errors, retries', { timeout: 120_
   });
 
   const permanent: [string, string, Record<string, unknown>, string][] = [
-    ['a payload with a URL in it', 'sync', { source: 'wsrc', target: 'wtgt', url: 'postgres://u:p@h/db' }, 'JOBS_PAYLOAD_INVALID'],
+    ['a payload with a URL in it', 'sync', { source: 'wsrc', target: 'wtgt', url: `postgres://u:${FAKE_PASSWORD}@h/db` }, 'JOBS_PAYLOAD_INVALID'],
     ['a payload with a missing field', 'import', { target: 'wtgt' }, 'JOBS_PAYLOAD_INVALID'],
     ['a path instead of a dump file name', 'import', { target: 'wtgt', file: '../../etc/passwd.sql' }, 'JOBS_PAYLOAD_INVALID'],
     ['an unknown environment', 'sync', { source: 'wsrc', target: 'nowhere' }, 'JOBS_UNKNOWN_ENVIRONMENT'],

@@ -10,6 +10,9 @@ import postgres from 'postgres';
 import { createDatabase, databaseUrl, pgDumpSchema, psqlFile, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 import { DumpError, exportDatabase, readManifest, TRAILER_MARK, type TransferProgress } from '@mbsync/dump';
 
+/** A made-up password: tests check it never appears in output. */
+const FAKE_PASSWORD = 's3cret';
+
 const fixtures = new URL('../../../test/fixtures/', import.meta.url).pathname;
 
 async function loadTricky(db: TestDatabase): Promise<void> {
@@ -175,10 +178,10 @@ describe('exportDatabase', () => {
     }
 
     test('unreachable host', async () => {
-      await expectFailure('postgres://postgres:s3cret@127.0.0.1:1/postgres', join(dir, 'x1.sql'), 'DUMP_CONNECTION_FAILED', /cannot reach source "bad"/);
+      await expectFailure(`postgres://postgres:${FAKE_PASSWORD}@127.0.0.1:1/postgres`, join(dir, 'x1.sql'), 'DUMP_CONNECTION_FAILED', /cannot reach source "bad"/);
     });
     test('unknown role', async () => {
-      await expectFailure('postgres://no_such_role_mbsync:s3cret@127.0.0.1:5432/postgres', join(dir, 'x2.sql'), 'DUMP_AUTHENTICATION_FAILED', /authentication failed/);
+      await expectFailure(`postgres://no_such_role_mbsync:${FAKE_PASSWORD}@127.0.0.1:5432/postgres`, join(dir, 'x2.sql'), 'DUMP_AUTHENTICATION_FAILED', /authentication failed/);
     });
     test('unknown database', async () => {
       await expectFailure(databaseUrl('no_such_database_mbsync'), join(dir, 'x3.sql'), 'DUMP_DATABASE_NOT_FOUND', /does not exist/);

@@ -2,6 +2,10 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { assertWritableTarget, describeEnvironment, getEnvironment, JobsError, loadEnvironments, parseDatabaseHosts } from '@mbsync/jobs';
 
+/** Made-up passwords: tests check they never appear in output; one contains '@' like real ones can. */
+const FAKE_PASSWORD = 's3cret';
+const PASSWORD_WITH_AT = 'p@ss';
+
 function refusedCode(url: string, name = 'target', options: { allowProtected?: boolean; confirm?: string } = {}): string | null {
   try {
     assertWritableTarget(describeEnvironment(name, url), { allowProtected: options.allowProtected ?? false, confirm: options.confirm });
@@ -16,13 +20,13 @@ function refusedCode(url: string, name = 'target', options: { allowProtected?: b
 describe('destination guard', () => {
   test('loopback targets pass without confirmation', () => {
     for (const url of [
-      'postgres://u:s3cret@127.0.0.1:5432/db',
-      'postgres://u:s3cret@localhost/db',
-      'postgres://u:s3cret@LOCALHOST./db',
-      'postgres://u:s3cret@127.8.9.10/db',
-      'postgres://u:s3cret@[::1]:5432/db',
-      'postgres://u:s3cret@[0:0:0:0:0:0:0:1]/db',
-      'postgresql://u:s3cret@%6c%6f%63%61%6c%68%6f%73%74/db',
+      `postgres://u:${FAKE_PASSWORD}@127.0.0.1:5432/db`,
+      `postgres://u:${FAKE_PASSWORD}@localhost/db`,
+      `postgres://u:${FAKE_PASSWORD}@LOCALHOST./db`,
+      `postgres://u:${FAKE_PASSWORD}@127.8.9.10/db`,
+      `postgres://u:${FAKE_PASSWORD}@[::1]:5432/db`,
+      `postgres://u:${FAKE_PASSWORD}@[0:0:0:0:0:0:0:1]/db`,
+      `postgresql://u:${FAKE_PASSWORD}@%6c%6f%63%61%6c%68%6f%73%74/db`,
       'postgres:///db',
     ]) {
       assert.equal(refusedCode(url), null, url);
@@ -31,15 +35,15 @@ describe('destination guard', () => {
 
   test('Supabase hosts are protected whatever the spelling', () => {
     for (const url of [
-      'postgres://u:s3cret@db.abcd.supabase.co:5432/postgres',
-      'postgres://u:s3cret@DB.ABCD.SUPABASE.CO/postgres',
-      'postgres://u:s3cret@db.abcd.supabase.co./postgres',
-      'postgres://u:s3cret@aws-0-eu-central-1.pooler.supabase.com:6543/postgres',
-      'postgres://u:s3cret@db%2Eabcd%2Esupabase%2Eco/postgres',
-      'postgres://u:s3cret@db%252Eabcd%252Esupabase%252Eco/postgres',
-      'postgres://u:s3cret@127.0.0.1,db.abcd.supabase.co/postgres',
-      'postgres://u:s3cret@localhost/postgres?host=db.abcd.supabase.co',
-      'postgres://u:s3cret@supabase.co/postgres',
+      `postgres://u:${FAKE_PASSWORD}@db.abcd.supabase.co:5432/postgres`,
+      `postgres://u:${FAKE_PASSWORD}@DB.ABCD.SUPABASE.CO/postgres`,
+      `postgres://u:${FAKE_PASSWORD}@db.abcd.supabase.co./postgres`,
+      `postgres://u:${FAKE_PASSWORD}@aws-0-eu-central-1.pooler.supabase.com:6543/postgres`,
+      `postgres://u:${FAKE_PASSWORD}@db%2Eabcd%2Esupabase%2Eco/postgres`,
+      `postgres://u:${FAKE_PASSWORD}@db%252Eabcd%252Esupabase%252Eco/postgres`,
+      `postgres://u:${FAKE_PASSWORD}@127.0.0.1,db.abcd.supabase.co/postgres`,
+      `postgres://u:${FAKE_PASSWORD}@localhost/postgres?host=db.abcd.supabase.co`,
+      `postgres://u:${FAKE_PASSWORD}@supabase.co/postgres`,
     ]) {
       const env = describeEnvironment('local', url);
       assert.equal(env.protected, true, url);
@@ -55,7 +59,7 @@ describe('destination guard', () => {
   });
 
   test('production and staging names are protected: config switch AND confirmation needed', () => {
-    const url = 'postgres://u:s3cret@127.0.0.1/db';
+    const url = `postgres://u:${FAKE_PASSWORD}@127.0.0.1/db`;
     for (const name of ['production', 'staging', 'prod']) {
       assert.equal(refusedCode(url, name), 'JOBS_PROTECTED_TARGET');
       assert.equal(refusedCode(url, name, { confirm: name }), 'JOBS_PROTECTED_TARGET', 'confirmation alone is not enough');
@@ -66,14 +70,14 @@ describe('destination guard', () => {
   });
 
   test('a remote, unprotected target needs its name confirmed', () => {
-    const url = 'postgres://u:s3cret@db.internal.example:5432/db';
+    const url = `postgres://u:${FAKE_PASSWORD}@db.internal.example:5432/db`;
     assert.equal(refusedCode(url, 'dev'), 'JOBS_CONFIRMATION_REQUIRED');
     assert.equal(refusedCode(url, 'dev', { confirm: 'dev' }), null);
   });
 
   test('hosts are parsed the way postgres.js connects', () => {
-    assert.deepEqual(parseDatabaseHosts('postgres://a:b@h1:5432,h2:5433/db').map((h) => h.host), ['h1', 'h2']);
-    assert.deepEqual(parseDatabaseHosts('postgres://a:p@ss@h1/db').map((h) => h.host), ['h1']);
+    assert.deepEqual(parseDatabaseHosts('postgres://a@h1:5432,h2:5433/db').map((h) => h.host), ['h1', 'h2']);
+    assert.deepEqual(parseDatabaseHosts(`postgres://a:${PASSWORD_WITH_AT}@h1/db`).map((h) => h.host), ['h1']);
     assert.deepEqual(parseDatabaseHosts('postgres:///db', '/var/run/postgresql').map((h) => h.loopback), [true]);
   });
 });
@@ -81,7 +85,7 @@ describe('destination guard', () => {
 describe('environments', () => {
   test('<NAME>_DATABASE_URL variables define environments, with optional Typesense', () => {
     const envs = loadEnvironments({
-      STAGING_DATABASE_URL: 'postgres://u:s3cret@db.abcd.supabase.co/postgres',
+      STAGING_DATABASE_URL: `postgres://u:${FAKE_PASSWORD}@db.abcd.supabase.co/postgres`,
       LOCAL_DATABASE_URL: 'postgres://postgres@127.0.0.1/x',
       LOCAL_TYPESENSE_URL: 'http://127.0.0.1:8108',
       LOCAL_TYPESENSE_API_KEY: 'k',

@@ -38,7 +38,7 @@ export const ImportPayload = Type.Object({ target: EnvironmentName, file: DumpFi
 export const SyncPayload = Type.Object({ source: EnvironmentName, target: EnvironmentName, mode: Type.Optional(ImportMode), keepDump: Type.Optional(Type.Boolean()), ...write, ...selection }, closed);
 export const BackupPayload = Type.Object({ target: EnvironmentName, schemas: Type.Optional(Type.Array(SqlName, { maxItems: 1000 })) }, closed);
 export const RestorePayload = Type.Object(
-  { backupId: Type.String({ pattern: '^[a-z0-9_.-]+\\.sql\\.gz$', maxLength: 200 }), target: Type.Optional(EnvironmentName), ...write },
+  { backupId: Type.String({ pattern: '^[A-Za-z0-9_.-]+\\.sql\\.gz$', maxLength: 200 }), target: Type.Optional(EnvironmentName), ...write },
   closed,
 );
 export const ReindexPayload = Type.Object(

@@ -1,0 +1,68 @@
+import { readFile } from 'node:fs/promises';
+import type { ProgressCallback } from '@mbsync/dump';
+import { openTypesense, parseCollectionSpecsJson, reindexCollections, type ReindexLogger, type ReindexResult, type RetryPolicy } from '@mbsync/search-index';
+import { openDatabase } from '../database.js';
+import type { Environment } from '../environments.js';
+import { JobsError } from '../errors.js';
+
+export interface ReindexJobInput {
+  /** The environment whose database is read and whose Typesense (`<NAME>_TYPESENSE_URL`/`_API_KEY`) is rebuilt. */
+  environment: Environment;
+  /** Collections to rebuild (default: every spec). */
+  collections?: string[];
+  /** A JSON specs file (`{ "collections": [ … ] }`) replacing the default specs. */
+  specsFile?: string;
+  /** Documents per import request (default 1000). */
+  batchSize?: number;
+  /** Failed documents tolerated per collection (default 0: any failure aborts before the swap). */
+  maxFailures?: number;
+  retry?: Partial<RetryPolicy>;
+  signal?: AbortSignal;
+  /** Per-collection progress; the byte fields carry documents (see @mbsync/search-index ReindexProgress). */
+  onProgress?: ProgressCallback;
+  logger?: ReindexLogger;
+}
+
+/** Rebuilds an environment's Typesense collections from its database, owning both connections for the duration. */
+export async function runReindex(input: ReindexJobInput): Promise<ReindexResult> {
+  const { environment } = input;
+  const prefix = environment.name.toUpperCase();
+  if (!environment.typesense?.url) {
+    throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense: set ${prefix}_TYPESENSE_URL and ${prefix}_TYPESENSE_API_KEY`, {
+      environment: environment.name,
+    });
+  }
+  if (!environment.typesense.apiKey) {
+    throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense API key: set ${prefix}_TYPESENSE_API_KEY`, { environment: environment.name });
+  }
+  const specs = input.specsFile === undefined ? undefined : await readSpecsFile(input.specsFile);
+  const sql = openDatabase(environment, { applicationName: 'mbsync reindex' });
+  const typesense = openTypesense(environment.typesense);
+  try {
+    return await reindexCollections({
+      sql,
+      client: typesense.client,
+      ...(specs === undefined ? {} : { specs }),
+      ...(input.collections === undefined ? {} : { collections: input.collections }),
+      ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }),
+      ...(input.maxFailures === undefined ? {} : { maxFailures: input.maxFailures }),
+      ...(input.retry === undefined ? {} : { retry: input.retry }),
+      ...(input.signal === undefined ? {} : { signal: input.signal }),
+      ...(input.onProgress === undefined ? {} : { onProgress: input.onProgress }),
+      ...(input.logger === undefined ? {} : { logger: input.logger }),
+    });
+  } finally {
+    typesense.close();
+    await sql.end({ timeout: 1 });
+  }
+}
+
+async function readSpecsFile(file: string) {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    throw new JobsError('JOBS_INVALID_INPUT', `cannot read the specs file ${file}: ${(error as Error).message}`, { file });
+  }
+  return parseCollectionSpecsJson(text, file);
+}
