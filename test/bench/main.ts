@@ -1,6 +1,7 @@
 import { exportBenchCommand, exportHelp } from './export-bench.js';
 import { generateCommand, generateHelp } from './generate.js';
 import { introspectBenchCommand, introspectHelp } from './introspect-bench.js';
+import { reindexBenchCommand, reindexHelp } from './reindex-bench.js';
 import { syncBenchCommand, syncHelp } from './sync-bench.js';
 
 type Command = { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string; summary: string };
@@ -10,6 +11,7 @@ const commands: Record<string, Command> = {
   export: { run: exportBenchCommand, help: exportHelp, summary: 'mbsync export vs pg_dump: wall time, peak RSS, MB/s' },
   sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql into a fresh database' },
   introspect: { run: introspectBenchCommand, help: introspectHelp, summary: 'introspect() on a database of many tables' },
+  reindex: { run: reindexBenchCommand, help: reindexHelp, summary: 'reindex parts into the Typesense test server: documents/s, peak RSS' },
 };
 
 function mainHelp(): string {

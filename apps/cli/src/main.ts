@@ -5,6 +5,7 @@ import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './comm
 import { diffCommand, diffHelp } from './commands/diff.js';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { importCommand, importHelp } from './commands/import.js';
+import { reindexCommand, reindexHelp } from './commands/reindex.js';
 import { syncCommand, syncHelp } from './commands/sync.js';
 
 type Command = { run: (context: CliContext, argv: string[]) => Promise<void>; help: string; summary: string };
@@ -13,6 +14,7 @@ const commands: Record<string, Command> = {
   export: { run: exportCommand, help: exportHelp, summary: 'dump a database to a plain SQL file by streaming' },
   import: { run: importCommand, help: importHelp, summary: 'load a dump into a database in one transaction (backup first)' },
   sync: { run: syncCommand, help: syncHelp, summary: 'copy a database: export, validate, backup, import, verify' },
+  reindex: { run: reindexCommand, help: reindexHelp, summary: 'rebuild the Typesense collections with zero downtime' },
   diff: { run: diffCommand, help: diffHelp, summary: 'compare two schemas (databases or dumps) and judge each import mode' },
   backups: { run: backupsCommand, help: backupsHelp, summary: 'list the backups taken before imports' },
   restore: { run: restoreCommand, help: restoreHelp, summary: 'put a backup back' },

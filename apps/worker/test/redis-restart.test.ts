@@ -72,7 +72,7 @@ describe('worker: Redis restarted under a running job', { timeout: 180_000 }, ()
     const next = await enqueueJob(q.queue, 'reindex', { environment: 'wtgt' });
     const second = await waitForFinished(q.queue, next, 30_000);
     assert.equal(second.state, 'failed');
-    assert.match(second.job!.failedReason, /^JOBS_NOT_AVAILABLE: /);
+    assert.match(second.job!.failedReason, /^JOBS_INVALID_INPUT: environment "wtgt" has no Typesense/);
     assert.equal(worker.child.exitCode, null);
   });
 });

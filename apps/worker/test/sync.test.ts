@@ -86,7 +86,7 @@ describe('worker: sync job end to end, payload errors, retries', { timeout: 120_
     ['a path instead of a dump file name', 'import', { target: 'wtgt', file: '../../etc/passwd.sql' }, 'JOBS_PAYLOAD_INVALID'],
     ['an unknown environment', 'sync', { source: 'wsrc', target: 'nowhere' }, 'JOBS_UNKNOWN_ENVIRONMENT'],
     ['a protected target', 'sync', { source: 'wsrc', target: 'staging' }, 'JOBS_PROTECTED_TARGET'],
-    ['reindex (no runner yet)', 'reindex', { environment: 'wtgt' }, 'JOBS_NOT_AVAILABLE'],
+    ['a reindex of an environment without Typesense', 'reindex', { environment: 'wtgt' }, 'JOBS_INVALID_INPUT'],
     ['an unknown job type', 'compact', { target: 'wtgt' }, 'JOBS_UNKNOWN_JOB_TYPE'],
   ];
   for (const [what, type, data, code] of permanent) {

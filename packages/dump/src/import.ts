@@ -32,6 +32,8 @@ export interface ImportOptions {
   beforeWrite?: (tx: postgres.TransactionSql) => Promise<void>;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
+  /** how many tables the dump loads, when the source has no manifest to say it (streams) */
+  tablesTotal?: number;
 }
 
 export interface ImportResult {
@@ -69,7 +71,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
   const { sql, source, signal } = options;
   const mode = options.mode ?? 'replace';
   const started = Date.now();
-  const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? 0 });
+  const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? options.tablesTotal ?? 0 });
   let current: { cancel(): void } | null = null;
   const onAbort = () => current?.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });

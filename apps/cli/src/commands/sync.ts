@@ -17,6 +17,8 @@ Options:
   --confirm <name>            the target's name again (protected or non-local targets)
   --no-backup                 skip the backup of the target
   --keep-dump                 keep the dump file in DUMP_DIRECTORY
+  --no-reindex                skip the last phase: rebuilding the target's Typesense collections (run when
+                              <TARGET>_TYPESENSE_URL is set)
   --yes                       accept a replace that drops tables or columns holding rows
   --schema <name>             copy only this schema (repeatable)
   --exclude-schema <name>     leave this schema out (repeatable)
@@ -33,6 +35,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       from: { type: 'string' },
       to: { type: 'string' },
       'keep-dump': { type: 'boolean', default: false },
+      'no-reindex': { type: 'boolean', default: false },
       schema: { type: 'string', multiple: true },
       'exclude-schema': { type: 'string', multiple: true },
       'exclude-table': { type: 'string', multiple: true },
@@ -53,6 +56,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       target,
       ...settings,
       keepDump: values['keep-dump'],
+      skipReindex: values['no-reindex'],
       schemas: values.schema,
       excludeSchemas: values['exclude-schema'],
       excludeTables: values['exclude-table'],
@@ -71,6 +75,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       backup: result.backup?.id ?? 'none',
       verified: result.verify ? `${result.verify.tables} tables` : 'no',
       ...(result.dumpFile ? { dump: result.dumpFile } : {}),
+      ...(result.reindex ? { reindexed: result.reindex.collections.join(','), documents: result.reindex.documents } : {}),
     });
   } finally {
     output.clear();

@@ -7,6 +7,7 @@ import { phaseReporter, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from '../runners/backup.js';
 import { runExport } from '../runners/export.js';
 import { runImport, type ImportJobResult } from '../runners/import.js';
+import { runReindex } from '../runners/reindex.js';
 import { runSync } from '../runners/sync.js';
 import { JobCatalogueError } from './job-failure.js';
 import type { ImportJobSummary, JobOutputs, JobRunInfo } from './job-outputs.js';
@@ -104,8 +105,10 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result) };
   },
 
-  async reindex(payload) {
-    throw new JobCatalogueError('JOBS_NOT_AVAILABLE', `reindex of "${payload.environment}" is not available yet: the search-index runner is not wired into the job catalogue`);
+  async reindex(payload, { environments, signal, onProgress }) {
+    const environment = getEnvironment(environments, payload.environment);
+    const result = await runReindex({ environment, collections: payload.collections, signal, onProgress: phaseReporter(onProgress, ['reindex'])('reindex') });
+    return { type: 'reindex', environment: environment.name, collections: result.collections.map((c) => c.name) };
   },
 };
 

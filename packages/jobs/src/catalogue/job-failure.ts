@@ -9,8 +9,6 @@ export type JobFailureCode =
   | 'JOBS_PAYLOAD_INVALID'
   /** job.name is not a job type */
   | 'JOBS_UNKNOWN_JOB_TYPE'
-  /** the job type is defined but its runner is not wired yet (reindex) */
-  | 'JOBS_NOT_AVAILABLE'
   /** a network error outside the packages' own classification */
   | 'JOBS_CONNECTION_FAILED'
   /** anything unexpected (a bug): not retried */
@@ -88,7 +86,7 @@ export function classifyError(error: unknown): ClassifiedError {
   if (code.startsWith('SEARCH_INDEX_')) {
     // Typesense: 5xx and 429 are the server's trouble, not the request's
     const status = Number(e.status ?? e.details?.status ?? 0);
-    return result(code, status >= 500 || status === 429 || code === 'SEARCH_INDEX_CONNECTION_FAILED' ? 'retry' : 'fail');
+    return result(code, status >= 500 || status === 429 || code === 'SEARCH_INDEX_UNAVAILABLE' ? 'retry' : 'fail');
   }
   if (TRANSIENT_NET_CODES.has(code)) return result('JOBS_CONNECTION_FAILED', 'retry');
   if (isTransientPgCode(code)) return result(`PG_${code}`, 'retry');

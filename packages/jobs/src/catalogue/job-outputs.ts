@@ -60,7 +60,7 @@ export const BackupJobOutputSchema = Type.Object({
 
 export const RestoreJobOutputSchema = Type.Object({ type: Type.Literal('restore'), target: Type.String(), restoredBackupId: Type.String(), import: ImportSummary, ...run });
 
-/** Reindex has no runner yet; its jobs fail with JOBS_NOT_AVAILABLE. The shape is reserved. */
+/** A reindex job: the collections rebuilt behind their aliases. */
 export const ReindexJobOutputSchema = Type.Object({ type: Type.Literal('reindex'), environment: Type.String(), collections: Type.Array(Type.String()), ...run });
 
 export type ExportJobOutput = Static<typeof ExportJobOutputSchema>;

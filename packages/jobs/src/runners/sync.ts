@@ -26,6 +26,7 @@ import { takeBackup } from './backup.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
+import { runReindex } from './reindex.js';
 
 export interface SyncJobInput extends DumpSelection {
   source: Environment;
@@ -35,6 +36,8 @@ export interface SyncJobInput extends DumpSelection {
   noBackup?: boolean;
   /** write the dump to DUMP_DIRECTORY (kept) instead of streaming source to target */
   keepDump?: boolean;
+  /** skip the last phase, the reindex of the target's Typesense (run when the target has one configured) */
+  skipReindex?: boolean;
   config: CoreConfig;
   /** accept a replace that drops tables or columns holding rows */
   acceptDataLoss?: boolean;
@@ -49,6 +52,8 @@ export interface SyncJobResult {
   backup: BackupInfo | null;
   verify: RowCountCheck | null;
   dumpFile: string | null;
+  /** collections rebuilt in the target's Typesense, null when it has none (or skipReindex) */
+  reindex: { collections: string[]; documents: number } | null;
 }
 
 /**
@@ -58,7 +63,13 @@ export interface SyncJobResult {
 export async function runSync(input: SyncJobInput): Promise<SyncJobResult> {
   assertWritableTarget(input.target, { allowProtected: input.config.allowProtectedTargets, confirm: input.confirm });
   assertDistinct(input.source, input.target);
-  return input.keepDump ? syncThroughFile(input) : syncStreaming(input);
+  const reindexing = !input.skipReindex && input.target.typesense !== undefined;
+  const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify', ...(reindexing ? (['reindex'] as Phase[]) : [])];
+  const copied = await (input.keepDump ? syncThroughFile(input, phases) : syncStreaming(input, phases));
+  if (!reindexing) return { ...copied, reindex: null };
+  // last phase: the target's search index from the data just committed
+  const result = await runReindex({ environment: input.target, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('reindex') });
+  return { ...copied, reindex: { collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) } };
 }
 
 function assertDistinct(source: Environment, target: Environment): void {
@@ -73,10 +84,11 @@ function assertDistinct(source: Environment, target: Environment): void {
   }
 }
 
-async function syncThroughFile(input: SyncJobInput): Promise<SyncJobResult> {
+type CopyResult = Omit<SyncJobResult, 'reindex'>;
+
+async function syncThroughFile(input: SyncJobInput, phases: Phase[]): Promise<CopyResult> {
   const started = Date.now();
   const out = join(input.config.dumpDirectory, timestampedFileName(input.source.name, '.sql'));
-  const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify'];
   const exported = await runExport({ ...input, out, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('export') });
   const exportMs = Date.now() - started;
   const imported = await runImport({
@@ -95,8 +107,7 @@ async function syncThroughFile(input: SyncJobInput): Promise<SyncJobResult> {
   return { export: { tables: m.tables.length, rows: m.rows, dataBytes: m.dataBytes, durationMs: exportMs }, ...imported, dumpFile: exported.file };
 }
 
-async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
-  const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify'];
+async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const controller = new AbortController();
@@ -128,9 +139,9 @@ async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
       schemaSeen = true;
       schemaReady(model);
     },
-    // Phases stay in order: export (reading the source) → validate → backup → import; once the target
-    // is being written, the export's counters are the import's (the two run in lockstep through the pipe).
-    onProgress: (p) => (importing ? importProgress : schemaSeen ? undefined : exportProgress)?.(p),
+    // Phases stay in order: export (reading the source) → validate → backup → import. Once the schema is
+    // read, the importer reports: the two run in lockstep through the pipe.
+    onProgress: (p) => (schemaSeen ? undefined : exportProgress)?.(p),
   }).then(
     (stats) => {
       exportMs = Date.now() - started;
@@ -158,12 +169,15 @@ async function syncStreaming(input: SyncJobInput): Promise<SyncJobResult> {
       schemas,
       lockWaitMs: input.config.targetLockWaitMs,
       signal: controller.signal,
+      onProgress: (p) => importing && importProgress?.(p),
+      tablesTotal: schema.tables.filter((t) => t.kind === 'table' && !(input.excludeTableData ?? []).includes(`${t.schema}.${t.name}`)).length,
       // the export has written its trailer by the time the importer asks, so its counts are final
       expectedTables: () => exportedTables,
       beforeWrite: async (tx) => {
         await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
         importing = true;
+        input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
       },
     });
     // whichever side fails first stops the other
