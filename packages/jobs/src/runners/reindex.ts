@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { ProgressCallback } from '@mbsync/dump';
-import { openTypesense, parseCollectionSpecsJson, reindexCollections, type ReindexLogger, type ReindexResult, type RetryPolicy } from '@mbsync/search-index';
+import type { ReindexLogger, ReindexResult, RetryPolicy } from '@mbsync/search-index';
 import { openDatabase } from '../database.js';
 import type { Environment } from '../environments.js';
 import { JobsError } from '../errors.js';
@@ -35,7 +35,9 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
   if (!environment.typesense.apiKey) {
     throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense API key: set ${prefix}_TYPESENSE_API_KEY`, { environment: environment.name });
   }
-  const specs = input.specsFile === undefined ? undefined : await readSpecsFile(input.specsFile);
+  // loaded on demand: the Typesense client is heavy, and exports and imports never need it
+  const { openTypesense, parseCollectionSpecsJson, reindexCollections } = await import('@mbsync/search-index');
+  const specs = input.specsFile === undefined ? undefined : parseCollectionSpecsJson(await readSpecsFile(input.specsFile), input.specsFile);
   const sql = openDatabase(environment, { applicationName: 'mbsync reindex' });
   const typesense = openTypesense(environment.typesense);
   try {
@@ -57,12 +59,10 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
   }
 }
 
-async function readSpecsFile(file: string) {
-  let text: string;
+async function readSpecsFile(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    return await readFile(file, 'utf8');
   } catch (error) {
     throw new JobsError('JOBS_INVALID_INPUT', `cannot read the specs file ${file}: ${(error as Error).message}`, { file });
   }
-  return parseCollectionSpecsJson(text, file);
 }
