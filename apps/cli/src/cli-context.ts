@@ -1,4 +1,4 @@
-import { describeEnvironment, describeUrlSafely, getEnvironment, isDatabaseUrl, type Environment, type Environments } from '@mbsync/jobs';
+import { describeEnvironment, describeUrlSafely, getEnvironment, isDatabaseUrl, type Environment, type Environments } from '@mbsync/jobs/core';
 
 /** What every command gets from main.ts: the environment map and settings read from the process environment. */
 export interface CliContext {

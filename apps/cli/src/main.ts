@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadEnvironments } from '@mbsync/jobs';
+import { loadEnvironments } from '@mbsync/jobs/core';
 import { UsageError, type CliContext } from './cli-context.js';
 import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
 import { diffCommand, diffHelp } from './commands/diff.js';

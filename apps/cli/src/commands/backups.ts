@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { findBackup, listBackups } from '@mbsync/dump';
-import { getEnvironment, loadCoreConfig, runImport } from '@mbsync/jobs';
+import { getEnvironment, loadCoreConfig, runImport } from '@mbsync/jobs/core';
 import { UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 

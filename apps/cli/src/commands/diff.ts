@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readManifest } from '@mbsync/dump';
-import { isDatabaseUrl, openDatabase } from '@mbsync/jobs';
+import { isDatabaseUrl, openDatabase } from '@mbsync/jobs/core';
 import type { IntrospectOptions, SchemaChange, SchemaModel, Verdict } from '@mbsync/schema-diff';
 import { countTargetRows, diffSchemas, introspect, judgeImport, renderReport, tablesToCount } from '@mbsync/schema-diff';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';

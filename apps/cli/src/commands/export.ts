@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runExport } from '@mbsync/jobs';
+import { runExport } from '@mbsync/jobs/core';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 

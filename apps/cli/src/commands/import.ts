@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { loadCoreConfig, runImport } from '@mbsync/jobs';
+import { loadCoreConfig, runImport } from '@mbsync/jobs/core';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { WRITE_OPTIONS, writeSettings } from '../write-options.js';

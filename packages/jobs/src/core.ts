@@ -1,0 +1,36 @@
+// The light entry point (`@mbsync/jobs/core`): environments, config, guard and runners, without the queue
+// catalogue (TypeBox, BullMQ types). The CLI uses it so that starting it stays fast.
+export { JobsError } from './errors.js';
+export type { JobsErrorCode } from './errors.js';
+export { loadCoreConfig } from './config.js';
+export type { CoreConfig } from './config.js';
+export {
+  PROTECTED_NAMES,
+  describeEnvironment,
+  describeUrlSafely,
+  getEnvironment,
+  isDatabaseUrl,
+  loadEnvironments,
+  normalizeEnvironmentName,
+} from './environments.js';
+export type { Environment, Environments } from './environments.js';
+export { assertWritableTarget } from './destination-guard.js';
+export type { GuardOptions } from './destination-guard.js';
+export { parseDatabaseHosts } from './hosts.js';
+export type { ParsedHost } from './hosts.js';
+export { openDatabase } from './database.js';
+export type { OpenDatabaseOptions } from './database.js';
+export { phaseEvent, phaseReporter } from './progress.js';
+export type { JobProgress, Phase, PhaseProgressCallback } from './progress.js';
+export { runExport } from './runners/export.js';
+export type { ExportJobInput } from './runners/export.js';
+export { runImport } from './runners/import.js';
+export type { ImportJobInput, ImportJobResult } from './runners/import.js';
+export { takeBackup } from './runners/backup.js';
+export type { TakeBackupInput } from './runners/backup.js';
+export { runSync } from './runners/sync.js';
+export { checkTargetSchema } from './runners/validate.js';
+export type { SchemaCheckOptions } from './runners/validate.js';
+export type { SyncJobInput, SyncJobResult } from './runners/sync.js';
+export { runReindex } from './runners/reindex.js';
+export type { ReindexJobInput } from './runners/reindex.js';
