@@ -1,0 +1,122 @@
+import { JobsError, loadCoreConfig, loadEnvironments, type CoreConfig, type Environments } from '@mbsync/jobs';
+import { Type, type Static } from 'typebox';
+import { Value } from 'typebox/value';
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+/** Shortest API key accepted: 32 characters (e.g. `openssl rand -hex 16`), so keys cannot be guessed. */
+export const MIN_API_KEY_LENGTH = 32;
+
+/** The api's own variables after defaults and number conversion. */
+const ApiSettings = Type.Object({
+  PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
+  HOST: Type.String({ minLength: 1, maxLength: 255 }),
+  REDIS_URL: Type.String({ pattern: '^rediss?://' }),
+  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100 }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 100 }),
+  WS_TICKET_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600 }),
+  WS_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576 }),
+  READY_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000 }),
+  API_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0 }),
+  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+});
+type ApiSettings = Static<typeof ApiSettings>;
+
+const DEFAULTS: Record<keyof ApiSettings, string> = {
+  PORT: '3000',
+  HOST: '127.0.0.1',
+  REDIS_URL: 'redis://127.0.0.1:6379',
+  QUEUE_PREFIX: 'mbsync',
+  RATE_LIMIT_MAX: '30',
+  RATE_LIMIT_WINDOW_MS: '60000',
+  WS_TICKET_TTL_SECONDS: '30',
+  WS_MAX_MESSAGE_BYTES: '4096',
+  READY_TIMEOUT_MS: '500',
+  API_SHUTDOWN_GRACE_MS: '10000',
+  LOG_LEVEL: 'info',
+};
+
+const TEXT_SETTINGS: ReadonlySet<string> = new Set(['HOST', 'REDIS_URL', 'QUEUE_PREFIX', 'LOG_LEVEL']);
+
+export interface ApiConfig {
+  port: number;
+  host: string;
+  /** secrets: never log them. Several keys are accepted at once so they can be rotated without downtime. */
+  apiKeys: readonly string[];
+  /** secret (may hold a password): never log it */
+  redisUrl: string;
+  /** must equal the workers' QUEUE_PREFIX */
+  queuePrefix: string;
+  rateLimit: { max: number; timeWindowMs: number };
+  wsTicketTtlSeconds: number;
+  wsMaxMessageBytes: number;
+  readyTimeoutMs: number;
+  shutdownGraceMs: number;
+  logLevel: string;
+  core: Readonly<CoreConfig>;
+  /** secret URLs inside: only names, flags and `typesense` presence ever leave the process */
+  environments: Environments;
+}
+
+/** Bad api configuration; `errors` lists every problem (never a secret value). */
+export class ApiConfigError extends Error {
+  readonly code = 'API_CONFIG_INVALID';
+  readonly errors: string[];
+  constructor(errors: string[]) {
+    super(`invalid api configuration:\n  ${errors.join('\n  ')}`);
+    this.name = 'ApiConfigError';
+    this.errors = errors;
+  }
+}
+
+function parseApiKeys(raw: string | undefined, errors: string[]): string[] {
+  const keys = (raw ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  if (keys.length === 0) errors.push('API_KEYS is required: one or more comma-separated keys');
+  keys.forEach((key, i) => {
+    // the key itself is never echoed: only its position
+    if (key.length < MIN_API_KEY_LENGTH) errors.push(`API_KEYS key #${i + 1} is shorter than ${MIN_API_KEY_LENGTH} characters`);
+    if (/\s/.test(key)) errors.push(`API_KEYS key #${i + 1} contains whitespace`);
+  });
+  return keys;
+}
+
+/** Reads and validates the api's variables (plus the core ones and the environments); every problem at once; frozen. */
+export function loadApiConfig(env: Env): Readonly<ApiConfig> {
+  const raw: Record<string, unknown> = {};
+  for (const [name, fallback] of Object.entries(DEFAULTS)) {
+    const value = env[name]?.trim() || fallback;
+    raw[name] = TEXT_SETTINGS.has(name) ? value : /^-?\d+$/.test(value) ? Number(value) : value;
+  }
+  const errors = Value.Errors(ApiSettings, raw).map((e) => {
+    const name = e.instancePath.replace(/^\//, '') || 'configuration';
+    // the Redis URL may hold a password: never echo it
+    const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
+    return `${name} ${e.message}${shown}`;
+  });
+  const apiKeys = parseApiKeys(env.API_KEYS, errors);
+  let core: Readonly<CoreConfig> | null = null;
+  try {
+    core = loadCoreConfig(env);
+  } catch (error) {
+    if (!(error instanceof JobsError)) throw error;
+    errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
+  }
+  if (errors.length > 0 || !core) throw new ApiConfigError([...new Set(errors)]);
+  const s = raw as ApiSettings;
+  return Object.freeze({
+    port: s.PORT,
+    host: s.HOST,
+    apiKeys: Object.freeze([...new Set(apiKeys)]),
+    redisUrl: s.REDIS_URL,
+    queuePrefix: s.QUEUE_PREFIX,
+    rateLimit: Object.freeze({ max: s.RATE_LIMIT_MAX, timeWindowMs: s.RATE_LIMIT_WINDOW_MS }),
+    wsTicketTtlSeconds: s.WS_TICKET_TTL_SECONDS,
+    wsMaxMessageBytes: s.WS_MAX_MESSAGE_BYTES,
+    readyTimeoutMs: s.READY_TIMEOUT_MS,
+    shutdownGraceMs: s.API_SHUTDOWN_GRACE_MS,
+    logLevel: s.LOG_LEVEL,
+    core,
+    environments: loadEnvironments(env),
+  });
+}

@@ -1,0 +1,78 @@
+import { enqueueJob, type JobPayloads, type JobType } from '@mbsync/jobs';
+import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import type { FastifyInstance } from 'fastify';
+import type { Static, TSchema } from 'typebox';
+import type { ApiConfig } from '../config.js';
+import { resolveDumpFile } from '../dump-files.js';
+import { assertWritable, resolveEnvironment } from '../environment-access.js';
+import { ApiError } from '../http-errors.js';
+import { AUTH_ERRORS, errors } from '../schemas/common.js';
+import { JobAccepted } from '../schemas/jobs.js';
+import { ExportBody, ImportBody, ReindexBody, SyncBody } from '../schemas/sync.js';
+
+export interface RouteOptions {
+  config: Readonly<ApiConfig>;
+}
+
+/** Enqueues a validated payload and answers like every job-starting route (202). */
+export async function startJob<T extends JobType>(app: FastifyInstance, type: T, payload: JobPayloads[T]): Promise<Static<typeof JobAccepted>> {
+  await app.jobQueue.ensureConnected();
+  const id = await enqueueJob(app.jobQueue.queue, type, payload);
+  return {
+    id,
+    type,
+    state: 'waiting',
+    createdAt: new Date().toISOString(),
+    links: { self: `/api/jobs/${id}`, cancel: `/api/jobs/${id}`, ws: '/ws' },
+  };
+}
+
+/** Drops undefined fields (the catalogue's payload schemas are closed and exact). */
+function defined<T extends Record<string, unknown>>(value: T): T {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+}
+
+const accepted = <B extends TSchema>(summary: string, description: string, body: B) => ({
+  tags: ['sync'],
+  summary,
+  description,
+  body,
+  response: { 202: JobAccepted, ...errors(400, 403, 404, 429, ...AUTH_ERRORS) },
+});
+
+/** POST /api/sync/export|import|sync|reindex: validate names, guard the target, enqueue. */
+export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config }) => {
+  const mutating = { rateLimit: { max: config.rateLimit.max, timeWindow: config.rateLimit.timeWindowMs } };
+
+  app.post('/api/sync/export', { config: mutating, schema: accepted('Export an environment to a dump file', 'Writes `file` (or a generated name) into the dump directory. Reads only.', ExportBody) }, async (request, reply) => {
+    const { from, ...options } = request.body;
+    const source = resolveEnvironment(config.environments, from);
+    return reply.status(202).send(await startJob(app, 'export', defined({ source: source.name, ...options })));
+  });
+
+  app.post('/api/sync/import', { config: mutating, schema: accepted('Import a dump file into an environment', 'The target is backed up first (unless noBackup). Protected targets need the server to allow them and `confirm`.', ImportBody) }, async (request, reply) => {
+    const { to, confirm, ...options } = request.body;
+    const target = resolveEnvironment(config.environments, to);
+    assertWritable(target, config.core, confirm);
+    await resolveDumpFile(config.core.dumpDirectory, options.file);
+    return reply.status(202).send(await startJob(app, 'import', defined({ target: target.name, confirm, ...options })));
+  });
+
+  app.post('/api/sync/sync', { config: mutating, schema: accepted('Copy one environment into another', 'export → validate → backup → import → verify, streamed inside one worker.', SyncBody) }, async (request, reply) => {
+    const { from, to, confirm, ...options } = request.body;
+    const source = resolveEnvironment(config.environments, from);
+    const target = resolveEnvironment(config.environments, to);
+    if (source.name === target.name) throw new ApiError('API_BAD_REQUEST', 'body/to must differ from body/from', { field: 'body/to' });
+    assertWritable(target, config.core, confirm);
+    return reply.status(202).send(await startJob(app, 'sync', defined({ source: source.name, target: target.name, confirm, ...options })));
+  });
+
+  app.post('/api/sync/reindex', { config: mutating, schema: accepted("Rebuild an environment's Typesense collections", 'Needs a Typesense server configured for the environment.', ReindexBody) }, async (request, reply) => {
+    const { to, confirm, collections } = request.body;
+    const target = resolveEnvironment(config.environments, to);
+    if (!target.typesense) throw new ApiError('API_TYPESENSE_NOT_CONFIGURED', `environment "${target.name}" has no Typesense server (set ${target.name.toUpperCase()}_TYPESENSE_URL)`, { field: 'body/to' });
+    // the search index of a protected environment is as protected as its database
+    assertWritable(target, config.core, confirm);
+    return reply.status(202).send(await startJob(app, 'reindex', defined({ environment: target.name, collections })));
+  });
+};

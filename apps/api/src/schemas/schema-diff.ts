@@ -1,0 +1,36 @@
+import { Type } from 'typebox';
+import { EnvironmentName } from './common.js';
+
+export const SchemaDiffQuery = Type.Object(
+  {
+    from: EnvironmentName,
+    to: EnvironmentName,
+    schemas: Type.Optional(Type.String({ pattern: '^[^,]+(,[^,]+)*$', maxLength: 2000, description: 'comma-separated schema names (default: every non-managed schema)' })),
+  },
+  { additionalProperties: false },
+);
+
+const ModeVerdict = Type.Object({
+  allowed: Type.Boolean(),
+  needsConfirmation: Type.Boolean(),
+  reasons: Type.Array(Type.String()),
+  warnings: Type.Array(Type.String()),
+});
+
+const SchemaChange = Type.Object({
+  objectType: Type.String(),
+  name: Type.String(),
+  kind: Type.Union([Type.Literal('added'), Type.Literal('removed'), Type.Literal('changed')], { description: 'added: only in `to`; removed: only in `from`' }),
+  detail: Type.Optional(Type.String()),
+  severity: Type.Object({ replace: Type.String(), 'data-only': Type.String() }),
+  table: Type.Optional(Type.String()),
+});
+
+export const SchemaDiffResult = Type.Object({
+  from: Type.String(),
+  to: Type.String(),
+  changes: Type.Array(SchemaChange),
+  verdict: Type.Object({ replace: ModeVerdict, 'data-only': ModeVerdict, missingExtensions: Type.Array(Type.String()) }),
+  targetRowCounts: Type.Record(Type.String(), Type.Number()),
+  report: Type.String({ description: 'the human-readable report (as the CLI prints it)' }),
+});

@@ -1,0 +1,54 @@
+import { Type, type Static } from 'typebox';
+import { EnvironmentName } from './common.js';
+
+const SqlName = Type.String({ minLength: 1, maxLength: 63 });
+const QualifiedName = Type.String({ minLength: 3, maxLength: 127, pattern: '^[^.]+\\.[^.]+$', description: 'schema.table' });
+const ImportMode = Type.Union([Type.Literal('replace'), Type.Literal('data-only')], { description: 'replace (default): rebuild the dumped schemas; data-only: load rows into the existing tables' });
+
+/** A file name inside the server's dump directory: no directory part, so it cannot point anywhere else. */
+export const DumpFileName = Type.String({
+  pattern: '^[A-Za-z0-9][A-Za-z0-9_.-]*\\.sql(\\.gz)?$',
+  maxLength: 200,
+  description: 'file name in the dump directory (see GET /api/dumps), no path',
+});
+
+const selection = {
+  schemas: Type.Optional(Type.Array(SqlName, { maxItems: 1000, description: 'only these schemas' })),
+  excludeSchemas: Type.Optional(Type.Array(SqlName, { maxItems: 1000 })),
+  excludeTables: Type.Optional(Type.Array(QualifiedName, { maxItems: 10000 })),
+  excludeTableData: Type.Optional(Type.Array(QualifiedName, { maxItems: 10000, description: 'dump these tables without their rows' })),
+  owners: Type.Optional(Type.Boolean({ description: 'dump ownership (ALTER … OWNER TO)' })),
+  privileges: Type.Optional(Type.Boolean({ description: 'dump privileges (GRANT/REVOKE)' })),
+};
+
+/** The target's name typed again (protected and non-loopback targets). */
+export const Confirm = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]*$', maxLength: 63, description: "the target's name typed again: required for protected and non-loopback targets" });
+/** Accepting that a replace import drops target tables or columns that hold rows. */
+export const AcceptDataLoss = Type.Boolean({ description: 'accept that a replace import drops target tables or columns holding rows (else the job fails with JOBS_CONFIRMATION_REQUIRED; see GET /api/schema/diff)' });
+
+const write = {
+  confirm: Type.Optional(Confirm),
+  noBackup: Type.Optional(Type.Boolean({ description: 'skip the backup of the target taken before the import' })),
+  acceptDataLoss: Type.Optional(AcceptDataLoss),
+};
+
+const closed = { additionalProperties: false } as const;
+
+export const ExportBody = Type.Object({ from: EnvironmentName, file: Type.Optional(DumpFileName), ...selection }, closed);
+export const ImportBody = Type.Object({ to: EnvironmentName, file: DumpFileName, mode: Type.Optional(ImportMode), schemas: selection.schemas, ...write }, closed);
+export const SyncBody = Type.Object({ from: EnvironmentName, to: EnvironmentName, mode: Type.Optional(ImportMode), keepDump: Type.Optional(Type.Boolean({ description: 'keep the dump file in the dump directory' })), ...write, ...selection }, closed);
+export const ReindexBody = Type.Object(
+  {
+    to: EnvironmentName,
+    collections: Type.Optional(
+      Type.Array(Type.Union([Type.Literal('components'), Type.Literal('parts'), Type.Literal('attributes')]), { minItems: 1, uniqueItems: true }),
+    ),
+    confirm: write.confirm,
+  },
+  closed,
+);
+
+export type ExportBody = Static<typeof ExportBody>;
+export type ImportBody = Static<typeof ImportBody>;
+export type SyncBody = Static<typeof SyncBody>;
+export type ReindexBody = Static<typeof ReindexBody>;

@@ -1,0 +1,58 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { Validator } from '@seriousme/openapi-schema-validator';
+import { AUTH, buildTestApp, dropPrefix, testDirectories, testEnv, testPrefix } from './support/app.js';
+
+/** Every route of the api, as OpenAPI paths. */
+const ROUTES = [
+  'POST /api/sync/export',
+  'POST /api/sync/import',
+  'POST /api/sync/sync',
+  'POST /api/sync/reindex',
+  'GET /api/jobs',
+  'GET /api/jobs/{id}',
+  'DELETE /api/jobs/{id}',
+  'GET /api/dumps',
+  'GET /api/dumps/{name}',
+  'GET /api/backups',
+  'POST /api/backups/{id}/restore',
+  'GET /api/schema/diff',
+  'GET /api/environments',
+  'POST /api/ws-ticket',
+  'GET /health',
+  'GET /ready',
+  'GET /ws',
+];
+
+test('the OpenAPI document validates and lists every route; the UI is served at /docs', async (t) => {
+  const dirs = await testDirectories();
+  const prefix = testPrefix('openapi');
+  t.after(() => Promise.all([dirs.remove(), dropPrefix(prefix)]));
+  const app = await buildTestApp(t, testEnv({ prefix, ...dirs }));
+  const res = await app.inject({ url: '/docs/json', headers: AUTH });
+  assert.equal(res.statusCode, 200);
+  const doc = res.json();
+
+  const validator = new Validator();
+  const result = await validator.validate(doc);
+  assert.ok(result.valid, JSON.stringify(result.errors, null, 2));
+  assert.equal(validator.version, '3.1');
+
+  const listed = Object.entries(doc.paths as Record<string, Record<string, unknown>>)
+    .flatMap(([path, methods]) => Object.keys(methods).filter((m) => m !== 'parameters').map((m) => `${m.toUpperCase()} ${path}`))
+    .sort();
+  assert.deepEqual(listed, [...ROUTES].sort());
+  for (const [path, methods] of Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, unknown> }>>)) {
+    for (const [method, op] of Object.entries(methods)) {
+      assert.ok(Object.keys(op.responses).some((s) => /^[12]/.test(s)), `${method} ${path} documents a success answer`);
+      if (path !== '/health' && path !== '/ws') assert.ok(op.responses['401'], `${method} ${path} documents 401`);
+    }
+  }
+  assert.match(doc.info.description, /"type":"subscribe","jobId"/);
+  assert.ok(doc.components.schemas.ErrorResponse);
+  assert.deepEqual(doc.paths['/health'].get.security, []);
+
+  const ui = await app.inject({ url: '/docs/', headers: AUTH });
+  assert.equal(ui.statusCode, 200);
+  assert.match(ui.headers['content-type'] as string, /text\/html/);
+});
