@@ -3,6 +3,7 @@
 #   - checks Node.js >= 20.12, installs pnpm if missing
 #   - installs PostgreSQL (+ contrib, client tools) and Redis from Debian's packages if absent, starts them if stopped
 #   - lets the local postgres user in over loopback without a password (tests create throwaway databases there)
+#   - installs Chromium from Debian's packages for the dashboard's browser tests
 #   - installs the project's dependencies from the lockfile, builds it, and creates .env from .env.example
 # Safe to run again: every step checks before it acts.
 set -euo pipefail
@@ -64,6 +65,12 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null | grep -q PONG; then
     --dir /var/lib/redis --logfile /var/log/redis/mbsync-dev.log
   for _ in $(seq 1 20); do redis-cli -h 127.0.0.1 ping 2>/dev/null | grep -q PONG && break; sleep 0.5; done
   redis-cli -h 127.0.0.1 ping | grep -q PONG || die "Redis did not come up on 127.0.0.1:6379"
+fi
+
+# --- Chromium, for the dashboard's browser tests (Debian's package; no browser download at test time) --
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing Chromium from Debian's packages (dashboard browser tests)"
+  apt_install chromium
 fi
 
 # --- the project -------------------------------------------------------------------------------
