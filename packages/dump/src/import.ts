@@ -34,6 +34,8 @@ export interface ImportOptions {
   onProgress?: ProgressCallback;
   /** how many tables the dump loads, when the source has no manifest to say it (streams) */
   tablesTotal?: number;
+  /** COPY … FREEZE into tables this import created or truncated (default true) */
+  freeze?: boolean;
 }
 
 export interface ImportResult {
@@ -94,6 +96,9 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
         await plan.prepare();
       }
       const tables: ImportResult['tables'] = [];
+      // Tables created (or, data-only, truncated) by this transaction take COPY … FREEZE: rows land frozen,
+      // so the first reader after COMMIT does not rewrite every page to set hint bits.
+      const fresh = new Set<string>(plan ? source.manifest!.tables.map((t) => `${t.schema}.${t.name}`) : []);
       let statements = 0;
       for await (const event of readSqlStatements(source.chunks)) {
         throwIfAborted(signal);
@@ -107,10 +112,13 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
           });
           current = null;
           statements++;
+          const created = createdTable(event.sql);
+          if (created) fresh.add(created);
           meter.update({ bytesDone: source.bytesRead });
           continue;
         }
         const table = copyTarget(event.sql);
+        if (options.freeze !== false && fresh.has(table.label)) event.sql = withFreeze(event.sql);
         meter.update({ table: table.label, bytesDone: source.bytesRead }, true);
         const rows = await copyIn(tx, event, (q) => (current = q), () => meter.update({ bytesDone: source.bytesRead }), options, source.label);
         current = null;
@@ -163,6 +171,19 @@ const COPY_TARGET = new RegExp(String.raw`^COPY\s+(?:(${IDENT})\.)?(${IDENT})`, 
 
 function unquote(ident: string): string {
   return ident.startsWith('"') ? ident.slice(1, -1).replace(/""/g, '"') : ident.toLowerCase();
+}
+
+const CREATE_TABLE = new RegExp(String.raw`^CREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?(?:(${IDENT})\.)?(${IDENT})`, 'i');
+
+/** `schema.table` of a CREATE TABLE statement (partitions included), or null. */
+function createdTable(statement: string): string | null {
+  const m = CREATE_TABLE.exec(statement);
+  return m?.[2] ? `${m[1] ? unquote(m[1]) : 'public'}.${unquote(m[2])}` : null;
+}
+
+/** Adds FREEZE to a plain `COPY … FROM stdin;` (one that already has options is left alone). */
+function withFreeze(statement: string): string {
+  return /\sFROM\s+stdin\s*;\s*$/i.test(statement) ? statement.replace(/\s+FROM\s+stdin\s*;\s*$/i, ' FROM stdin WITH (FREEZE);') : statement;
 }
 
 function copyTarget(statement: string): { schema: string; name: string; label: string } {

@@ -62,6 +62,20 @@ describe('importDump round trips', () => {
     assert.deepEqual(await stateOf(t2), expected);
   });
 
+  test('rows are loaded frozen (COPY FREEZE into tables the import created)', async () => {
+    const source = await fresh('freeze_src');
+    psqlText(source.url, `CREATE TABLE public.t (id int, body text); INSERT INTO public.t SELECT g, md5(g::text) FROM generate_series(1, 20000) g;`);
+    const file = join(dir, 'freeze.sql');
+    await exportTo(source, file);
+    const target = await fresh('freeze_dst');
+    await importFile(target, file);
+    await target.sql.unsafe('CREATE EXTENSION pg_visibility');
+    const [summary] = await target.sql<[{ all_frozen: string; pages: string }]>`
+      SELECT all_frozen::text, pg_relation_size('public.t') / current_setting('block_size')::int AS pages FROM pg_visibility_map_summary('public.t')`;
+    assert.ok(Number(summary.pages) > 10);
+    assert.equal(summary.all_frozen, String(summary.pages), 'every page of the loaded table is all-frozen');
+  });
+
   test('replace mode: the dumped schemas are replaced, other schemas are left alone', async () => {
     const source = await fresh('repl_src');
     psqlText(source.url, `CREATE SCHEMA app; CREATE TABLE app.items (id int PRIMARY KEY, name text); INSERT INTO app.items VALUES (1, 'new');
