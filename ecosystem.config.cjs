@@ -11,7 +11,10 @@ module.exports = {
       cwd: __dirname,
       script: path.join(__dirname, 'apps/api/dist/src/main.js'),
       instances: 1,
+      exec_mode: 'fork',
       kill_timeout: 10000,
+      // a bad configuration exits at once with its reasons: back off instead of restarting in a hot loop
+      exp_backoff_restart_delay: 1000,
       env: { NODE_ENV: 'production' },
     },
     {
@@ -21,6 +24,7 @@ module.exports = {
       instances: Number(process.env.WORKER_INSTANCES || 1),
       exec_mode: 'fork',
       kill_timeout: shutdownGraceMs + 15000,
+      exp_backoff_restart_delay: 1000,
       env: { NODE_ENV: 'production' },
     },
   ],
