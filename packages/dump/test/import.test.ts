@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { after, before, describe, test } from 'node:test';
 import { DumpError, scanDumpSchemas, readSqlStatements, openDumpFile } from '@mbsync/dump';
+import { diffSchemas, introspect } from '@mbsync/schema-diff';
 import { createDatabase, pgDumpToFile, psqlText, type TestDatabase } from '@mbsync/testkit';
 import { exportTo, importFile, loadPagila, loadTricky, stateOf } from './support/databases.js';
 
@@ -31,6 +32,8 @@ describe('importDump round trips', () => {
     const target = await fresh('imp_dst', { DateStyle: 'German, DMY', TimeZone: 'Pacific/Chatham', IntervalStyle: 'iso_8601', extra_float_digits: '1' });
     const result = await importFile(target, file);
     assert.deepEqual(await stateOf(target), await stateOf(source));
+    // schema-diff sees the copy restored from our own dump as identical
+    assert.deepEqual(diffSchemas(await introspect(source.sql), await introspect(target.sql)), []);
     assert.equal(result.rows, manifest.rows);
     assert.deepEqual(result.tables.map((t) => t.rows), manifest.tables.map((t) => t.rows));
   });
