@@ -10,6 +10,7 @@ import { queues } from './plugins/queues.js';
 import { openApi } from './plugins/swagger.js';
 import { websocketSupport } from './plugins/websocket.js';
 import { backupRoutes } from './routes/backups.js';
+import { dashboardRoutes } from './routes/dashboard.js';
 import { dumpRoutes } from './routes/dumps.js';
 import { environmentRoutes } from './routes/environments.js';
 import { healthRoutes } from './routes/health.js';
@@ -69,5 +70,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(backupRoutes, routeOptions);
   await app.register(schemaDiffRoutes, routeOptions);
   await app.register(wsRoutes, routeOptions);
+  await app.register(dashboardRoutes, routeOptions);
   return app;
 }

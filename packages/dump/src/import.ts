@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
 import type { DumpSource } from './dump-source.js';
+import { cancelBackend } from './cancel-backend.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
@@ -75,11 +76,19 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
   const started = Date.now();
   const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? options.tablesTotal ?? 0 });
   let current: { cancel(): void } | null = null;
-  const onAbort = () => current?.cancel();
+  let backendPid: number | null = null;
+  const onAbort = () => {
+    current?.cancel();
+    // also reaches statements we do not track (schema checks, DROP SCHEMA waiting for a lock)
+    if (backendPid !== null) void cancelBackend(sql, backendPid);
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     throwIfAborted(signal);
     return await sql.begin(async (tx) => {
+      const [session] = await tx<[{ pid: number }]>`SELECT pg_catalog.pg_backend_pid() AS pid`;
+      backendPid = session.pid;
+      throwIfAborted(signal);
       await acquireTargetLock(tx, options.targetName, options.lockWaitMs ?? 0);
       try {
         await options.beforeWrite?.(tx);

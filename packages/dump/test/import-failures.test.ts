@@ -177,6 +177,24 @@ describe('a failed import leaves the target exactly as it was', () => {
     await expectUnchanged();
   });
 
+  test('cancel while the import waits for a lock held on the target: stops at once, nothing changed', async () => {
+    const holder = postgres(target.url, { max: 1, onnotice: () => {} });
+    const controller = new AbortController();
+    try {
+      await holder.begin(async (tx) => {
+        await tx.unsafe('LOCK TABLE public.keep IN ACCESS EXCLUSIVE MODE');
+        const started = Date.now();
+        const importing = importFile(target, dump, { signal: controller.signal });
+        setTimeout(() => controller.abort(), 500);
+        await assert.rejects(importing, (e: unknown) => e instanceof DumpError && e.code === 'DUMP_CANCELLED');
+        assert.ok(Date.now() - started < 30_000, 'the lock wait itself was cancelled');
+      });
+    } finally {
+      await holder.end();
+    }
+    await expectUnchanged();
+  });
+
   test('one writer per target: a second import fails clearly, or waits its turn, never interleaves', async () => {
     const second = await createDatabase('fail_lock_src');
     try {

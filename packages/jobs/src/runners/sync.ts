@@ -117,6 +117,8 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
   const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import' });
   const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
   const pipe = new PassThrough({ highWaterMark: 4 << 20 });
+  // the importer reads its errors through iteration; a failure before it starts must not go unhandled
+  pipe.on('error', () => {});
   let schemaReady!: (model: SchemaModel) => void;
   let schemaFailed!: (error: unknown) => void;
   const schemaPromise = new Promise<SchemaModel>((resolve, reject) => {
