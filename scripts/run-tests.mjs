@@ -31,9 +31,18 @@ if (files.length === 0) {
   process.exit(1);
 }
 const concurrency = process.env.TEST_CONCURRENCY ?? '2';
-const result = spawnSync(
-  process.execPath,
-  ['--conditions=source', '--import', 'tsx', '--test', `--test-concurrency=${concurrency}`, ...files],
-  { cwd: root, stdio: 'inherit' },
-);
-process.exit(result.status ?? 1);
+// Browser tests drive real api/worker processes and Chromium with timing-sensitive steps (an api restart
+// mid-job): they run on their own after the rest, so the other suites' load cannot starve them.
+const browser = files.filter((f) => f.includes('dashboard'));
+const others = files.filter((f) => !browser.includes(f));
+let status = 0;
+for (const [group, groupConcurrency] of [[others, concurrency], [browser, '1']]) {
+  if (group.length === 0) continue;
+  const result = spawnSync(
+    process.execPath,
+    ['--conditions=source', '--import', 'tsx', '--test', `--test-concurrency=${groupConcurrency}`, ...group],
+    { cwd: root, stdio: 'inherit' },
+  );
+  if ((result.status ?? 1) !== 0) status = result.status ?? 1;
+}
+process.exit(status);
