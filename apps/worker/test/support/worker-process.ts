@@ -1,89 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
+import { startService, type ChildService } from '@mbsync/testkit';
 
-const REPO_ROOT = fileURLToPath(new URL('../../../../', import.meta.url));
+export type { LogLine } from '@mbsync/testkit';
+export type WorkerProcess = ChildService;
 
-export interface LogLine {
-  msg?: string;
-  level?: number;
-  jobId?: string;
-  [key: string]: unknown;
-}
-
-export interface WorkerProcess {
-  child: ChildProcess;
-  pid: number;
-  logs: LogLine[];
-  stderr: () => string;
-  /** resolves with the first log line matching (also one already seen) */
-  waitForLog(match: (line: LogLine) => boolean, timeoutMs?: number): Promise<LogLine>;
-  /** resolves with the exit code (null when killed by a signal) and signal */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** SIGKILL if still running */
-  kill(): Promise<void>;
-}
-
-/**
- * Starts `node --conditions=source --import tsx apps/worker/src/main.ts` as a child process with `env` on top of
- * the current environment, and collects its pino JSON lines.
- */
+/** Starts `apps/worker/src/main.ts` as a child process with `env` on top of the current environment. */
 export function startWorkerProcess(env: Record<string, string>): WorkerProcess {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'apps/worker/src/main.ts'], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, LOG_LEVEL: 'info', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  const logs: LogLine[] = [];
-  const waiters = new Set<{ match: (line: LogLine) => boolean; resolve: (line: LogLine) => void }>();
-  let stderr = '';
-  let buffered = '';
-  child.stdout!.setEncoding('utf8').on('data', (text: string) => {
-    buffered += text;
-    let nl: number;
-    while ((nl = buffered.indexOf('\n')) >= 0) {
-      const raw = buffered.slice(0, nl);
-      buffered = buffered.slice(nl + 1);
-      let line: LogLine;
-      try {
-        line = JSON.parse(raw) as LogLine;
-      } catch {
-        line = { msg: raw };
-      }
-      logs.push(line);
-      for (const w of waiters) {
-        if (!w.match(line)) continue;
-        waiters.delete(w);
-        w.resolve(line);
-      }
-    }
-  });
-  child.stderr!.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
-  let running = true;
-  void exited.then(() => (running = false));
-  return {
-    child,
-    pid: child.pid ?? 0,
-    logs,
-    stderr: () => stderr,
-    waitForLog(match, timeoutMs = 30_000) {
-      const seen = logs.find(match);
-      if (seen) return Promise.resolve(seen);
-      return new Promise((resolve, reject) => {
-        const waiter = { match, resolve: (line: LogLine) => (clearTimeout(timer), resolve(line)) };
-        const timer = setTimeout(() => {
-          waiters.delete(waiter);
-          reject(new Error(`worker ${child.pid}: no matching log line within ${timeoutMs} ms; stderr: ${stderr.slice(-2000)}`));
-        }, timeoutMs);
-        waiters.add(waiter);
-      });
-    },
-    exited,
-    async kill() {
-      if (running) child.kill('SIGKILL');
-      await exited;
-    },
-  };
+  return startService('apps/worker/src/main.ts', { LOG_LEVEL: 'info', ...env });
 }
 
 /** Starts a worker and waits until it logged "worker ready". */
