@@ -10,23 +10,28 @@ import { ensureBenchDatabase } from './generate.js';
 import { MEASUREMENT_METHOD, REPO_ROOT, mbsyncCommand, measure, measureStartup, median, type Command, type Measurement } from './measure.js';
 import { appendResults, describeMachine, megabytes, renderTable, seconds, verdict } from './report.js';
 
-export const syncHelp = `Usage: pnpm bench sync [--size 1GB] [--runs 3] [--db <name>] [--no-record]
+export const syncHelp = `Usage: pnpm bench sync [--size 1GB] [--runs 3] [--jobs <n>] [--peers pg_dump,pgcopydb] [--db <name>] [--no-record]
 
-Times 'mbsync sync --no-backup' (streaming, no dump file) against 'pg_dump | psql --single-transaction',
-each into a freshly created empty database that is dropped afterwards, alternating the two run after run.
-After every run the target's per-table row counts are compared with the source's. Prints median wall time,
-peak RSS and MB/s (source pg_database_size / wall); appends the table to docs/benchmarks.md unless --no-record.
+Times 'mbsync sync --no-backup' (streaming, no dump file) against 'pg_dump | psql --single-transaction' and
+'pgcopydb clone' (Debian package pgcopydb, its default table and index jobs), each into a freshly created empty
+database that is dropped afterwards, rotating the order run after run. After every run the target's per-table
+row counts are compared with the source's. Prints median wall time, peak RSS and MB/s (source
+pg_database_size / wall); appends the table to docs/benchmarks.md unless --no-record.
 
-Targets: wall-time ratio <= 1.0, mbsync peak RSS <= 256 MB.
+Targets: wall-time ratio <= 0.8 against pg_dump | psql and <= 1.0 against pgcopydb clone, mbsync peak RSS <= 256 MB.
 
 Options:
   --size <size>   bench database size (see 'pnpm bench generate'); default 1GB
   --db <name>     bench database name; default mbsync_bench_<size>
   --runs <n>      runs of each tool; default 3
+  --jobs <n>      passed to 'mbsync sync --jobs' (default: mbsync's own default)
+  --peers <list>  which peers to run: pg_dump, pgcopydb or both (comma-separated); default both
   --no-record     print only, do not append to docs/benchmarks.md
   -h, --help      show this help`;
 
-const RATIO_TARGET = 1.0;
+/** our wall time over each peer's, at most */
+const RATIO_TARGETS: Record<Peer, number> = { pg_dump: 0.8, pgcopydb: 1.0 };
+type Peer = 'pg_dump' | 'pgcopydb';
 const RSS_TARGET_BYTES = 256 * 1024 ** 2;
 
 interface ToolRuns {
@@ -44,6 +49,8 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
       size: { type: 'string', default: '1GB' },
       db: { type: 'string' },
       runs: { type: 'string', default: '3' },
+      jobs: { type: 'string' },
+      peers: { type: 'string', default: 'pg_dump,pgcopydb' },
       'no-record': { type: 'boolean', default: false },
     },
     strict: true,
@@ -54,18 +61,31 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
   const totalRows = [...sourceCounts.values()].reduce((a, b) => a + b, 0);
   log(`database ${db.name}: ${formatBytes(db.sizeBytes)}, ${sourceCounts.size} tables, ${totalRows.toLocaleString('en-US')} rows`);
 
-  const ours: ToolRuns = { label: 'mbsync sync --no-backup', walls: [], peakRss: [], rowChecks: [] };
-  const theirs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [] };
-  const tools: { runs: ToolRuns; stages: (target: string) => Command[] }[] = [
-    { runs: ours, stages: (target) => [mbsyncCommand(['sync', '--from', db.url, '--to', target, '--no-backup'])] },
-    {
-      runs: theirs,
+  const peers = parsePeers(values.peers);
+  if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new Error(`--jobs must be a positive integer, got "${values.jobs}"`);
+  const jobsArgs = values.jobs === undefined ? [] : ['--jobs', values.jobs];
+  const ours: ToolRuns = { label: `mbsync sync --no-backup${jobsArgs.length ? ` --jobs ${values.jobs}` : ''}`, walls: [], peakRss: [], rowChecks: [] };
+  const peerRuns = new Map<Peer, ToolRuns>();
+  const tools: { runs: ToolRuns; stages: (target: string, scratch: string) => Command[] }[] = [
+    { runs: ours, stages: (target) => [mbsyncCommand(['sync', '--from', db.url, '--to', target, '--no-backup', ...jobsArgs])] },
+  ];
+  if (peers.includes('pg_dump')) {
+    const runs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [] };
+    peerRuns.set('pg_dump', runs);
+    tools.push({
+      runs,
       stages: (target) => [
         { command: 'pg_dump', args: [db.url] },
         { command: 'psql', args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', target] },
       ],
-    },
-  ];
+    });
+  }
+  if (peers.includes('pgcopydb')) {
+    const runs: ToolRuns = { label: 'pgcopydb clone', walls: [], peakRss: [], rowChecks: [] };
+    peerRuns.set('pgcopydb', runs);
+    // a fresh work directory per run: pgcopydb refuses to reuse one without --restart
+    tools.push({ runs, stages: (target, scratch) => [{ command: 'pgcopydb', args: ['clone', '--source', db.url, '--target', target, '--dir', join(scratch, `pgcopydb-${randomBytes(4).toString('hex')}`)] }] });
+  }
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-sync-'));
   const admin = connectAdmin();
   let startup: { wallSeconds: number; peakRssBytes: number };
@@ -73,12 +93,13 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
     startup = await measureStartup({ scratch, signal });
     log(startupText(startup));
     for (let run = 1; run <= runs; run++) {
-      const order = run % 2 === 1 ? tools : [...tools].reverse();
+      // rotate who goes first: caches and checkpoints favour no tool in particular
+      const order = tools.map((_, i) => tools[(i + run - 1) % tools.length]!);
       for (const tool of order) {
         const target = `mbsync_bench_target_${randomBytes(4).toString('hex')}`;
         await createEmptyDatabase(admin, target);
         try {
-          const m = await measure(tool.stages(benchUrl(target)), { scratch, cwd: REPO_ROOT, signal });
+          const m = await measure(tool.stages(benchUrl(target), scratch), { scratch, cwd: REPO_ROOT, signal });
           if (m.exitCode !== 0) throw new Error(`${tool.runs.label} exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
           const mismatches = compareCounts(sourceCounts, await countRows(benchUrl(target)));
           tool.runs.walls.push(m.wallSeconds);
@@ -96,40 +117,53 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
     await rm(scratch, { recursive: true, force: true });
   }
 
-  const ratio = median(ours.walls) / median(theirs.walls);
   const ourRss = Math.max(...ours.peakRss.map((r) => r[0]!));
   const stagePeaks = (t: ToolRuns) => t.peakRss[0]!.map((_, i) => Math.max(...t.peakRss.map((r) => r[i]!)));
+  const peerRss = (peer: Peer | undefined, t: ToolRuns) =>
+    peer === 'pg_dump' ? stagePeaks(t).map((b, i) => `${i === 0 ? 'pg_dump' : 'psql'} ${megabytes(b)}`).join(', ') : megabytes(stagePeaks(t)[0]!);
+  const rows = [ours, ...peerRuns.values()];
+  const peerOf = (t: ToolRuns) => [...peerRuns].find(([, r]) => r === t)?.[0];
   const table = renderTable(
     ['tool', 'median wall (s)', 'runs (s)', 'peak RSS (MB)', 'MB/s', 'row counts', 'target'],
-    [ours, theirs].map((t) => [
+    rows.map((t) => [
       t.label,
       seconds(median(t.walls)),
       t.walls.map(seconds).join(' / '),
-      t === ours ? megabytes(stagePeaks(t)[0]!) : stagePeaks(t).map((b, i) => `${i === 0 ? 'pg_dump' : 'psql'} ${megabytes(b)}`).join(', '),
+      t === ours ? megabytes(stagePeaks(t)[0]!) : peerRss(peerOf(t), t),
       (db.sizeBytes / 1024 ** 2 / median(t.walls)).toFixed(0),
       `${t.rowChecks.filter(Boolean).length}/${t.rowChecks.length} equal`,
-      t === ours ? `RSS <= ${megabytes(RSS_TARGET_BYTES)} MB` : '',
+      t === ours ? `RSS <= ${megabytes(RSS_TARGET_BYTES)} MB` : `ours/this <= ${RATIO_TARGETS[peerOf(t)!].toFixed(1)}`,
     ]),
   );
   const summary = [
-    `ratio ours/pg_dump|psql (median wall): ${ratio.toFixed(2)} (target <= ${RATIO_TARGET.toFixed(1)}: ${verdict(ratio <= RATIO_TARGET)})`,
+    ...[...peerRuns].map(([peer, t]) => {
+      const ratio = median(ours.walls) / median(t.walls);
+      return `ratio ours/${t.label} (median wall): ${ratio.toFixed(2)} (target <= ${RATIO_TARGETS[peer].toFixed(1)}: ${verdict(ratio <= RATIO_TARGETS[peer])})`;
+    }),
     `mbsync peak RSS: ${megabytes(ourRss)} MB (target <= ${megabytes(RSS_TARGET_BYTES)} MB: ${verdict(ourRss <= RSS_TARGET_BYTES)})`,
-    `${startupText(startup)}; ratio with it taken off: ${((median(ours.walls) - startup.wallSeconds) / median(theirs.walls)).toFixed(2)} (information only)`,
+    `${startupText(startup)} (included in mbsync's wall time)`,
   ].join('\n');
   const notes = `Source ${db.name} (${formatBytes(db.sizeBytes)}, ${totalRows.toLocaleString('en-US')} rows), ${runs} runs of each, `
-    + 'alternating, each into a fresh empty database; MB = 2^20 bytes; MB/s = source pg_database_size / wall time; '
+    + 'order rotated run after run, each into a fresh empty database; pgcopydb clone with its defaults (4 table jobs, 4 index jobs, '
+    + 'VACUUM ANALYZE of each table included) and a fresh --dir; MB = 2^20 bytes; MB/s = source pg_database_size / wall time; '
     + `mbsync wall includes node start-up (built CLI); row counts = count(*) of every table, target vs source. ${MEASUREMENT_METHOD}`;
   log(`\n${table}\n\n${summary}\n\n${notes}`);
   if (!values['no-record']) {
     const machineSql = connectAdmin();
     try {
-      const file = await appendResults(`Sync, ${formatBytes(db.sizeBytes)} (mbsync sync vs pg_dump | psql)`, await describeMachine(machineSql),
+      const file = await appendResults(`Sync, ${formatBytes(db.sizeBytes)} (mbsync sync vs ${[...peerRuns.values()].map((t) => t.label).join(' and ')})`, await describeMachine(machineSql),
         `${table}\n\n${summary.split('\n').map((l) => `- ${l}`).join('\n')}\n\n${notes}`);
       log(`appended to ${file}`);
     } finally {
       await machineSql.end();
     }
   }
+}
+
+function parsePeers(text: string): Peer[] {
+  const peers = text.split(',').map((p) => p.trim()).filter(Boolean);
+  for (const p of peers) if (p !== 'pg_dump' && p !== 'pgcopydb') throw new Error(`--peers: unknown peer "${p}" (pg_dump, pgcopydb)`);
+  return peers as Peer[];
 }
 
 /** count(*) of every ordinary table outside the system schemas, keyed by schema.table. */
