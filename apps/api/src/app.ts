@@ -6,6 +6,7 @@ import type { ApiConfig } from './config.js';
 import { ApiError, installErrorHandlers } from './http-errors.js';
 import { loggerOptions } from './logger.js';
 import { auth } from './plugins/auth.js';
+import { metricsSupport } from './plugins/metrics.js';
 import { queues } from './plugins/queues.js';
 import { openApi } from './plugins/swagger.js';
 import { websocketSupport } from './plugins/websocket.js';
@@ -15,6 +16,7 @@ import { dumpRoutes } from './routes/dumps.js';
 import { environmentRoutes } from './routes/environments.js';
 import { healthRoutes } from './routes/health.js';
 import { jobRoutes } from './routes/jobs.js';
+import { metricsRoutes } from './routes/metrics.js';
 import { schemaDiffRoutes } from './routes/schema-diff.js';
 import { syncRoutes } from './routes/sync.js';
 import { wsRoutes } from './routes/ws.js';
@@ -51,8 +53,16 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   installErrorHandlers(app);
   // order matters: the WebSocket plugin marks upgrade requests (request.ws) before auth's onRequest hook reads it
   await app.register(queues, { redisUrl: config.redisUrl, queuePrefix: config.queuePrefix, connectTimeoutMs: Math.max(config.readyTimeoutMs, 2_000) });
+  // before every route: its onResponse hook times them all
+  await app.register(metricsSupport, { redisTimeoutMs: Math.max(config.readyTimeoutMs, 1_000) });
   await app.register(websocketSupport, { maxMessageBytes: config.wsMaxMessageBytes, ...(options.heartbeatMs ? { heartbeatMs: options.heartbeatMs } : {}) });
-  await app.register(auth, { apiKeys: config.apiKeys, ticketTtlSeconds: config.wsTicketTtlSeconds, keyPrefix: config.queuePrefix });
+  await app.register(auth, {
+    apiKeys: config.apiKeys,
+    ticketTtlSeconds: config.wsTicketTtlSeconds,
+    keyPrefix: config.queuePrefix,
+    // failed authentications share the mutating routes' budget per client address
+    failureLimit: { max: config.rateLimit.max, windowMs: config.rateLimit.timeWindowMs },
+  });
   await app.register(helmet, { global: true });
   await app.register(rateLimit, {
     global: false,
@@ -71,5 +81,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(schemaDiffRoutes, routeOptions);
   await app.register(wsRoutes, routeOptions);
   await app.register(dashboardRoutes, routeOptions);
+  await app.register(metricsRoutes, routeOptions);
   return app;
 }

@@ -46,6 +46,8 @@ export interface ApiConfig {
   apiKeys: readonly string[];
   /** secret (may hold a password): never log it */
   redisUrl: string;
+  /** secret: a bearer token that may read GET /metrics and nothing else (null: API keys only) */
+  metricsToken: string | null;
   /** must equal the workers' QUEUE_PREFIX */
   queuePrefix: string;
   rateLimit: { max: number; timeWindowMs: number };
@@ -95,6 +97,9 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
     return `${name} ${e.message}${shown}`;
   });
   const apiKeys = parseApiKeys(env.API_KEYS, errors);
+  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  // like the API keys: long enough not to be guessed, and never echoed
+  if (metricsToken !== null && (metricsToken.length < MIN_API_KEY_LENGTH || /\s/.test(metricsToken))) errors.push(`METRICS_TOKEN must be at least ${MIN_API_KEY_LENGTH} characters without whitespace`);
   let core: Readonly<CoreConfig> | null = null;
   try {
     core = loadCoreConfig(env);
@@ -109,6 +114,7 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
     host: s.HOST,
     apiKeys: Object.freeze([...new Set(apiKeys)]),
     redisUrl: s.REDIS_URL,
+    metricsToken,
     queuePrefix: s.QUEUE_PREFIX,
     rateLimit: Object.freeze({ max: s.RATE_LIMIT_MAX, timeWindowMs: s.RATE_LIMIT_WINDOW_MS }),
     wsTicketTtlSeconds: s.WS_TICKET_TTL_SECONDS,

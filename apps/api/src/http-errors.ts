@@ -76,12 +76,15 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   JOBS_CONFIG_INVALID: rule(500, 'the server configuration is invalid'),
   JOBS_INTERNAL: rule(500, 'internal error'),
   JOBS_CONNECTION_FAILED: rule(502, 'a database or service could not be reached'),
+  JOBS_STALLED: rule(504, 'a database stopped answering (no progress within STALL_TIMEOUT_SECONDS)'),
+  JOBS_INSUFFICIENT_DISK_SPACE: rule(507, 'not enough disk space on the server for the dump or backup'),
   // @mbsync/dump (DumpError)
   DUMP_BACKUP_NOT_FOUND: rule(404),
   DUMP_CANCELLED: rule(409),
   DUMP_TARGET_BUSY: rule(409),
   DUMP_LOCK_TIMEOUT: rule(409),
   DUMP_MANIFEST_INVALID: rule(422),
+  DUMP_FORMAT_UNSUPPORTED: rule(422),
   DUMP_CORRUPT: rule(422),
   DUMP_SQL_SYNTAX: rule(422),
   DUMP_BACKSLASH_COMMAND: rule(422),
@@ -160,7 +163,10 @@ function validationBody(error: CodedError): ErrorBody {
     return { field, message: what };
   });
   const first = issues[0] ?? { field: context, message: 'is invalid' };
-  return { error: { code: 'API_VALIDATION_FAILED', message: `${first.field} ${first.message}`, details: { field: first.field, problems: issues } } };
+  // a choice of constants (a union of literals) fails once per choice: name them all instead of "must be equal to constant"
+  const allowed = (error.validation as ValidationIssue[]).filter((issue) => issue.params && 'allowedValue' in issue.params && fieldOf(context, issue) === first.field).map((issue) => issue.params!.allowedValue);
+  const message = allowed.length > 1 ? `must be one of ${allowed.map((v) => JSON.stringify(v)).join(', ')}` : first.message;
+  return { error: { code: 'API_VALIDATION_FAILED', message: `${first.field} ${message}`, details: { field: first.field, problems: issues } } };
 }
 
 /** Fastify's own errors (FST_*) with a 4xx status → an api code. */

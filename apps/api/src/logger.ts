@@ -53,3 +53,13 @@ export function loggerOptions(level: string): LoggerOptions {
     },
   };
 }
+
+/**
+ * Human-readable log lines for a person at a terminal (main.ts uses it only when stdout is a TTY); the redaction
+ * applies before the lines get here. Elsewhere (PM2's log files, collectors) lines stay JSON, one per line.
+ * Loaded on demand: a service under PM2 never pays for pino-pretty's start-up.
+ */
+export async function prettyLogStream(): Promise<{ write(line: string): void }> {
+  const { default: pretty } = await import('pino-pretty');
+  return pretty({ colorize: true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
+}

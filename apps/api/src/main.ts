@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { ApiConfigError, loadApiConfig } from './config.js';
+import { prettyLogStream } from './logger.js';
 
 // The only place that reads the environment, listens, installs signal handlers and exits.
 if (existsSync('.env')) process.loadEnvFile('.env');
@@ -15,7 +16,7 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp({ config });
+const app = await buildApp({ config, ...(process.stdout.isTTY ? { logStream: await prettyLogStream() } : {}) });
 
 // SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close sockets with 1001 "server shutting down",
 // close Redis; after API_SHUTDOWN_GRACE_MS, exit anyway. A second signal exits at once.

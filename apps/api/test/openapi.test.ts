@@ -21,6 +21,7 @@ const ROUTES = [
   'POST /api/ws-ticket',
   'GET /health',
   'GET /ready',
+  'GET /metrics',
   'GET /ws',
 ];
 

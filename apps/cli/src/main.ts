@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { loadEnvironments } from '@mbsync/jobs/core';
+import { loadEnvironments, readStallTimeoutMs, watchForStalls } from '@mbsync/jobs/core';
 import { UsageError, type CliContext } from './cli-context.js';
 import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
 import { diffCommand, diffHelp } from './commands/diff.js';
+import { doctorCommand, doctorHelp } from './commands/doctor.js';
 import { exportCommand, exportHelp } from './commands/export.js';
 import { importCommand, importHelp } from './commands/import.js';
 import { reindexCommand, reindexHelp } from './commands/reindex.js';
@@ -18,6 +19,7 @@ const commands: Record<string, Command> = {
   diff: { run: diffCommand, help: diffHelp, summary: 'compare two schemas (databases or dumps) and judge each import mode' },
   backups: { run: backupsCommand, help: backupsHelp, summary: 'list the backups taken before imports' },
   restore: { run: restoreCommand, help: restoreHelp, summary: 'put a backup back' },
+  doctor: { run: doctorCommand, help: doctorHelp, summary: 'check config, Redis, databases, Typesense and disk before starting' },
 };
 
 function mainHelp(): string {
@@ -54,7 +56,8 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   const context: CliContext = { environments: loadEnvironments(process.env), env: process.env, signal: controller.signal };
   try {
-    await command.run(context, rest);
+    // STALL_TIMEOUT_SECONDS: a dead network fails the command (JOBS_STALLED) instead of hanging it
+    await watchForStalls({ timeoutMs: readStallTimeoutMs(process.env), signal: controller.signal }, (watch) => command.run({ ...context, signal: watch.signal }, rest));
     return 0;
   } catch (error) {
     const e = error as Error & { code?: string };

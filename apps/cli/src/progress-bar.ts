@@ -1,3 +1,4 @@
+import { noteProgress } from '@mbsync/jobs/core';
 import type { TransferProgress } from '@mbsync/dump';
 
 export interface ProgressOutput {
@@ -80,6 +81,13 @@ export class QuietProgress implements ProgressOutput {
 }
 
 export function createProgressOutput(json: boolean): ProgressOutput {
-  if (json) return new JsonLinesProgress();
-  return process.stderr.isTTY ? new TerminalProgressBar() : new QuietProgress();
+  const output: ProgressOutput = json ? new JsonLinesProgress() : process.stderr.isTTY ? new TerminalProgressBar() : new QuietProgress();
+  return {
+    update(phase, progress) {
+      noteProgress(phase); // activity for the stall watchdog (STALL_TIMEOUT_SECONDS)
+      output.update(phase, progress);
+    },
+    done: (phase, summary) => output.done(phase, summary),
+    clear: () => output.clear(),
+  };
 }

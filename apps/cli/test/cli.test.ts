@@ -123,6 +123,17 @@ describe('mbsync CLI', () => {
     const restored = mbsync(['restore', secondBackup, '--no-backup']);
     assert.equal(restored.status, 0, restored.stderr);
     assert.deepEqual(await snapshotDatabase(target.sql), stateAfterFirst);
+
+    // a table created since the backup holds rows: restoring drops it, which needs --yes
+    psqlText(target.url, `CREATE TABLE public.notes (id int PRIMARY KEY); INSERT INTO public.notes VALUES (1);`);
+    const withNotes = await snapshotDatabase(target.sql);
+    const refused = mbsync(['restore', secondBackup, '--no-backup']);
+    assert.equal(refused.status, 1);
+    assert.match(refused.stderr, /\[JOBS_CONFIRMATION_REQUIRED\].*public\.notes.*--yes/);
+    assert.deepEqual(await snapshotDatabase(target.sql), withNotes, 'a refused restore changes nothing');
+    const accepted = mbsync(['restore', secondBackup, '--no-backup', '--yes']);
+    assert.equal(accepted.status, 0, accepted.stderr);
+    assert.deepEqual(await snapshotDatabase(target.sql), stateAfterFirst);
   });
 
   test('data-only into an incompatible target is refused with the report; the target is untouched', async () => {

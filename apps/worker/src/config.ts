@@ -19,6 +19,7 @@ const WorkerSettings = Type.Object({
   WORKER_CANCEL_POLL_MS: Type.Integer({ minimum: 100 }),
   WORKER_TARGET_BUSY_DELAY_MS: Type.Integer({ minimum: 100 }),
   WORKER_PROGRESS_INTERVAL_MS: Type.Integer({ minimum: 50 }),
+  WORKER_METRICS_INTERVAL_MS: Type.Integer({ minimum: 200 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
 });
 type WorkerSettings = Static<typeof WorkerSettings>;
@@ -36,6 +37,7 @@ const DEFAULTS: Record<keyof WorkerSettings, string> = {
   WORKER_CANCEL_POLL_MS: '2000',
   WORKER_TARGET_BUSY_DELAY_MS: '10000',
   WORKER_PROGRESS_INTERVAL_MS: '250',
+  WORKER_METRICS_INTERVAL_MS: '10000',
   LOG_LEVEL: 'info',
 };
 
@@ -54,6 +56,8 @@ export interface WorkerConfig {
   cancelPollMs: number;
   targetBusyDelayMs: number;
   progressIntervalMs: number;
+  /** how often the worker pushes its metrics snapshot into Redis for the api's /metrics */
+  metricsIntervalMs: number;
   logLevel: string;
   /** `<hostname>:<pid>`, stored on jobs and in their results */
   workerName: string;
@@ -106,6 +110,7 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     cancelPollMs: s.WORKER_CANCEL_POLL_MS,
     targetBusyDelayMs: s.WORKER_TARGET_BUSY_DELAY_MS,
     progressIntervalMs: s.WORKER_PROGRESS_INTERVAL_MS,
+    metricsIntervalMs: s.WORKER_METRICS_INTERVAL_MS,
     logLevel: s.LOG_LEVEL,
     workerName: `${hostname()}:${process.pid}`,
     core,

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import { pino } from 'pino';
 import { WorkerConfigError, loadWorkerConfig } from './config.js';
+import { createWorkerLogger, prettyLogStream } from './logger.js';
 import { startJobWorker } from './workers.js';
 
 // The only place that reads the environment, installs signal handlers and exits.
@@ -15,7 +15,8 @@ try {
   process.exit(1);
 }
 
-const logger = pino({ level: config.logLevel, base: { pid: process.pid, worker: config.workerName } });
+// pretty lines for a person at a terminal; JSON lines (one object per line) for PM2's log files and collectors
+const logger = createWorkerLogger({ level: config.logLevel, workerName: config.workerName, ...(process.stdout.isTTY ? { stream: await prettyLogStream() } : {}) });
 const jobWorker = await startJobWorker(config, logger);
 
 let signals = 0;

@@ -1,13 +1,15 @@
-import { JOB_QUEUE } from '@mbsync/jobs';
+import { JOB_QUEUE, workerMetricsKeys } from '@mbsync/jobs';
 import { Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { SHUTDOWN_REASON, listenForCancels } from './cancellation.js';
 import type { WorkerConfig } from './config.js';
 import { createJobProcessor, type CatalogueJob } from './processors/job-processor.js';
+import { WorkerMetrics, publishWorkerMetrics } from './worker-metrics.js';
 
 export interface JobWorker {
   worker: Worker;
+  metrics: WorkerMetrics;
   /**
    * Stops taking jobs, lets running jobs finish for `shutdownGraceMs`, then aborts them so they go back to the
    * queue, and closes every connection. Resolves when done; never rejects.
@@ -29,7 +31,9 @@ export async function startJobWorker(config: Readonly<WorkerConfig>, logger: Log
 
   // the processor names keys through the worker, which exists before any job runs
   const keys = { toKey: (type: string) => worker.toKey(type) };
-  const processor = createJobProcessor({ config, redis, queue: keys, logger });
+  const metrics = new WorkerMetrics(config.workerName, config.concurrency);
+  let metricsPublisher: ReturnType<typeof publishWorkerMetrics> | null = null;
+  const processor = createJobProcessor({ config, redis, queue: keys, logger, metrics, onJobEnded: () => metricsPublisher?.nudge() });
   const worker: Worker = new Worker(JOB_QUEUE, (job: CatalogueJob, token, signal) => processor(job, token, signal), {
     connection: redis,
     prefix: config.queuePrefix,
@@ -51,11 +55,13 @@ export async function startJobWorker(config: Readonly<WorkerConfig>, logger: Log
   }, logger);
   void worker.run().catch((error: unknown) => logger.error({ err: error }, 'worker stopped'));
   await worker.waitUntilReady();
+  metricsPublisher = publishWorkerMetrics(metrics, redis, workerMetricsKeys(keys), config.workerName, config.metricsIntervalMs, logger);
   logger.info({ queue: JOB_QUEUE, prefix: config.queuePrefix, concurrency: config.concurrency }, 'worker ready');
 
   let closing: Promise<void> | null = null;
   return {
     worker,
+    metrics,
     shutdown() {
       closing ??= (async () => {
         logger.info({ graceMs: config.shutdownGraceMs }, 'shutting down: no new jobs');
@@ -77,6 +83,8 @@ export async function startJobWorker(config: Readonly<WorkerConfig>, logger: Log
         clearTimeout(grace);
         clearTimeout(hardStop);
         await stopListening();
+        // the last snapshot holds the jobs that just ended; it expires like any other
+        await metricsPublisher?.stop();
         await Promise.allSettled([subscriber.quit(), redis.quit()]);
         logger.info('worker stopped');
       })();

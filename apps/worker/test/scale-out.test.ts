@@ -52,7 +52,7 @@ describe('worker: two worker processes on one queue', { timeout: 120_000 }, () =
       for (let i = 0; i < 200 && waiting < 2; i++) {
         const [row] = await sources[0]!.sql<{ n: number }[]>`
           SELECT count(DISTINCT datname)::int AS n FROM pg_stat_activity
-          WHERE application_name = 'mbsync export' AND wait_event_type = 'Lock' AND datname IN ${sources[0]!.sql(sources.map((s) => s.name))}`;
+          WHERE application_name LIKE 'mbsync export [%' AND wait_event_type = 'Lock' AND datname IN ${sources[0]!.sql(sources.map((s) => s.name))}`;
         waiting = row!.n;
         if (waiting < 2) await new Promise((r) => setTimeout(r, 50));
       }

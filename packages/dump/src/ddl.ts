@@ -21,6 +21,21 @@ export interface RenderOptions {
   privileges?: boolean;
   /** Tables whose rows are not copied ('schema.table', unquoted); their definition still is. */
   excludeTableData?: string[];
+  /**
+   * Tables already built and loaded elsewhere (the parallel import's staging schemas), keyed 'schema.table'
+   * (unquoted): rendered as `statements` in the table's place, and their post-data objects named in `built`
+   * left out.
+   */
+  staged?: ReadonlyMap<string, StagedTableRendering>;
+}
+
+/** How a staged table enters the schema: the statements in place of its CREATE TABLE, and what exists already. */
+export interface StagedTableRendering {
+  statements: string[];
+  /** constraints (primary key, unique, exclusion, foreign key) already on the table */
+  builtConstraints: ReadonlySet<string>;
+  /** indexes (not constraint-backed) already on the table */
+  builtIndexes: ReadonlySet<string>;
 }
 
 /** A table whose rows the exporter copies, in dump order. */
@@ -83,7 +98,11 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   }
   for (const s of model.sequences) add(objectKey('relation', s.schema, s.name), PRIORITY.sequence, s.schema, s.name, () => [renderSequence(s)]);
   const supportedTables = model.tables.filter((t) => t.kind !== 'foreign');
-  for (const t of supportedTables) add(objectKey('relation', t.schema, t.name), PRIORITY.table, t.schema, t.name, () => renderTable(t));
+  const staged = options.staged;
+  for (const t of supportedTables) {
+    const moved = staged?.get(`${t.schema}.${t.name}`);
+    add(objectKey('relation', t.schema, t.name), PRIORITY.table, t.schema, t.name, () => (moved ? moved.statements : renderTable(t)));
+  }
 
   const needsConstraint = new Set(model.dependencies.filter((e) => e.to.startsWith('constraint:')).map((e) => e.from));
   for (const v of model.views) {
@@ -122,7 +141,7 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   const views: View[] = inOrder(model.views);
 
   for (const d of model.domains) postData.constraints.push(...renderDomainPostData(d));
-  for (const t of tables) renderTablePostData(t, postData);
+  for (const t of tables) renderTablePostData(t, postData, staged?.get(`${t.schema}.${t.name}`));
   for (const v of views) renderViewPostData(v, postData);
 
   const noData = new Set(options.excludeTableData ?? []);

@@ -3,13 +3,17 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { pipeline, Transform, type Readable } from 'node:stream';
 import { createGunzip } from 'node:zlib';
-import { TRAILER_MARK } from './dump-format.js';
+import { DUMP_FORMAT_VERSION, TOOL_NAME, TRAILER_MARK } from './dump-format.js';
 import { DumpError } from './errors.js';
 import { readManifest, type DumpManifest } from './manifest.js';
+import { readSqlStatements, SqlStreamError, type SqlEvent } from './sql-stream.js';
 
 /** pg_dump's plain output ends with this comment (before any \unrestrict line). */
 const PG_DUMP_TRAILER = '-- PostgreSQL database dump complete';
 const TAIL_BYTES = 4096;
+/** Our header line without its version: `-- multiboard-sync dump format <n>`. */
+const HEADER_PREFIX = `-- ${TOOL_NAME} dump format `;
+const HEAD_BYTES = 128;
 
 /** A dump as the importer reads it: decompressed bytes, plus what is known about it up front. */
 export interface DumpSource {
@@ -87,12 +91,22 @@ function withTrailerCheck(
 ): DumpSource {
   let tail: Buffer = Buffer.alloc(0);
   let ended = false;
+  // the first bytes, until the header line could be checked
+  let head: Buffer | null = Buffer.alloc(0);
   async function* tapped(): AsyncGenerator<Buffer> {
     try {
       for await (const chunk of chunks) {
+        if (head) {
+          head = Buffer.concat([head, chunk.subarray(0, HEAD_BYTES)]);
+          if (head.length >= HEAD_BYTES || head.includes(0x0a)) {
+            assertKnownFormat(head, fields.label);
+            head = null;
+          }
+        }
         tail = chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
         yield chunk;
       }
+      if (head) assertKnownFormat(head, fields.label);
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'Z_BUF_ERROR' || (error as NodeJS.ErrnoException).code === 'Z_DATA_ERROR') {
         throw new DumpError('DUMP_CORRUPT', `dump ${fields.label} is not valid gzip (truncated or corrupt)`, { cause: error });
@@ -118,6 +132,43 @@ function withTrailerCheck(
       }
     },
   };
+}
+
+/**
+ * Refuses what is not a plain SQL dump before any of it is replayed: a pg_dump archive, binary data, or our
+ * own header with another format version (a dump written by a newer version; without a manifest nothing
+ * else would notice).
+ */
+function assertKnownFormat(head: Buffer, label: string): void {
+  if (head.subarray(0, 5).toString('latin1') === 'PGDMP') {
+    throw new DumpError('DUMP_FORMAT_UNSUPPORTED', `dump ${label} is a pg_dump archive (custom/tar format): only plain SQL dumps are read (pg_dump -Fp, or pg_restore -f file.sql)`);
+  }
+  if (head.includes(0)) throw new DumpError('DUMP_FORMAT_UNSUPPORTED', `dump ${label} holds binary data, not the text of a plain SQL dump`);
+  const first = head.toString('latin1').split('\n')[0]!.replace(/\r$/, '');
+  if (!first.startsWith(HEADER_PREFIX)) return;
+  const version = first.slice(HEADER_PREFIX.length).trim();
+  if (version !== String(DUMP_FORMAT_VERSION)) {
+    throw new DumpError('DUMP_FORMAT_UNSUPPORTED', `dump ${label} is in format ${JSON.stringify(version.slice(0, 20))}, this tool reads format ${DUMP_FORMAT_VERSION} (written by a newer multiboard-sync?)`);
+  }
+}
+
+/**
+ * The dump's statements, COPY blocks and meta lines (readSqlStatements), with the reader's refusals turned into
+ * DumpErrors that name the file and line: `<file>:<line>: <reason>`.
+ */
+export async function* readDumpEvents(source: DumpSource): AsyncGenerator<SqlEvent> {
+  try {
+    yield* readSqlStatements(source.chunks);
+  } catch (error) {
+    throw dumpReadError(error, source.label);
+  }
+}
+
+/** A SqlStreamError as a DumpError with the same code, naming the file and line; any other error unchanged. */
+export function dumpReadError(error: unknown, label: string): unknown {
+  if (!(error instanceof SqlStreamError)) return error;
+  const reason = error.message.replace(/ \(line \d+\)$/, '');
+  return new DumpError(error.code, `${label}:${error.line}: ${reason}`, { cause: error, details: { line: error.line } });
 }
 
 async function isGzip(file: string): Promise<boolean> {

@@ -238,7 +238,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
 }
 
 /** Qualified names of the tables a selection covers (extension members left out; LOCK refuses matviews). */
-async function listTables(tx: postgres.TransactionSql, selection: IntrospectOptions): Promise<string[]> {
+export async function listTables(tx: postgres.TransactionSql, selection: IntrospectOptions): Promise<string[]> {
   const schemas = await selectSchemas(tx, selection);
   if (schemas.length === 0) return [];
   const excluded = new Set(selection.excludeTables ?? []);
@@ -250,7 +250,7 @@ async function listTables(tx: postgres.TransactionSql, selection: IntrospectOpti
   return rows.filter((r) => !excluded.has(`${r.schema}.${r.name}`)).map((r) => qualify(r.schema, r.name));
 }
 
-async function lockTables(tx: postgres.TransactionSql, names: string[], timeoutMs: number, setCurrent: (q: { cancel(): void }) => void): Promise<void> {
+export async function lockTables(tx: postgres.TransactionSql, names: string[], timeoutMs: number, setCurrent: (q: { cancel(): void }) => void): Promise<void> {
   if (names.length === 0) return;
   await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', ${quoteLiteral(String(timeoutMs))}, true)`);
   // A few statements for all tables; LOCK on a partitioned table also locks its partitions.
@@ -264,7 +264,7 @@ async function lockTables(tx: postgres.TransactionSql, names: string[], timeoutM
 }
 
 /** setval lines for every dumped sequence, read in one query inside the snapshot. */
-async function readSequenceValues(tx: postgres.TransactionSql, sequences: { schema: string; name: string }[]): Promise<string[]> {
+export async function readSequenceValues(tx: postgres.TransactionSql, sequences: { schema: string; name: string }[]): Promise<string[]> {
   const lines: string[] = [];
   for (let i = 0; i < sequences.length; i += 500) {
     const batch = sequences.slice(i, i + 500);

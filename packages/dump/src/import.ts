@@ -1,14 +1,15 @@
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
-import type { DumpSource } from './dump-source.js';
+import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js';
 import { cancelBackend } from './cancel-backend.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
-import { readSqlStatements, type SqlEvent } from './sql-stream.js';
+import { SqlStreamError, type SqlEvent } from './sql-stream.js';
 import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
 import { dropSchemasForReplace, schemasOfDump } from './replace.js';
+import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
 
 export type ImportMode = 'replace' | 'data-only';
 
@@ -90,6 +91,8 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       backendPid = session.pid;
       throwIfAborted(signal);
       await acquireTargetLock(tx, options.targetName, options.lockWaitMs ?? 0);
+      // staging schemas of a parallel sync killed midway (none is in use: we hold the import lock)
+      await dropStaleStagingSchemas(tx);
       try {
         await options.beforeWrite?.(tx);
       } catch (error) {
@@ -109,7 +112,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       // so the first reader after COMMIT does not rewrite every page to set hint bits.
       const fresh = new Set<string>(plan ? source.manifest!.tables.map((t) => `${t.schema}.${t.name}`) : []);
       let statements = 0;
-      for await (const event of readSqlStatements(source.chunks)) {
+      for await (const event of readDumpEvents(source)) {
         throwIfAborted(signal);
         if (event.kind === 'meta') continue; // \restrict / \unrestrict only matter to psql
         if (event.kind === 'statement') {
@@ -258,6 +261,8 @@ function waitForDrain(stream: Writable): Promise<void> {
 
 /** An error that names the file line, the statement's start and the server's message. */
 function statementError(error: unknown, event: SqlEvent, target: string, label: string): DumpError {
+  // the reader refused the COPY data itself (e.g. no \. line before the end of the file)
+  if (error instanceof SqlStreamError) return dumpReadError(error, label) as DumpError;
   if (error instanceof DumpError && error.code !== 'DUMP_QUERY_FAILED') return error;
   const described = describePgError(error, 'target', target);
   if (described.code !== 'DUMP_QUERY_FAILED') return described;

@@ -53,7 +53,7 @@ export async function readManifest(dumpFile: string): Promise<DumpManifest | nul
     throw new DumpError('DUMP_MANIFEST_INVALID', `manifest ${manifestPath(dumpFile)} is not valid JSON`);
   }
   if (manifest.formatVersion !== DUMP_FORMAT_VERSION) {
-    throw new DumpError('DUMP_MANIFEST_INVALID', `manifest ${manifestPath(dumpFile)} has format version ${String(manifest.formatVersion)}, this tool reads ${DUMP_FORMAT_VERSION}`);
+    throw new DumpError('DUMP_FORMAT_UNSUPPORTED', `manifest ${manifestPath(dumpFile)} has format version ${String(manifest.formatVersion)}, this tool reads ${DUMP_FORMAT_VERSION}`);
   }
   for (const key of ['sha256', 'fileBytes', 'tables', 'schema'] as const) {
     if (manifest[key] === undefined) throw new DumpError('DUMP_MANIFEST_INVALID', `manifest ${manifestPath(dumpFile)} lacks "${key}"`);

@@ -133,7 +133,7 @@ describe('importDump refuses bad input with the line it failed on', () => {
     const file = join(dir, 'bad.sql');
     const { writeFile } = await import('node:fs/promises');
     await writeFile(file, 'CREATE TABLE public.u (id int);\n\\connect other\n-- PostgreSQL database dump complete\n');
-    await assert.rejects(importFile(target, file, { schemas: ['public'] }), (e: unknown) => e instanceof Error && /line 2/.test(e.message) && /connect/.test(e.message));
+    await assert.rejects(importFile(target, file, { schemas: ['public'] }), (e: unknown) => e instanceof DumpError && e.code === 'DUMP_BACKSLASH_COMMAND' && /bad\.sql:2: /.test(e.message) && /connect/.test(e.message));
     assert.deepEqual(await stateOf(target), before);
   });
 

@@ -2,7 +2,7 @@
 // catalogue (TypeBox, BullMQ types). The CLI uses it so that starting it stays fast.
 export { JobsError } from './errors.js';
 export type { JobsErrorCode } from './errors.js';
-export { loadCoreConfig } from './config.js';
+export { loadCoreConfig, readStallTimeoutMs } from './config.js';
 export type { CoreConfig } from './config.js';
 export {
   PROTECTED_NAMES,
@@ -19,7 +19,13 @@ export type { GuardOptions } from './destination-guard.js';
 export { parseDatabaseHosts } from './hosts.js';
 export type { ParsedHost } from './hosts.js';
 export { openDatabase } from './database.js';
+export { DUMP_SIZE_FACTOR, assertDiskSpace, diskSpace, estimateDumpSize } from './disk-space.js';
+export type { DiskSpace, DumpSizeEstimate } from './disk-space.js';
+export { pruneDumps } from './dump-retention.js';
+export type { DumpRetention } from './dump-retention.js';
 export type { OpenDatabaseOptions } from './database.js';
+export { DEFAULT_STALL_TIMEOUT_SECONDS, noteProgress, watchForStalls } from './watchdog.js';
+export type { StallWatchOptions, WatchedRun } from './watchdog.js';
 export { phaseEvent, phaseReporter } from './progress.js';
 export type { JobProgress, Phase, PhaseProgressCallback } from './progress.js';
 export { runExport } from './runners/export.js';

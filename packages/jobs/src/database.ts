@@ -1,3 +1,6 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
 import postgres from 'postgres';
 import type { Environment } from './environments.js';
 
@@ -8,18 +11,134 @@ export interface OpenDatabaseOptions {
   applicationName?: string;
 }
 
+/** A pool opened inside a {@link DatabaseScope}. */
+export interface ScopedPool {
+  sql: postgres.Sql;
+  environment: Environment;
+  applicationName: string;
+}
+
+/** The host/port/path part of postgres.js's parsed options that a socket factory needs. */
+interface SocketTarget {
+  host: string[];
+  port: number[];
+  path?: string | false;
+  database?: string;
+}
+
+/**
+ * Every database connection one job opens, so that a watchdog can tell whether bytes still move, find the
+ * job's sessions on the server (their application_name ends with ` [<tag>]`), and, when the network is dead,
+ * destroy the sockets instead of waiting for TCP to give up. Outside a scope {@link openDatabase} opens plain
+ * pools.
+ */
+export class DatabaseScope {
+  readonly tag: string;
+  readonly pools = new Set<ScopedPool>();
+  readonly #sockets = new Set<Socket>();
+  #closedBytes = 0;
+  #destroyed = false;
+  /** servers (host:port/database) new connections to which fail at once */
+  readonly #refused = new Set<string>();
+  /** told about progress reported through {@link noteProgress} inside the scope */
+  onActivity: ((phase?: string) => void) | undefined;
+
+  constructor(label?: string) {
+    const clean = (label ?? '').replace(/[^A-Za-z0-9 .:-]/g, '').slice(0, 24).trim();
+    this.tag = `${clean ? `${clean} ` : ''}${randomBytes(3).toString('hex')}`;
+  }
+
+  /** Runs `fn` with this scope current: databases it opens are tracked here. */
+  run<T>(fn: () => T): T {
+    return scopes.run(this, fn);
+  }
+
+  /** application_name of a session opened in this scope (at most 63 bytes, PostgreSQL's limit). */
+  sessionName(base: string): string {
+    return `${base.slice(0, 63 - this.tag.length - 3)} [${this.tag}]`;
+  }
+
+  /** bytes read and written so far over every socket of the scope (closed ones included) */
+  bytes(): number {
+    let n = this.#closedBytes;
+    for (const s of this.#sockets) n += s.bytesRead + s.bytesWritten;
+    return n;
+  }
+
+  get openSockets(): number {
+    return this.#sockets.size;
+  }
+
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  /**
+   * A postgres.js `socket` option: a plain TCP (or Unix) socket, connected as the driver would, and tracked.
+   * Once the scope is destroyed, new connections to the servers it gave up on fail at once.
+   */
+  socketFactory(): (options: SocketTarget) => Socket {
+    let next = 0;
+    return (options) => {
+      if (this.#refused.has(serverKey(options))) throw Object.assign(new Error('connection refused: the server stopped answering this job (stall watchdog)'), { code: 'CONNECTION_DESTROYED' });
+      const socket = new Socket();
+      const i = next++ % Math.max(1, options.host.length);
+      if (options.path) socket.connect(options.path);
+      else socket.connect(options.port[i] ?? 5432, options.host[i] ?? 'localhost');
+      // postgres.js names host and port in its connection errors
+      Object.assign(socket, { host: options.host[i], port: options.port[i] });
+      this.#sockets.add(socket);
+      socket.once('close', () => {
+        this.#closedBytes += socket.bytesRead + socket.bytesWritten;
+        this.#sockets.delete(socket);
+      });
+      return socket;
+    };
+  }
+
+  /**
+   * Ends every pool at once and destroys every socket: pending queries and COPY streams fail with
+   * CONNECTION_DESTROYED / CONNECTION_CLOSED instead of waiting on a dead network. New connections to the
+   * `unreachable` pools' servers fail at once; others may still be opened (a cleanup on a server that answers).
+   */
+  destroy(unreachable: Iterable<ScopedPool> = this.pools): void {
+    this.#destroyed = true;
+    for (const pool of unreachable) this.#refused.add(serverKey(pool.sql.options as unknown as SocketTarget & { database?: string }));
+    for (const pool of this.pools) void pool.sql.end({ timeout: 0 }).catch(() => {});
+    for (const socket of this.#sockets) socket.destroy();
+  }
+}
+
+function serverKey(options: SocketTarget & { database?: string }): string {
+  return `${options.path || `${options.host.join(',')}:${options.port.join(',')}`}/${options.database ?? ''}`;
+}
+
+const scopes = new AsyncLocalStorage<DatabaseScope>();
+
+/** The scope the caller runs in, if any. */
+export function currentDatabaseScope(): DatabaseScope | undefined {
+  return scopes.getStore();
+}
+
 /**
  * Opens a postgres.js pool on an environment. Nothing connects until the first query. Notices are dropped
- * (the restore settings silence them anyway).
+ * (the restore settings silence them anyway). Inside a {@link DatabaseScope} (a job watched for stalls) the
+ * pool's sockets are tracked and its sessions tagged.
  */
 export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}): postgres.Sql {
-  return postgres(env.databaseUrl, {
+  const scope = scopes.getStore();
+  const applicationName = options.applicationName ?? 'mbsync';
+  const sql = postgres(env.databaseUrl, {
     max: options.max ?? 1,
     onnotice: () => {},
     connect_timeout: 15,
     idle_timeout: 30,
     max_lifetime: null,
     prepare: false,
-    connection: { application_name: options.applicationName ?? 'mbsync' },
+    connection: { application_name: scope ? scope.sessionName(applicationName) : applicationName },
+    // `socket` is a postgres.js option its types do not declare
+    ...(scope ? ({ socket: scope.socketFactory() } as object) : {}),
   });
+  scope?.pools.add({ sql, environment: env, applicationName });
+  return sql;
 }

@@ -4,7 +4,11 @@ export type JobsErrorCode =
   | 'JOBS_PROTECTED_TARGET'
   | 'JOBS_CONFIRMATION_REQUIRED'
   | 'JOBS_INVALID_INPUT'
-  | 'JOBS_SCHEMA_INCOMPATIBLE';
+  | 'JOBS_SCHEMA_INCOMPATIBLE'
+  /** an export or backup would not fit on its disk (checked before anything is written) */
+  | 'JOBS_INSUFFICIENT_DISK_SPACE'
+  /** no progress for STALL_TIMEOUT_SECONDS and the databases are not working for the job: the network stalled */
+  | 'JOBS_STALLED';
 
 /** Base class for errors of the job catalogue (configuration, environments, the destination guard). */
 export class JobsError extends Error {

@@ -39,6 +39,8 @@ export { CANCELLED_CODE, JobCatalogueError, classifyError, formatFailedReason, j
 export type { ClassifiedError, FailureAction, JobFailureCode, JobStatus } from './catalogue/job-failure.js';
 export { CANCEL_KEY_TTL_SECONDS, cancelChannel, cancelKey, requestCancel } from './catalogue/job-cancel.js';
 export type { CancelMessage, CancelOutcome, CancelTarget, QueueKeys } from './catalogue/job-cancel.js';
+export { WORKER_METRICS_CONTENT_LIMIT_BYTES, parseWorkerMetrics, workerMetricsKeys } from './catalogue/worker-metrics.js';
+export type { WorkerMetric, WorkerMetricsKeys } from './catalogue/worker-metrics.js';
 export { DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_BACKOFF_MS, enqueueJob, jobOptions } from './catalogue/job-options.js';
 export type { EnqueueOptions } from './catalogue/job-options.js';
 export { jobCatalogue, runCatalogueJob } from './catalogue/job-catalogue.js';

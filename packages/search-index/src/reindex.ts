@@ -100,6 +100,8 @@ export async function reindexCollections(options: ReindexOptions): Promise<Reind
     onRetry: (event: RetryEvent) => {
       retries++;
       options.logger?.warn({ ...event }, `retrying: ${event.what}`);
+      // a progress event per retry: a job riding out a 503 storm is busy, not stalled (STALL_TIMEOUT_SECONDS)
+      meter.note(`retrying ${event.what} (attempt ${event.attempt + 1}): ${event.error}`);
     },
   });
   const results: CollectionReindexResult[] = [];

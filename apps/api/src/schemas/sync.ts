@@ -36,7 +36,12 @@ const closed = { additionalProperties: false } as const;
 
 export const ExportBody = Type.Object({ from: EnvironmentName, file: Type.Optional(DumpFileName), ...selection }, closed);
 export const ImportBody = Type.Object({ to: EnvironmentName, file: DumpFileName, mode: Type.Optional(ImportMode), schemas: selection.schemas, ...write }, closed);
-export const SyncBody = Type.Object({ from: EnvironmentName, to: EnvironmentName, mode: Type.Optional(ImportMode), keepDump: Type.Optional(Type.Boolean({ description: 'keep the dump file in the dump directory' })), ...write, ...selection }, closed);
+const SyncJobs = Type.Integer({
+  minimum: 1,
+  maximum: 16,
+  description: 'connections per side for a streaming replace (default SYNC_JOBS): above 1, tables load in parallel into a staging schema moved in by one short final transaction; 1 = one transaction throughout',
+});
+export const SyncBody = Type.Object({ from: EnvironmentName, to: EnvironmentName, mode: Type.Optional(ImportMode), keepDump: Type.Optional(Type.Boolean({ description: 'keep the dump file in the dump directory' })), jobs: Type.Optional(SyncJobs), ...write, ...selection }, closed);
 export const ReindexBody = Type.Object(
   {
     to: EnvironmentName,

@@ -26,10 +26,11 @@ export async function backupsCommand(context: CliContext, argv: string[]): Promi
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
 }
 
-export const restoreHelp = `Usage: pnpm mbsync restore <backup-id> [--to <environment>] [--confirm <name>] [--json]
+export const restoreHelp = `Usage: pnpm mbsync restore <backup-id> [--to <environment>] [--confirm <name>] [--yes] [--no-backup] [--json]
 
 Puts a backup back: the schemas the import replaced are dropped and restored from the backup, in one
-transaction. The current state is itself backed up first (unless --no-backup).`;
+transaction. The current state is itself backed up first (unless --no-backup). --yes accepts that tables or
+columns created since the backup, and their rows, are dropped.`;
 
 export async function restoreCommand(context: CliContext, argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -39,6 +40,7 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
       to: { type: 'string' },
       confirm: { type: 'string' },
       'no-backup': { type: 'boolean', default: false },
+      yes: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
     },
     strict: true,
@@ -57,6 +59,7 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
       schemas: backup.schemas,
       confirm: values.confirm,
       noBackup: values['no-backup'],
+      acceptDataLoss: values.yes,
       config,
       signal: context.signal,
       onProgress: (p) => output.update(p.phase, p),

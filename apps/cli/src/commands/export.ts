@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runExport } from '@mbsync/jobs/core';
+import { loadCoreConfig, runExport } from '@mbsync/jobs/core';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 
@@ -50,6 +50,8 @@ export async function exportCommand(context: CliContext, argv: string[]): Promis
       excludeTableData: values['exclude-table-data'],
       owners: values.owners,
       privileges: values.privileges,
+      // DISK_RESERVE_MB for the disk check; retention when --out is in DUMP_DIRECTORY
+      config: loadCoreConfig(context.env),
       signal: context.signal,
       onProgress: (p) => output.update('export', p),
     });

@@ -8,7 +8,10 @@ export const syncHelp = `Usage: pnpm mbsync sync --from <environment|postgres-ur
 
 Copies a database: export → validate → backup → import → verify, each a phase with progress. By default
 the dump streams from source to target without touching disk; --keep-dump writes it to DUMP_DIRECTORY.
-The import is one transaction: the target ends as a copy of the source, or unchanged.
+The target ends as a copy of the source, or unchanged. In replace mode with --jobs above 1 (the default,
+SYNC_JOBS), tables are copied and indexed over several connections into a staging schema (mbsync_stage_*)
+of the target, then one short transaction swaps them in; the target's own schemas are untouched until
+then. With --jobs 1, --keep-dump or --mode data-only the whole import is one transaction.
 
 Options:
   --from <name|url>           source environment or postgres:// URL
@@ -17,6 +20,7 @@ Options:
   --confirm <name>            the target's name again (protected or non-local targets)
   --no-backup                 skip the backup of the target
   --keep-dump                 keep the dump file in DUMP_DIRECTORY
+  --jobs <n>                  connections per side (1-16; default SYNC_JOBS, else 2)
   --no-reindex                skip the last phase: rebuilding the target's Typesense collections (run when
                               <TARGET>_TYPESENSE_URL is set)
   --yes                       accept a replace that drops tables or columns holding rows
@@ -35,6 +39,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       from: { type: 'string' },
       to: { type: 'string' },
       'keep-dump': { type: 'boolean', default: false },
+      jobs: { type: 'string' },
       'no-reindex': { type: 'boolean', default: false },
       schema: { type: 'string', multiple: true },
       'exclude-schema': { type: 'string', multiple: true },
@@ -46,6 +51,8 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   if (!values.from) throw new UsageError('sync needs --from <environment|postgres-url>');
   if (!values.to) throw new UsageError('sync needs --to <environment|postgres-url>');
   const settings = writeSettings(values);
+  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
+  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 16)) throw new UsageError(`--jobs must be a whole number from 1 to 16, not "${values.jobs}"`);
   const config = loadCoreConfig(context.env);
   const source = resolveDatabase(context, values.from);
   const target = resolveDatabase(context, values.to);
@@ -56,6 +63,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       target,
       ...settings,
       keepDump: values['keep-dump'],
+      jobs,
       skipReindex: values['no-reindex'],
       schemas: values.schema,
       excludeSchemas: values['exclude-schema'],

@@ -23,9 +23,9 @@ export function renderDomainPostData(d: DomainType): string[] {
     .map((c) => `ALTER DOMAIN ${qualify(d.schema, d.name)}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`);
 }
 
-function renderIndexes(schema: string, indexes: IndexInfo[], phases: PostDataPhases, relation: string): void {
+function renderIndexes(schema: string, indexes: IndexInfo[], phases: PostDataPhases, relation: string, built?: ReadonlySet<string>): void {
   for (const i of indexes) {
-    if (!i.constraint) phases.indexes.push(ensureSemicolon(i.definition));
+    if (!i.constraint && !built?.has(i.name)) phases.indexes.push(ensureSemicolon(i.definition));
     // a partition's index is created on its own, then attached to the partitioned table's index
     if (i.parentIndex) phases.attachments.push(`ALTER INDEX ${qualify(i.parentIndex.schema, i.parentIndex.name)} ATTACH PARTITION ${qualify(schema, i.name)};`);
     if (i.clustered) phases.attachments.push(`ALTER TABLE ${relation} CLUSTER ON ${quoteIdent(i.name)};`);
@@ -54,11 +54,14 @@ function renderPolicy(relation: string, p: Policy): string {
   return `${text};`;
 }
 
-/** Everything of a table that comes after its data: keys, indexes, FKs, triggers, rules, RLS and policies. */
-export function renderTablePostData(t: Table, phases: PostDataPhases): void {
+/**
+ * Everything of a table that comes after its data: keys, indexes, FKs, triggers, rules, RLS and policies.
+ * `built` names the constraints and indexes that already exist (a staged table): they are left out.
+ */
+export function renderTablePostData(t: Table, phases: PostDataPhases, built?: { builtConstraints: ReadonlySet<string>; builtIndexes: ReadonlySet<string> }): void {
   const name = qualify(t.schema, t.name);
   for (const c of t.constraints) {
-    if (c.cloned) continue;
+    if (c.cloned || built?.builtConstraints.has(c.name)) continue;
     if (c.type === 'primary key' || c.type === 'unique' || c.type === 'exclusion') {
       phases.constraints.push(`ALTER TABLE ONLY ${name}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`);
     } else if (c.type === 'check' && c.isLocal && !isInlineCheck(t, c)) {
@@ -70,7 +73,7 @@ export function renderTablePostData(t: Table, phases: PostDataPhases): void {
       phases.foreignKeys.push(`ALTER TABLE ${only}${name}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`);
     }
   }
-  renderIndexes(t.schema, t.indexes, phases, name);
+  renderIndexes(t.schema, t.indexes, phases, name, built?.builtIndexes);
   renderTriggers(name, t.triggers, phases);
   for (const r of t.rules) phases.triggers.push(ensureSemicolon(r.definition));
   if (t.rlsEnabled) phases.security.push(`ALTER TABLE ${name} ENABLE ROW LEVEL SECURITY;`);

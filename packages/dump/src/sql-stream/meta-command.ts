@@ -27,11 +27,18 @@ export function parseMetaCommand(
   const rest = match[2] ?? '';
   if (inStatement || (name !== 'restrict' && name !== 'unrestrict')) {
     const where = inStatement ? ' inside a statement' : '';
-    throw new SqlStreamError('DUMP_BACKSLASH_COMMAND', `psql meta-command \\${name}${where} is not allowed in a dump`, line);
+    throw new SqlStreamError('DUMP_BACKSLASH_COMMAND', `psql meta-command \\${shown(name)}${where} is not allowed in a dump`, line);
   }
   const argument = rest.trim();
   if (!/^[^\s\\]+$/.test(argument)) {
     throw new SqlStreamError('DUMP_SQL_SYNTAX', `\\${name} needs exactly one key argument`, line);
   }
   return { kind: 'meta', command: name, argument, line };
+}
+
+/** A name as it may appear in a message: bounded, control and other invisible characters escaped. */
+function shown(name: string): string {
+  const chars = [...name];
+  const text = chars.slice(0, 40).map((c) => (/[\p{L}\p{N}\p{P}\p{S}]/u.test(c) ? c : `\\u{${c.codePointAt(0)!.toString(16)}}`)).join('');
+  return chars.length > 40 ? `${text}…` : text;
 }

@@ -500,5 +500,7 @@ function unterminated(message: string, line: number): SqlStreamError {
 
 function decode(bytes: Buffer, line: number): string {
   if (!isUtf8(bytes)) throw new SqlStreamError('DUMP_SQL_SYNTAX', 'statement is not valid UTF-8', line);
+  // PostgreSQL's protocol cannot carry a NUL inside a query (the server would answer "invalid message format")
+  if (bytes.includes(0)) throw new SqlStreamError('DUMP_SQL_SYNTAX', 'statement contains a NUL byte', line);
   return bytes.toString('utf8');
 }

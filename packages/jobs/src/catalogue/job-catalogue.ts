@@ -49,7 +49,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     const source = getEnvironment(environments, payload.source);
     const { source: _name, file, ...selection } = payload;
     const out = join(config.dumpDirectory, file ?? timestampedFileName(source.name, '.sql'));
-    const result = await runExport({ ...selection, source, out, signal, onProgress: phaseReporter(onProgress, ['export'])('export') });
+    const result = await runExport({ ...selection, source, out, config, signal, onProgress: phaseReporter(onProgress, ['export'])('export') });
     const m = result.manifest;
     return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
   },

@@ -73,7 +73,8 @@ export function classifyError(error: unknown): ClassifiedError {
   const message = redactSecrets(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
   const result = (code: string, action: FailureAction): ClassifiedError => ({ code, message, retryable: action !== 'fail', action });
   if (error instanceof JobCatalogueError) return result(error.code, error.code === 'JOBS_CONNECTION_FAILED' ? 'retry' : 'fail');
-  if (error instanceof JobsError) return result(error.code, 'fail');
+  // a stalled network is worth another attempt; the other JobsErrors are about the request
+  if (error instanceof JobsError) return result(error.code, error.code === 'JOBS_STALLED' ? 'retry' : 'fail');
   if (error instanceof DumpError) {
     if (error.code === 'DUMP_CANCELLED') return result(CANCELLED_CODE, 'fail');
     if (error.code === 'DUMP_TARGET_BUSY') return result(error.code, 'wait');

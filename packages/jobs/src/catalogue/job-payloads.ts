@@ -35,7 +35,9 @@ const closed = { additionalProperties: false } as const;
 
 export const ExportPayload = Type.Object({ source: EnvironmentName, file: Type.Optional(DumpFileName), ...selection }, closed);
 export const ImportPayload = Type.Object({ target: EnvironmentName, file: DumpFileName, mode: Type.Optional(ImportMode), schemas: Type.Optional(Type.Array(SqlName, { maxItems: 1000 })), ...write }, closed);
-export const SyncPayload = Type.Object({ source: EnvironmentName, target: EnvironmentName, mode: Type.Optional(ImportMode), keepDump: Type.Optional(Type.Boolean()), ...write, ...selection }, closed);
+/** Connections per side of a streaming replace sync (1 = the whole import in one transaction). */
+const SyncJobs = Type.Integer({ minimum: 1, maximum: 16 });
+export const SyncPayload = Type.Object({ source: EnvironmentName, target: EnvironmentName, mode: Type.Optional(ImportMode), keepDump: Type.Optional(Type.Boolean()), jobs: Type.Optional(SyncJobs), ...write, ...selection }, closed);
 export const BackupPayload = Type.Object({ target: EnvironmentName, schemas: Type.Optional(Type.Array(SqlName, { maxItems: 1000 })) }, closed);
 export const RestorePayload = Type.Object(
   { backupId: Type.String({ pattern: '^[A-Za-z0-9_.-]+\\.sql\\.gz$', maxLength: 200 }), target: Type.Optional(EnvironmentName), ...write },

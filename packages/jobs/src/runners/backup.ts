@@ -1,7 +1,8 @@
 import { join } from 'node:path';
 import type postgres from 'postgres';
-import { backupFileName, exportDatabase, openDumpFile, pruneBackups, quoteLiteral, type BackupInfo, type ProgressCallback } from '@mbsync/dump';
+import { backupFileName, describePgError, exportDatabase, openDumpFile, pruneBackups, quoteLiteral, type BackupInfo, type ProgressCallback } from '@mbsync/dump';
 import type { CoreConfig } from '../config.js';
+import { assertDiskSpace, estimateDumpSize } from '../disk-space.js';
 import type { Environment } from '../environments.js';
 
 export interface TakeBackupInput {
@@ -9,19 +10,26 @@ export interface TakeBackupInput {
   target: Environment;
   /** the schemas an import is about to replace; those that exist are exported */
   schemas: string[];
-  config: Pick<CoreConfig, 'backupDirectory' | 'backupKeepCount' | 'backupKeepDays'>;
+  config: Pick<CoreConfig, 'backupDirectory' | 'backupKeepCount' | 'backupKeepDays' | 'diskReserveBytes'>;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
 
 /**
  * Exports the target's affected schemas into the backup directory with the same exporter, then checks the
- * file against its manifest (size and sha256) before the import may write anything.
+ * file against its manifest (size and sha256) before the import may write anything. Refuses with
+ * JOBS_INSUFFICIENT_DISK_SPACE, before writing, when the estimated backup does not fit on the disk; prunes
+ * older backups (BACKUP_KEEP_COUNT / BACKUP_KEEP_DAYS) afterwards.
  */
 export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
   const existing = input.schemas.length === 0 ? [] : await input.sql.unsafe<{ name: string }[]>(
     `SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname IN (${input.schemas.map(quoteLiteral).join(', ')})`,
   );
+  const schemas = existing.map((r) => r.name);
+  const estimate = schemas.length === 0 ? { dumpBytes: 0 } : await estimateDumpSize(input.sql, { schemas }, true).catch((error: unknown) => {
+    throw describePgError(error, 'target', input.target.name);
+  });
+  await assertDiskSpace(input.config.backupDirectory, estimate.dumpBytes, input.config.diskReserveBytes, `the backup of ${input.target.name}`);
   const id = backupFileName(input.target.name);
   const file = join(input.config.backupDirectory, id);
   const { manifest } = await exportDatabase({
@@ -29,7 +37,7 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
     sourceName: input.target.name,
     out: file,
     // an empty list selects nothing: a target holding none of the schemas gets an empty backup
-    schemas: existing.map((r) => r.name),
+    schemas,
     signal: input.signal,
     onProgress: input.onProgress,
     backupOf: { target: input.target.name, schemas: input.schemas },

@@ -1,19 +1,41 @@
-import { exportDatabase, type DumpSelection, type ExportResult, type ProgressCallback } from '@mbsync/dump';
+import { basename, dirname, resolve } from 'node:path';
+import { describePgError, exportDatabase, type DumpSelection, type ExportResult, type ProgressCallback } from '@mbsync/dump';
+import type { CoreConfig } from '../config.js';
 import { openDatabase } from '../database.js';
+import { assertDiskSpace, estimateDumpSize } from '../disk-space.js';
+import { pruneDumps } from '../dump-retention.js';
 import type { Environment } from '../environments.js';
 
 export interface ExportJobInput extends DumpSelection {
   source: Environment;
   out: string;
+  /**
+   * Disk reserve and dump retention. Without it the disk check keeps no reserve and nothing is pruned; with it,
+   * a dump written into `dumpDirectory` prunes that directory by DUMP_KEEP_COUNT / DUMP_KEEP_DAYS afterwards.
+   */
+  config?: Pick<CoreConfig, 'dumpDirectory' | 'dumpKeepCount' | 'dumpKeepDays' | 'diskReserveBytes'>;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
 }
 
-/** Exports an environment's database to a file, owning the connection for the duration. */
+/**
+ * Exports an environment's database to a file, owning the connection for the duration. Refuses with
+ * JOBS_INSUFFICIENT_DISK_SPACE before writing anything when the estimated dump does not fit on the disk.
+ */
 export async function runExport(input: ExportJobInput): Promise<ExportResult> {
   const sql = openDatabase(input.source, { applicationName: 'mbsync export' });
   try {
-    return await exportDatabase({ ...input, sql, sourceName: input.source.name });
+    // a source that cannot be reached fails here with the exporter's own codes (DUMP_CONNECTION_FAILED…)
+    const estimate = await estimateDumpSize(sql, input, input.out.endsWith('.gz')).catch((error: unknown) => {
+      throw describePgError(error, 'source', input.source.name);
+    });
+    await assertDiskSpace(dirname(input.out), estimate.dumpBytes, input.config?.diskReserveBytes ?? 0, `the export of ${input.source.name}`);
+    const result = await exportDatabase({ ...input, sql, sourceName: input.source.name });
+    const config = input.config;
+    if (config && resolve(dirname(result.file)) === resolve(config.dumpDirectory)) {
+      await pruneDumps(config.dumpDirectory, { keepCount: config.dumpKeepCount, keepDays: config.dumpKeepDays }, basename(result.file));
+    }
+    return result;
   } finally {
     await sql.end({ timeout: 1 });
   }

@@ -1,7 +1,11 @@
 import {
+  DumpError,
+  dumpReadError,
   importDump,
+  manifestPath,
   openDumpFile,
-  readSqlStatements,
+  readDumpEvents,
+  readManifest,
   scanDumpSchemas,
   schemasOfDump,
   verifyRowCounts,
@@ -52,8 +56,15 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   const phases: Phase[] = input.noBackup ? ['validate', 'import', 'verify'] : ['validate', 'backup', 'import', 'verify'];
   const report = phaseReporter(input.onProgress, phases);
   input.onProgress?.(phaseEvent('validate', phases, `checking ${input.file}`));
+  // A file without a manifest (pg_dump's, or ours with the manifest lost) is read through once before any
+  // connection: its schemas, and whether it is readable and complete, are known before the backup and the import.
+  const hasManifest = (await readManifest(input.file)) !== null;
+  if (input.mode === 'data-only' && !hasManifest) {
+    throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${manifestPath(input.file)}): without it the tables to reload are unknown`);
+  }
+  const scanned = hasManifest ? null : await scanDumpFile(input.file);
   const source = await openDumpFile(input.file);
-  const schemas = input.schemas ?? (source.manifest ? schemasOfDump(source.manifest) : await scanDumpSchemas(readSqlStatements((await openDumpFile(input.file)).chunks)));
+  const schemas = input.schemas ?? (source.manifest ? schemasOfDump(source.manifest) : scanned!);
   const sql = openDatabase(input.target, { applicationName: 'mbsync import' });
   const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
   let backup: BackupInfo | null = null;
@@ -80,4 +91,17 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
     await sql.end({ timeout: 1 });
     await backupSql?.end({ timeout: 1 });
   }
+}
+
+/** The schemas a manifest-less dump creates; refuses (DumpError naming file and line) one that is unreadable or cut short. */
+async function scanDumpFile(file: string): Promise<string[]> {
+  const scan = await openDumpFile(file);
+  let schemas: string[];
+  try {
+    schemas = await scanDumpSchemas(readDumpEvents(scan));
+  } catch (error) {
+    throw dumpReadError(error, scan.label);
+  }
+  scan.assertComplete();
+  return schemas;
 }

@@ -4,6 +4,7 @@ import {
   importDump,
   openDumpStream,
   schemasOfModel,
+  syncParallel,
   timestampedFileName,
   verifyRowCounts,
   writeDump,
@@ -36,6 +37,12 @@ export interface SyncJobInput extends DumpSelection {
   noBackup?: boolean;
   /** write the dump to DUMP_DIRECTORY (kept) instead of streaming source to target */
   keepDump?: boolean;
+  /**
+   * connections per side for a streaming replace (default: config.syncJobs). Above 1, tables are loaded in
+   * parallel into staging schemas of the target and moved in by one short final transaction; 1 keeps the
+   * whole import in one transaction.
+   */
+  jobs?: number;
   /** skip the last phase, the reindex of the target's Typesense (run when the target has one configured) */
   skipReindex?: boolean;
   config: CoreConfig;
@@ -65,7 +72,9 @@ export async function runSync(input: SyncJobInput): Promise<SyncJobResult> {
   assertDistinct(input.source, input.target);
   const reindexing = !input.skipReindex && input.target.typesense !== undefined;
   const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify', ...(reindexing ? (['reindex'] as Phase[]) : [])];
-  const copied = await (input.keepDump ? syncThroughFile(input, phases) : syncStreaming(input, phases));
+  const jobs = input.jobs ?? input.config.syncJobs;
+  const parallel = !input.keepDump && (input.mode ?? 'replace') === 'replace' && jobs > 1;
+  const copied = await (input.keepDump ? syncThroughFile(input, phases) : parallel ? syncInParallel(input, phases, jobs) : syncStreaming(input, phases));
   if (!reindexing) return { ...copied, reindex: null };
   // last phase: the target's search index from the data just committed
   const result = await runReindex({ environment: input.target, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('reindex') });
@@ -85,6 +94,67 @@ function assertDistinct(source: Environment, target: Environment): void {
 }
 
 type CopyResult = Omit<SyncJobResult, 'reindex'>;
+
+/**
+ * Replace mode over `jobs` connections per side (see syncParallel): validate and lock in the target's main
+ * transaction, back the target up while the lanes load staging schemas, then one short final transaction.
+ */
+async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number): Promise<CopyResult> {
+  const report = phaseReporter(input.onProgress, phases);
+  const started = Date.now();
+  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export' });
+  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import' });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
+  let model: SchemaModel | null = null;
+  let schemas: string[] = [];
+  let backup: BackupInfo | null = null;
+  // the lanes' progress is the job's once the backup (which runs alongside them) is done
+  let importing = false;
+  const importProgress = report('import');
+  const startImport = () => {
+    importing = true;
+    input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name} over ${jobs} connections`));
+  };
+  input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
+  try {
+    const result = await syncParallel({
+      schemas: input.schemas,
+      excludeSchemas: input.excludeSchemas,
+      excludeTables: input.excludeTables,
+      excludeTableData: input.excludeTableData,
+      owners: input.owners,
+      privileges: input.privileges,
+      source: sourceSql,
+      target: targetSql,
+      sourceName: input.source.name,
+      targetName: input.target.name,
+      jobs,
+      lockWaitMs: input.config.targetLockWaitMs,
+      signal: input.signal,
+      onSchema: (schema) => {
+        model = schema;
+        schemas = schemasOfModel(schema);
+        input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
+      },
+      beforeWrite: async (tx) => {
+        await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
+        if (!backupSql) startImport();
+      },
+      alongside: backupSql ? async (signal) => {
+        backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal, onProgress: report('backup') });
+        startImport();
+      } : undefined,
+      onProgress: (p) => importing && importProgress?.(p),
+    });
+    input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
+    const verify = await verifyRowCounts(targetSql, result.tables, input.target.name);
+    const rows = result.tables.reduce((n, t) => n + t.rows, 0);
+    const dataBytes = result.tables.reduce((n, t) => n + t.bytes, 0);
+    return { export: { tables: result.tables.length, rows, dataBytes, durationMs: Date.now() - started }, import: result.import, backup, verify, dumpFile: null };
+  } finally {
+    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+  }
+}
 
 async function syncThroughFile(input: SyncJobInput, phases: Phase[]): Promise<CopyResult> {
   const started = Date.now();

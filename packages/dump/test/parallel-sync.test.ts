@@ -1,0 +1,270 @@
+import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import postgres from 'postgres';
+import { DumpError, STAGE_SCHEMA_PREFIX, syncParallel, type ParallelSyncOptions, type ParallelSyncResult } from '@mbsync/dump';
+import { createDatabase, psqlFile, psqlText, type TestDatabase } from '@mbsync/testkit';
+import { exportTo, fixtures, importFile, loadPagila, loadTricky, stateOf } from './support/databases.js';
+
+/** Runs the parallel sync from `source` into `target` with dedicated one-connection pools, as the runner does. */
+async function parallelSync(source: TestDatabase, target: TestDatabase, options: Partial<ParallelSyncOptions> = {}): Promise<ParallelSyncResult> {
+  const src = postgres(source.url, { max: 1, onnotice: () => {} });
+  const dst = postgres(target.url, { max: 1, onnotice: () => {} });
+  try {
+    return await syncParallel({ source: src, target: dst, sourceName: 'test-source', targetName: 'test-target', jobs: 3, ...options });
+  } finally {
+    await Promise.all([src.end({ timeout: 1 }), dst.end({ timeout: 1 })]);
+  }
+}
+
+async function stagingSchemas(db: TestDatabase): Promise<string[]> {
+  const rows = await db.sql<{ name: string }[]>`SELECT nspname AS name FROM pg_namespace WHERE nspname LIKE ${STAGE_SCHEMA_PREFIX + '%'}`;
+  return rows.map((r) => r.name);
+}
+
+/** A target that already holds something of its own, to prove replace and rollback. */
+function seedTarget(db: TestDatabase): void {
+  psqlText(db.url, `
+    CREATE TABLE public.keep (id int PRIMARY KEY, note text);
+    INSERT INTO public.keep SELECT g, 'row ' || g FROM generate_series(1, 50) g;
+    CREATE SCHEMA app; CREATE TABLE app.old (x int); INSERT INTO app.old VALUES (1), (2);`);
+}
+
+describe('parallel sync (staging schemas, lanes, one final transaction)', { timeout: 300_000 }, () => {
+  const dbs: TestDatabase[] = [];
+  const fresh = async (prefix: string, settings?: Record<string, string>) => {
+    const db = await createDatabase(prefix, settings ? { sessionSettings: settings } : {});
+    dbs.push(db);
+    return db;
+  };
+  after(async () => {
+    for (const db of dbs) await db.drop();
+  });
+
+  test('tricky fixture: pg_dump --schema-only and every value identical, no staging schema left', async () => {
+    const source = await fresh('par_tricky_src', { DateStyle: 'SQL, DMY', TimeZone: 'America/St_Johns', IntervalStyle: 'sql_standard', extra_float_digits: '0' });
+    loadTricky(source);
+    const target = await fresh('par_tricky_dst', { DateStyle: 'German, DMY', TimeZone: 'Pacific/Chatham', IntervalStyle: 'iso_8601' });
+    seedTarget(target);
+    const result = await parallelSync(source, target);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    assert.deepEqual(await stagingSchemas(target), []);
+    assert.ok(result.staged.length > 0, 'some tricky tables are staged');
+    assert.equal(result.import.rows, result.tables.reduce((n, t) => n + t.rows, 0));
+  });
+
+  test('pagila: pg_dump --schema-only and every value identical', async () => {
+    const source = await fresh('par_pagila_src');
+    loadPagila(source);
+    const target = await fresh('par_pagila_dst');
+    const result = await parallelSync(source, target);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    assert.deepEqual(await stagingSchemas(target), []);
+    assert.ok(result.staged.length >= 5, `pagila staged: ${result.staged.join(', ')}; not: ${JSON.stringify(result.notStaged)}`);
+  });
+
+  test('multiboard bench schema: every table staged; identical copy; rows loaded frozen', async () => {
+    const source = await fresh('par_mb_src');
+    psqlFile(source.url, join(fixtures, 'multiboard/schema.sql'));
+    psqlText(source.url, `
+      INSERT INTO public.categories (slug, name) SELECT 'c' || g, 'Cat ' || g FROM generate_series(1, 20) g;
+      INSERT INTO public.components (slug, name, category_id, tags, metadata, price)
+        SELECT 'comp-' || g, 'Component ' || g, 1 + g % 20, ARRAY['a', 'b' || g], jsonb_build_object('n', g), g / 7.0 FROM generate_series(1, 3000) g;
+      INSERT INTO public.parts (component_id, sku, name, weight_g) SELECT 1 + g % 3000, 'sku-' || g, 'Part ' || g, g * 0.5 FROM generate_series(1, 20000) g;
+      INSERT INTO public.attributes (slug, name, data_type) SELECT 'a' || g, 'Attr ' || g, 'text' FROM generate_series(1, 10) g;
+      INSERT INTO public.part_attributes SELECT p, a, 'v' || p || '-' || a FROM generate_series(1, 20000) p, generate_series(1, 3) a;
+      INSERT INTO public.component_files (component_id, filename, mime_type, content, sha256)
+        SELECT g, 'f' || g, 'application/octet-stream', decode(repeat(md5(g::text), 300), 'hex'), md5(g::text) FROM generate_series(1, 200) g;`);
+    const target = await fresh('par_mb_dst');
+    const result = await parallelSync(source, target, { jobs: 2 });
+    assert.deepEqual(result.notStaged, {});
+    assert.equal(result.staged.length, 6);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    await target.sql.unsafe('CREATE EXTENSION pg_visibility');
+    const [summary] = await target.sql<[{ all_frozen: string; pages: string }]>`
+      SELECT all_frozen::text, pg_relation_size('public.part_attributes') / current_setting('block_size')::int AS pages FROM pg_visibility_map_summary('public.part_attributes')`;
+    assert.ok(Number(summary.pages) > 10);
+    assert.equal(summary.all_frozen, String(summary.pages));
+  });
+
+  test('what is staged and what waits for the final transaction; either way the copy is identical', async () => {
+    const source = await fresh('par_edge_src');
+    psqlText(source.url, `
+      CREATE FUNCTION public.positive(x int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT x > 0';
+      CREATE FUNCTION public.norm(x text) RETURNS text LANGUAGE sql IMMUTABLE AS 'SELECT lower(x)';
+      CREATE TABLE public.checked (id int PRIMARY KEY, v int CHECK (public.positive(v)));
+      CREATE TABLE public.named (id int PRIMARY KEY, t regclass CHECK (t <> 'public.checked'::regclass));
+      CREATE TABLE public.words (id int PRIMARY KEY, v text, w text COLLATE "C" NOT NULL, r int4range,
+        EXCLUDE USING gist (r WITH &&), UNIQUE NULLS NOT DISTINCT (w), CONSTRAINT words_v_key UNIQUE (v) DEFERRABLE INITIALLY DEFERRED);
+      CREATE INDEX words_norm ON public.words (public.norm(v));
+      CREATE INDEX words_partial ON public.words (w DESC NULLS LAST) INCLUDE (id) WHERE id > 10;
+      CREATE UNIQUE INDEX words_id_w ON public.words (id, w);
+      ALTER TABLE public.words CLUSTER ON words_id_w;
+      ALTER TABLE public.words REPLICA IDENTITY USING INDEX words_id_w;
+      CREATE TABLE public.refs (id bigint GENERATED ALWAYS AS IDENTITY (START WITH 7 INCREMENT BY 3) PRIMARY KEY,
+        checked_id int REFERENCES public.checked (id), words_id int, "Select" text DEFAULT 'x' NOT NULL) WITH (fillfactor = 70);
+      ALTER TABLE public.refs ADD CONSTRAINT refs_words FOREIGN KEY (words_id) REFERENCES public.words (id) NOT VALID;
+      ALTER TABLE public.refs ADD CONSTRAINT refs_select_check CHECK (length("Select") < 100) NOT VALID;
+      ALTER TABLE public.refs ALTER COLUMN "Select" SET STATISTICS 500, ALTER COLUMN "Select" SET STORAGE EXTERNAL;
+      CREATE SEQUENCE public.counter;
+      CREATE TABLE public.counted (n bigint DEFAULT nextval('public.counter') NOT NULL);
+      CREATE UNLOGGED TABLE public.scratch (x int);
+      CREATE TABLE public.nothing ();
+      CREATE SCHEMA "Other";
+      CREATE TABLE "Other".words (id int CONSTRAINT words_pkey PRIMARY KEY, note text);
+      CREATE TABLE "Other"."Mixed" ("Id" int PRIMARY KEY, "order" int REFERENCES "Other".words (id) ON DELETE CASCADE);
+      CREATE VIEW public.words_view AS SELECT id, v FROM public.words;
+      INSERT INTO public.checked SELECT g, g FROM generate_series(1, 100) g;
+      INSERT INTO public.named VALUES (1, 'public.words'::regclass);
+      INSERT INTO public.words SELECT g, 'V' || g, 'w' || g, int4range(g * 10, g * 10 + 5) FROM generate_series(1, 200) g;
+      INSERT INTO public.refs (checked_id, words_id, "Select") SELECT 1 + g % 100, 1 + g % 200, 's' || g FROM generate_series(1, 500) g;
+      INSERT INTO public.counted SELECT FROM generate_series(1, 10);
+      INSERT INTO public.scratch SELECT generate_series(1, 5);
+      INSERT INTO public.nothing DEFAULT VALUES;
+      INSERT INTO "Other".words SELECT g, 'n' || g FROM generate_series(1, 50) g;
+      INSERT INTO "Other"."Mixed" SELECT g, g FROM generate_series(1, 50) g;`);
+    const target = await fresh('par_edge_dst');
+    psqlText(target.url, `CREATE TABLE public.words (id int); INSERT INTO public.words VALUES (1);`);
+    const result = await parallelSync(source, target);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    assert.deepEqual(await stagingSchemas(target), []);
+    // a CHECK calling a user function, a CHECK naming a table in a literal: built in the final transaction
+    assert.deepEqual(Object.keys(result.notStaged).sort(), ['public.checked', 'public.named']);
+    assert.deepEqual(result.staged.sort(), ['Other.Mixed', 'Other.words', 'public.counted', 'public.nothing', 'public.refs', 'public.scratch', 'public.words']);
+  });
+
+  /** A source with one table big enough that its COPY lasts a while, plus a view (created by the final transaction). */
+  async function bigSource(prefix: string): Promise<TestDatabase> {
+    const source = await fresh(prefix);
+    psqlText(source.url, `
+      CREATE TABLE public.big (id bigint PRIMARY KEY, body text NOT NULL);
+      INSERT INTO public.big SELECT g, repeat(md5(g::text), 4) FROM generate_series(1, 300000) g;
+      CREATE TABLE public.small (id int PRIMARY KEY, big_id bigint REFERENCES public.big (id));
+      INSERT INTO public.small SELECT g, g FROM generate_series(1, 1000) g;
+      CREATE VIEW public.small_view AS SELECT id FROM public.small;`);
+    return source;
+  }
+
+  async function assertUnchanged(target: TestDatabase, before: Awaited<ReturnType<typeof stateOf>>): Promise<void> {
+    assert.deepEqual(await stateOf(target), before);
+    assert.deepEqual(await stagingSchemas(target), []);
+  }
+
+  test('a lane killed mid-COPY (pg_terminate_backend): the sync fails, the target is unchanged, no staging schema is left', async () => {
+    const source = await bigSource('par_kill_src');
+    const target = await fresh('par_kill_dst');
+    seedTarget(target);
+    const before = await stateOf(target);
+    let killed = 0;
+    let killing: Promise<void> | null = null;
+    const error = await parallelSync(source, target, {
+      onProgress: (p) => {
+        if (killing || p.table !== 'public.big' || p.bytesDone === 0) return;
+        killing = (async () => {
+          const rows = await target.sql<{ n: number }[]>`
+            SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_activity
+            WHERE datname = current_database() AND application_name LIKE 'mbsync sync lane%' AND state = 'active' AND query LIKE 'COPY %.big (%'`;
+          killed = rows[0]!.n;
+        })();
+      },
+    }).then(() => null, (e: unknown) => e);
+    await killing;
+    assert.equal(killed, 1, 'one lane was terminated mid-COPY');
+    assert.ok(error instanceof DumpError, String(error));
+    await assertUnchanged(target, before);
+  });
+
+  test('a failure in the final transaction (an event trigger refuses CREATE VIEW): target unchanged, no staging schema left', async () => {
+    const source = await bigSource('par_final_src');
+    const target = await fresh('par_final_dst');
+    seedTarget(target);
+    psqlText(target.url, `
+      CREATE SCHEMA ops;
+      CREATE FUNCTION ops.no_views() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'views are refused here'; END $$;
+      CREATE EVENT TRIGGER no_views ON ddl_command_end WHEN TAG IN ('CREATE VIEW') EXECUTE FUNCTION ops.no_views();`);
+    const before = await stateOf(target);
+    const error = await parallelSync(source, target).then(() => null, (e: unknown) => e);
+    assert.ok(error instanceof DumpError && error.code === 'DUMP_IMPORT_FAILED', String(error));
+    assert.match(error.message, /views are refused here/);
+    await assertUnchanged(target, before);
+  });
+
+  test('cancel (AbortSignal) while the lanes copy: DUMP_CANCELLED, target unchanged, no staging schema left', async () => {
+    const source = await bigSource('par_cancel_src');
+    const target = await fresh('par_cancel_dst');
+    seedTarget(target);
+    const before = await stateOf(target);
+    const controller = new AbortController();
+    const error = await parallelSync(source, target, {
+      signal: controller.signal,
+      onProgress: (p) => {
+        if (p.table === 'public.big' && p.bytesDone > 0) controller.abort();
+      },
+    }).then(() => null, (e: unknown) => e);
+    assert.ok(controller.signal.aborted, 'the copy was under way when cancelled');
+    assert.ok(error instanceof DumpError && error.code === 'DUMP_CANCELLED', String(error));
+    await assertUnchanged(target, before);
+  });
+
+  test('a hook failure before any write (validation) leaves the target unchanged and creates no staging schema', async () => {
+    const source = await bigSource('par_hook_src');
+    const target = await fresh('par_hook_dst');
+    seedTarget(target);
+    const before = await stateOf(target);
+    const refusal = new Error('refused by the schema check');
+    const error = await parallelSync(source, target, { beforeWrite: async () => { throw refusal; } }).then(() => null, (e: unknown) => e);
+    assert.equal(error, refusal);
+    await assertUnchanged(target, before);
+  });
+
+  test('a backup failure alongside the lanes fails the sync with its own error; target unchanged', async () => {
+    const source = await bigSource('par_backup_src');
+    const target = await fresh('par_backup_dst');
+    seedTarget(target);
+    const before = await stateOf(target);
+    const refusal = new Error('backup disk full');
+    const error = await parallelSync(source, target, { alongside: async () => { throw refusal; } }).then(() => null, (e: unknown) => e);
+    assert.equal(error, refusal);
+    await assertUnchanged(target, before);
+  });
+
+  test('a staging schema left by a killed process is dropped by the next import (parallel or one-transaction)', async () => {
+    const source = await bigSource('par_stale_src');
+    const target = await fresh('par_stale_dst');
+    psqlText(target.url, `CREATE SCHEMA mbsync_stage_deadbeef_1; CREATE TABLE mbsync_stage_deadbeef_1.big (id bigint); INSERT INTO mbsync_stage_deadbeef_1.big VALUES (1);`);
+    await parallelSync(source, target);
+    assert.deepEqual(await stagingSchemas(target), []);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+
+    psqlText(target.url, `CREATE SCHEMA mbsync_stage_deadbeef_2; CREATE TABLE mbsync_stage_deadbeef_2.t (id bigint);`);
+    const dir = await mkdtemp(join(tmpdir(), 'mbsync-parallel-'));
+    try {
+      const file = join(dir, 'source.sql');
+      await exportTo(source, file);
+      await importFile(target, file);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+    assert.deepEqual(await stagingSchemas(target), []);
+  });
+
+  test('a second import into the same target while one holds the lock fails with DUMP_TARGET_BUSY and changes nothing', async () => {
+    const source = await bigSource('par_busy_src');
+    const target = await fresh('par_busy_dst');
+    seedTarget(target);
+    const before = await stateOf(target);
+    const holder = postgres(target.url, { max: 1, onnotice: () => {} });
+    try {
+      await holder.begin(async (tx) => {
+        await tx.unsafe(`SELECT pg_advisory_xact_lock(hashtext('multiboard-sync:import'))`);
+        const error = await parallelSync(source, target).then(() => null, (e: unknown) => e);
+        assert.ok(error instanceof DumpError && error.code === 'DUMP_TARGET_BUSY', String(error));
+      });
+    } finally {
+      await holder.end({ timeout: 1 });
+    }
+    await assertUnchanged(target, before);
+  });
+});
