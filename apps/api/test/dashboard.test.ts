@@ -257,12 +257,12 @@ describe('dashboard in headless Chromium against real api and worker processes',
   });
 
   test('cancel a running job with its button: it shows as cancelled', async () => {
-    // cancelled mid-copy: the import is streaming rows into the target
+    // cancelled mid-copy: rows are streaming into the target (a parallel sync's lanes load while the backup runs)
     {
       const known = await jobIds();
       await startSyncFromForm('local', { acceptDataLoss: true });
       const { id, card } = await newJobCard(known);
-      await page.locator(`#running li[data-job-id="${id}"][data-state="active"] .stats`, { hasText: /phaseimport/ }).waitFor();
+      await page.locator(`#running li[data-job-id="${id}"][data-state="active"] .stats`, { hasText: /phase(backup|import)/ }).waitFor();
       const cancel = card.getByRole('button', { name: `Cancel sync #${id}` });
       await cancel.focus();
       await page.keyboard.press('Enter');
