@@ -10,6 +10,7 @@ import { SqlStreamError, type SqlEvent } from './sql-stream.js';
 import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
 import { dropSchemasForReplace, schemasOfDump } from './replace.js';
 import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
+import { acquireTargetLock } from './target-lock.js';
 
 export type ImportMode = 'replace' | 'data-only';
 
@@ -64,8 +65,6 @@ class HookFailure {
   constructor(readonly inner: unknown) {}
 }
 
-/** Same key in every database: advisory locks are per database, so this means "one importer per target". */
-const TARGET_LOCK_SQL = "hashtext('multiboard-sync:import')";
 
 /**
  * Imports a dump in ONE transaction: the first error rolls everything back and is reported with the file
@@ -153,24 +152,6 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-}
-
-async function acquireTargetLock(tx: postgres.TransactionSql, target: string, waitMs: number): Promise<void> {
-  if (waitMs <= 0) {
-    const [row] = await tx.unsafe<{ locked: boolean }[]>(`SELECT pg_catalog.pg_try_advisory_xact_lock(${TARGET_LOCK_SQL}) AS locked`);
-    if (!row?.locked) throw new DumpError('DUMP_TARGET_BUSY', `another import into "${target}" is running; try again when it has finished`);
-    return;
-  }
-  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '${Math.round(waitMs)}', true)`);
-  try {
-    await tx.unsafe(`SELECT pg_catalog.pg_advisory_xact_lock(${TARGET_LOCK_SQL})`);
-  } catch (error) {
-    if ((error as { code?: string }).code === '55P03') {
-      throw new DumpError('DUMP_TARGET_BUSY', `another import into "${target}" is still running after ${Math.round(waitMs / 1000)} s`);
-    }
-    throw error;
-  }
-  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
 }
 
 /** In data-only mode only session settings, COPY blocks and sequence values are taken from the file. */

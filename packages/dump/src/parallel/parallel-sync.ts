@@ -7,6 +7,7 @@ import { EXPORT_SESSION_SETTINGS, RESTORE_SETTINGS } from '../dump-format.js';
 import { listTables, lockTables, readSequenceValues, type DumpSelection, type TableStats } from '../dump-writer.js';
 import { DumpError, isAbortError, throwIfAborted } from '../errors.js';
 import type { ImportResult } from '../import.js';
+import { acquireTargetLock } from '../target-lock.js';
 import { describePgError } from '../pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from '../progress.js';
 import { dropSchemasForReplace, schemasOfModel } from '../replace.js';
@@ -58,8 +59,6 @@ export interface ParallelSyncResult {
 class HookFailure {
   constructor(readonly inner: unknown) {}
 }
-
-const TARGET_LOCK_SQL = "hashtext('multiboard-sync:import')";
 
 interface Lane {
   index: number;
@@ -458,24 +457,6 @@ class Run {
       import: { mode: 'replace', statements: this.#statements, tables: tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows })), rows, bytesRead: bytes },
     };
   }
-}
-
-async function acquireTargetLock(tx: postgres.TransactionSql, target: string, waitMs: number): Promise<void> {
-  if (waitMs <= 0) {
-    const [row] = await tx.unsafe<{ locked: boolean }[]>(`SELECT pg_catalog.pg_try_advisory_xact_lock(${TARGET_LOCK_SQL}) AS locked`);
-    if (!row?.locked) throw new DumpError('DUMP_TARGET_BUSY', `another import into "${target}" is running; try again when it has finished`);
-    return;
-  }
-  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '${Math.round(waitMs)}', true)`);
-  try {
-    await tx.unsafe(`SELECT pg_catalog.pg_advisory_xact_lock(${TARGET_LOCK_SQL})`);
-  } catch (error) {
-    if ((error as { code?: string }).code === '55P03') {
-      throw new DumpError('DUMP_TARGET_BUSY', `another import into "${target}" is still running after ${Math.round(waitMs / 1000)} s`);
-    }
-    throw error;
-  }
-  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
 }
 
 /** An error that names what was being done and the server's message. */
