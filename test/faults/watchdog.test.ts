@@ -97,8 +97,8 @@ describe('faults: the stall watchdog', { timeout: 120_000 }, () => {
   test('one long statement (pg_sleep 3 s) under a 1 s timeout is not a stall', async () => {
     const env = describeEnvironment('fsrc', source.url);
     const started = Date.now();
-    const rows = await watchForStalls({ timeoutMs: 1_000 }, async () => {
-      const sql = openDatabase(env, { applicationName: 'mbsync export' });
+    const rows = await watchForStalls({ timeoutMs: 1_000 }, async ({ scope }) => {
+      const sql = openDatabase(env, { applicationName: 'mbsync export', scope });
       try {
         return await sql`SELECT pg_sleep(3), 1 AS ok`;
       } finally {
@@ -121,8 +121,8 @@ describe('faults: the stall watchdog', { timeout: 120_000 }, () => {
     let pool: postgres.Sql | null = null;
     const started = Date.now();
     await assert.rejects(
-      watchForStalls({ timeoutMs: 1_000 }, async () => {
-        pool = openDatabase(env, { applicationName: 'mbsync export' });
+      watchForStalls({ timeoutMs: 1_000 }, async ({ scope }) => {
+        pool = openDatabase(env, { applicationName: 'mbsync export', scope });
         await pool`SELECT 1`;
         proxy.apply({ kind: 'blackhole' }, { scope: 'existing' });
         // the answer never comes back

@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
   const context: CliContext = { environments: loadEnvironments(process.env), env: process.env, signal: controller.signal };
   try {
     // STALL_TIMEOUT_SECONDS: a dead network fails the command (JOBS_STALLED) instead of hanging it
-    await watchForStalls({ timeoutMs: readStallTimeoutMs(process.env), signal: controller.signal }, (watch) => command.run({ ...context, signal: watch.signal }, rest));
+    await watchForStalls({ timeoutMs: readStallTimeoutMs(process.env), signal: controller.signal }, (watch) => command.run({ ...context, signal: watch.signal, scope: watch.scope, onActivity: watch.progress }, rest));
     return 0;
   } catch (error) {
     const e = error as Error & { code?: string };

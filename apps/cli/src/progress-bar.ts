@@ -1,4 +1,3 @@
-import { noteProgress } from '@mbsync/jobs/core';
 import type { TransferProgress } from '@mbsync/dump';
 
 export interface ProgressOutput {
@@ -80,11 +79,12 @@ export class QuietProgress implements ProgressOutput {
   clear(): void {}
 }
 
-export function createProgressOutput(json: boolean): ProgressOutput {
+/** The output for `--json`, a terminal or neither; `onActivity` (the stall watchdog's) hears every update. */
+export function createProgressOutput(json: boolean, onActivity?: (phase?: string) => void): ProgressOutput {
   const output: ProgressOutput = json ? new JsonLinesProgress() : process.stderr.isTTY ? new TerminalProgressBar() : new QuietProgress();
   return {
     update(phase, progress) {
-      noteProgress(phase); // activity for the stall watchdog (STALL_TIMEOUT_SECONDS)
+      onActivity?.(phase); // activity for the stall watchdog (STALL_TIMEOUT_SECONDS)
       output.update(phase, progress);
     },
     done: (phase, summary) => output.done(phase, summary),

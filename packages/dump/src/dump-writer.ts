@@ -1,7 +1,9 @@
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
 import { introspect, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
-import { qualify, quoteIdent, renderSchema, type RenderOptions } from './ddl.js';
+import { BatchedSink } from './batched-sink.js';
+import { BLOCK_BYTES, DataCopier, openHelperLanes, type TableStats } from './data-copier.js';
+import { qualify, renderSchema, type RenderOptions } from './ddl.js';
 import { EXPORT_SESSION_SETTINGS, HEADER_MARK, RESTORE_SETTINGS, TOOL_NAME, TOOL_VERSION, TRAILER_MARK } from './dump-format.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
@@ -28,15 +30,16 @@ export interface WriteDumpOptions extends DumpSelection {
   lockTimeoutMs?: number;
   /** Called with the schema model read inside the snapshot, before anything is written to the sink. */
   onSchema?: (schema: SchemaModel) => Promise<void> | void;
+  /**
+   * Connections reading table data at once (default 1), capped by the pool's size: above 1 the other
+   * connections join the first one's snapshot and the tables' rows come in several COPY blocks (see DataCopier).
+   */
+  jobs?: number;
+  /** with several lanes, the most of a table one COPY block holds (default 8 MiB; tests set less) */
+  blockBytes?: number;
 }
 
-export interface TableStats {
-  schema: string;
-  name: string;
-  rows: number;
-  /** bytes of COPY text */
-  bytes: number;
-}
+export type { TableStats } from './data-copier.js';
 
 export interface DumpStats {
   serverVersion: string;
@@ -52,67 +55,6 @@ export interface DumpStats {
   bytesWritten: number;
 }
 
-const FLUSH_BYTES = 1 << 20;
-const NEWLINE = 0x0a;
-
-/**
- * Collects small buffers (postgres.js hands over one COPY row per chunk) and writes them to the sink in
- * ~1 MiB pieces, waiting for 'drain' so memory stays bounded end to end.
- */
-class BatchedSink {
-  #pending: Buffer[] = [];
-  #pendingBytes = 0;
-  bytesWritten = 0;
-  constructor(private readonly sink: Writable) {}
-
-  async write(chunk: Buffer | string): Promise<void> {
-    const buf = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
-    this.#pending.push(buf);
-    this.#pendingBytes += buf.length;
-    if (this.#pendingBytes >= FLUSH_BYTES) await this.flush();
-  }
-
-  async flush(): Promise<void> {
-    if (this.#pendingBytes === 0) return;
-    const buf = this.#pending.length === 1 ? this.#pending[0]! : Buffer.concat(this.#pending, this.#pendingBytes);
-    this.#pending = [];
-    this.#pendingBytes = 0;
-    this.bytesWritten += buf.length;
-    if (this.sink.destroyed) throw new DumpError('DUMP_OUTPUT_NOT_WRITABLE', 'the output stream was closed');
-    if (!this.sink.write(buf)) await waitForDrain(this.sink);
-  }
-}
-
-/** Resolves on 'drain'; rejects when the sink errors or closes first, so a dead output never hangs us. */
-function waitForDrain(sink: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error) => {
-      sink.off('drain', onDrain);
-      sink.off('error', onError);
-      sink.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onError = (error: Error) => done(error);
-    const onClose = () => done(new DumpError('DUMP_OUTPUT_NOT_WRITABLE', 'the output stream was closed'));
-    sink.on('drain', onDrain);
-    sink.on('error', onError);
-    sink.on('close', onClose);
-  });
-}
-
-function countNewlines(buf: Buffer): number {
-  let n = 0;
-  let i = buf.indexOf(NEWLINE);
-  while (i !== -1) {
-    n++;
-    i = buf.indexOf(NEWLINE, i + 1);
-  }
-  return n;
-}
-
-
 /**
  * Writes a complete plain-SQL dump of the database behind `sql` into `sink` from one
  * REPEATABLE READ READ ONLY snapshot. Row data is the server's own COPY text, passed through untouched.
@@ -125,7 +67,11 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
   const out = new BatchedSink(sink);
   const meter = new ProgressMeter(options.onProgress);
   let current: { cancel(): void } | null = null;
-  const onAbort = () => current?.cancel();
+  let abortLanes: (() => void) | null = null;
+  const onAbort = () => {
+    current?.cancel();
+    abortLanes?.();
+  };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
     return await sql.begin('isolation level repeatable read read only', async (tx) => {
@@ -165,48 +111,18 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
         ].join('\n'),
       );
 
-      const tables: TableStats[] = [];
-      let estimatedDone = 0;
-      for (const table of rendered.dataTables) {
-        throwIfAborted(signal);
-        const name = qualify(table.schema, table.name);
-        const columns = table.columns.map(quoteIdent).join(', ');
-        const stats: TableStats = { schema: table.schema, name: table.name, rows: 0, bytes: 0 };
-        const rowsBefore = meter.state.rowsDone;
-        meter.update({ table: `${table.schema}.${table.name}` }, true);
-        // A table whose only columns are generated (or none at all) still holds rows: COPY it without a list.
-        const list = columns ? ` (${columns})` : '';
-        await out.write(`COPY ${name}${list} FROM stdin;\n`);
-        const query = tx.unsafe(`COPY ${name}${list} TO STDOUT`);
-        current = query;
-        // resolves with the stream once the server is in COPY mode; a server error destroys the stream
-        const stream = await query.readable();
-        let chunks = 0;
-        let lastLook = 0;
-        let cancelling = false;
-        for await (const chunk of stream as AsyncIterable<Buffer>) {
-          if (signal?.aborted) {
-            // cancel server-side and keep draining: a paused, half-read COPY would block the rollback
-            if (!cancelling) query.cancel();
-            cancelling = true;
-            continue;
-          }
-          stats.rows += countNewlines(chunk);
-          stats.bytes += chunk.length;
-          await out.write(chunk);
-          // Progress is looked at every 1024 chunks (rows) or 1 MiB, not per row.
-          if ((++chunks & 1023) === 0 || stats.bytes - lastLook >= 1 << 20) {
-            lastLook = stats.bytes;
-            meter.update({ bytesDone: estimatedDone + Math.min(stats.bytes, table.estimatedBytes), rowsDone: rowsBefore + stats.rows });
-          }
-        }
-        throwIfAborted(signal);
-        current = null;
-        await out.write('\\.\n\n');
-        estimatedDone += table.estimatedBytes;
-        tables.push(stats);
-        meter.update({ tablesDone: tables.length, rowsDone: rowsBefore + stats.rows, bytesDone: estimatedDone, table: null }, true);
+      const lanes = Math.max(1, Math.min(options.jobs ?? 1, rendered.dataTables.length));
+      const helpers = lanes > 1 ? await openHelperLanes(sql, tx, lanes - 1) : [];
+      const copier = new DataCopier(out, meter, rendered.dataTables, { signal, split: lanes > 1, sourceName: options.sourceName, blockBytes: options.blockBytes ?? BLOCK_BYTES });
+      abortLanes = () => copier.cancel();
+      try {
+        await copier.run([tx, ...helpers.map((h) => h.tx)]);
+      } finally {
+        abortLanes = null;
+        for (const h of helpers) h.release();
+        await Promise.allSettled(helpers.map((h) => h.done));
       }
+      const tables = copier.tables;
 
       await out.write('-- sequences\n');
       for (const line of await readSequenceValues(tx, rendered.sequences)) await out.write(line);

@@ -1,13 +1,13 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
-import { access, mkdir, open, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { PassThrough, Transform, type Writable } from 'node:stream';
+import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { createWriteStream } from 'node:fs';
+import { fdatasync } from 'node:fs';
 import type postgres from 'postgres';
-import { writeDump, type DumpSelection, type DumpStats } from './dump-writer.js';
+import { writeDump, type DumpSelection, type DumpStats, type WriteDumpOptions } from './dump-writer.js';
 import { DumpError } from './errors.js';
 import { buildManifest, manifestPath, type DumpManifest } from './manifest.js';
 import type { ProgressCallback } from './progress.js';
@@ -24,6 +24,12 @@ export interface ExportOptions extends DumpSelection {
   lockTimeoutMs?: number;
   /** gzip level for `.gz` output (default 3: most of the size win for a fraction of level 6's time) */
   gzipLevel?: number;
+  /** connections reading table data at once (default 1; see WriteDumpOptions.jobs) */
+  jobs?: number;
+  /** see WriteDumpOptions.onSchema */
+  onSchema?: WriteDumpOptions['onSchema'];
+  /** see WriteDumpOptions.blockBytes */
+  blockBytes?: number;
   /** marks the dump as a backup of a target (see DumpManifest.backupOf) */
   backupOf?: DumpManifest['backupOf'];
 }
@@ -48,27 +54,32 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
   await checkWritable(out);
   const gzip = out.endsWith('.gz');
   const hash = createHash('sha256');
-  let fileBytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _encoding, callback) {
-      hash.update(chunk);
-      fileBytes += chunk.length;
-      callback(null, chunk);
-    },
-  });
-  let file: Writable;
+  let handle: FileHandle;
   try {
     // 'wx': never overwrite a partial file another export is writing
-    file = createWriteStream(partial, { flags: 'wx' });
-    await new Promise<void>((resolve, reject) => {
-      file.once('open', () => resolve());
-      file.once('error', reject);
-    });
+    handle = await open(partial, 'wx');
   } catch (error) {
     throw outputError(out, error);
   }
-  const head: Transform = gzip ? createGzip({ level: options.gzipLevel ?? 3 }) : new PassThrough({ highWaterMark: 1 << 20 });
-  const written = pipeline(head, tap, file);
+  const file = handle.createWriteStream();
+  const writeback = new BackgroundWriteback(handle.fd);
+  let fileBytes = 0;
+  const tap = new Transform({
+    highWaterMark: 1 << 20,
+    transform(chunk: Buffer, _encoding, callback) {
+      hash.update(chunk);
+      fileBytes += chunk.length;
+      writeback.wrote(chunk.length);
+      callback(null, chunk);
+    },
+    // the file is closed after this: no background sync may still be using its descriptor
+    flush(callback) {
+      writeback.settled().then(() => callback(), callback);
+    },
+  });
+  // plain output: the hashing tap is the head (one stream between the driver and the file, no extra copy)
+  const head: Transform = gzip ? createGzip({ level: options.gzipLevel ?? 3 }) : tap;
+  const written = gzip ? pipeline(head, tap, file) : pipeline(tap, file);
   // Surface pipeline failures (disk full, EIO) into the writer loop instead of leaving it waiting for 'drain'.
   let pipelineError: unknown;
   written.catch((error: unknown) => {
@@ -141,6 +152,29 @@ function outputError(out: string, error: unknown): DumpError {
     : code === 'EROFS' ? 'read-only file system'
     : (error as Error).message;
   return new DumpError('DUMP_OUTPUT_NOT_WRITABLE', `cannot write ${out}: ${reason}`, { cause: error });
+}
+
+/**
+ * Starts an fdatasync in the background every WRITEBACK_BYTES written, so the disk writes the dump while it is
+ * being made and the fsync before the rename only has the tail left to flush (on a 1 GB dump that final fsync
+ * took ~350 ms of a 5 s export). At most one is in flight; their errors are ignored (the final fsync reports).
+ */
+class BackgroundWriteback {
+  static readonly WRITEBACK_BYTES = 64 << 20;
+  #unsynced = 0;
+  #inFlight: Promise<void> | null = null;
+  constructor(private readonly fd: number) {}
+
+  wrote(bytes: number): void {
+    this.#unsynced += bytes;
+    if (this.#unsynced < BackgroundWriteback.WRITEBACK_BYTES || this.#inFlight) return;
+    this.#unsynced = 0;
+    this.#inFlight = new Promise<void>((resolve) => fdatasync(this.fd, () => resolve())).then(() => void (this.#inFlight = null));
+  }
+
+  async settled(): Promise<void> {
+    await this.#inFlight;
+  }
 }
 
 async function fsyncFile(path: string): Promise<void> {

@@ -107,6 +107,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
         await plan.prepare();
       }
       const tables: ImportResult['tables'] = [];
+      const loadedByTable = new Map<string, ImportResult['tables'][number]>();
       // Tables created (or, data-only, truncated) by this transaction take COPY … FREEZE: rows land frozen,
       // so the first reader after COMMIT does not rewrite every page to set hint bits.
       const fresh = new Set<string>(plan ? source.manifest!.tables.map((t) => `${t.schema}.${t.name}`) : []);
@@ -134,7 +135,14 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
         const rows = await copyIn(tx, event, (q) => (current = q), () => meter.update({ bytesDone: source.bytesRead }), options, source.label);
         current = null;
         statements++;
-        tables.push({ schema: table.schema, name: table.name, rows });
+        // a table's rows may come in several COPY blocks (a parallel export): counted per table
+        const loaded = loadedByTable.get(table.label);
+        if (loaded) loaded.rows += rows;
+        else {
+          const entry = { schema: table.schema, name: table.name, rows };
+          loadedByTable.set(table.label, entry);
+          tables.push(entry);
+        }
         meter.update({ table: null, tablesDone: tables.length, rowsDone: meter.state.rowsDone + rows }, true);
       }
       source.assertComplete();

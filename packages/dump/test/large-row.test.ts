@@ -16,16 +16,19 @@ interface Figures {
   dataBytes: number;
 }
 
-/** Exports a one-row table whose row is `mib` MiB of incompressible text, in a child process. */
-async function exportRowOf(db: TestDatabase, dir: string, mib: number): Promise<Figures> {
-  await db.sql.unsafe(`DROP TABLE IF EXISTS blob; CREATE TABLE blob (id int, body text)`);
+/**
+ * Exports a one-row table whose row is `mib` MiB of incompressible text (and a small table beside it, so that
+ * a second lane has work), in a child process.
+ */
+async function exportRowOf(db: TestDatabase, dir: string, mib: number, jobs = 1): Promise<Figures> {
+  await db.sql.unsafe(`DROP TABLE IF EXISTS blob, beside; CREATE TABLE blob (id int, body text); CREATE TABLE beside AS SELECT g AS id FROM generate_series(1, 5000) g`);
   // md5 chains: the value really is that large on the wire
   await db.sql.unsafe(`INSERT INTO blob SELECT 1, string_agg(md5(g::text), '') FROM generate_series(1, ${(mib * MiB) / 32}) g`);
   const out = join(dir, `row-${mib}.sql`);
-  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', child, db.url, out], { encoding: 'utf8' });
+  const result = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', child, db.url, out, String(jobs)], { encoding: 'utf8' });
   assert.equal(result.status, 0, result.stderr);
   const figures = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as Figures;
-  assert.equal(figures.rows, 1);
+  assert.equal(figures.rows, 5001);
   assert.ok(figures.dataBytes > mib * MiB);
   assert.ok((await stat(out)).size > mib * MiB);
   await rm(out);
@@ -45,6 +48,21 @@ test('a 100 MB row streams through: memory does not grow with the row', async (t
   t.diagnostic(`RSS growth while exporting: ${(growth(small) / MiB).toFixed(0)} MiB for a 25 MiB row, ${(growth(large) / MiB).toFixed(0)} MiB for a 100 MiB row (peak ${(large.maxRss / MiB).toFixed(0)} MiB incl. the tsx runtime)`);
   // Holding the row even once would add 100 MiB (the unpatched driver needs twice that); streaming adds a
   // fixed amount of buffers and GC slack, the same for both sizes.
+  assert.ok(growth(large) < 64 * MiB, `RSS grew by ${(growth(large) / MiB).toFixed(0)} MiB for a 100 MiB row`);
+  assert.ok(growth(large) - growth(small) < 24 * MiB, 'growth must not follow the row size');
+});
+
+test('with 2 lanes a 100 MB row still streams through: a lane holds at most one block, then hands the row on as it comes', async (t) => {
+  const db = await createDatabase('large_row_lanes');
+  const dir = await mkdtemp(join(tmpdir(), 'mbsync-large-lanes-'));
+  t.after(async () => {
+    await db.drop();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const small = await exportRowOf(db, dir, 25, 2);
+  const large = await exportRowOf(db, dir, 100, 2);
+  const growth = (f: Figures) => f.maxRss - f.rssBefore;
+  t.diagnostic(`RSS growth with 2 lanes: ${(growth(small) / MiB).toFixed(0)} MiB for a 25 MiB row, ${(growth(large) / MiB).toFixed(0)} MiB for a 100 MiB row`);
   assert.ok(growth(large) < 64 * MiB, `RSS grew by ${(growth(large) / MiB).toFixed(0)} MiB for a 100 MiB row`);
   assert.ok(growth(large) - growth(small) < 24 * MiB, 'growth must not follow the row size');
 });

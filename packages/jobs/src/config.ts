@@ -16,7 +16,10 @@ export interface CoreConfig {
   allowProtectedTargets: boolean;
   /** how long an import waits for another import into the same target */
   targetLockWaitMs: number;
-  /** connections per side of a streaming replace sync (SYNC_JOBS; 1 = the whole import in one transaction) */
+  /**
+   * SYNC_JOBS: connections per side of a streaming replace sync (1 = the whole import in one transaction), and
+   * the connections an export reads table data with
+   */
   syncJobs: number;
   /** STALL_TIMEOUT_SECONDS: a job with no progress for this long is checked and failed when stalled (0 = off) */
   stallTimeoutMs: number;

@@ -23,8 +23,8 @@ export { DUMP_SIZE_FACTOR, assertDiskSpace, diskSpace, estimateDumpSize } from '
 export type { DiskSpace, DumpSizeEstimate } from './disk-space.js';
 export { pruneDumps } from './dump-retention.js';
 export type { DumpRetention } from './dump-retention.js';
-export type { OpenDatabaseOptions } from './database.js';
-export { DEFAULT_STALL_TIMEOUT_SECONDS, noteProgress, watchForStalls } from './watchdog.js';
+export type { DatabaseScope, OpenDatabaseOptions } from './database.js';
+export { DEFAULT_STALL_TIMEOUT_SECONDS, watchForStalls } from './watchdog.js';
 export type { StallWatchOptions, WatchedRun } from './watchdog.js';
 export { phaseEvent, phaseReporter } from './progress.js';
 export type { JobProgress, Phase, PhaseProgressCallback } from './progress.js';

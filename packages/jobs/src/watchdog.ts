@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { DatabaseScope, currentDatabaseScope, type ScopedPool } from './database.js';
+import { DatabaseScope, type ScopedPool } from './database.js';
 import type { Environment } from './environments.js';
 import { JobsError } from './errors.js';
 
@@ -19,15 +19,14 @@ export interface StallWatchOptions {
   graceMs?: number;
 }
 
-/** What the run gets: the signal to honour and a way to report progress (any call counts as activity). */
+/**
+ * What the run gets: the signal to honour, the scope to open its databases in (`openDatabase(env, { scope })`:
+ * connections opened outside it are not watched) and a way to report progress (any call counts as activity).
+ */
 export interface WatchedRun {
   signal: AbortSignal;
+  scope: DatabaseScope;
   progress(phase?: string): void;
-}
-
-/** Reports progress to the watchdog the caller runs under, if any (the CLI's progress output calls it). */
-export function noteProgress(phase?: string): void {
-  currentDatabaseScope()?.onActivity?.(phase);
 }
 
 interface SessionRow {
@@ -82,7 +81,6 @@ export async function watchForStalls<T>(options: StallWatchOptions, run: (watch:
     lastActivity = Date.now();
     if (p) phase = p;
   };
-  scope.onActivity = progress;
 
   const check = async () => {
     if (checking || stall || settled) return;
@@ -126,7 +124,7 @@ export async function watchForStalls<T>(options: StallWatchOptions, run: (watch:
 
   const interval = timeoutMs > 0 ? setInterval(() => void check().catch(() => {}), Math.min(1_000, Math.max(100, timeoutMs / 4))) : null;
   try {
-    const running = scope.run(() => run({ signal: controller.signal, progress }));
+    const running = run({ signal: controller.signal, scope, progress });
     const outcome = await Promise.race([running.then((value) => ({ value }), (error: unknown) => ({ error })), abandoned]);
     settled = true;
     if (!stall) {

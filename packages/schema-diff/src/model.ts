@@ -232,7 +232,7 @@ export interface Table extends Ownership {
   replicaIdentity: 'd' | 'n' | 'f' | 'i';
   reloptions: string[];
   comment?: string;
-  /** pg_relation_size of the heap, for progress. */
+  /** pg_table_size (heap and TOAST): for progress, and to copy the largest tables first. */
   estimatedBytes: number;
 }
 

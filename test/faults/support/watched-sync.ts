@@ -42,6 +42,7 @@ export async function watchedSync(input: WatchedSyncInput): Promise<WatchedSync>
         keepDump: input.keepDump,
         acceptDataLoss: true,
         signal: watch.signal,
+        scope: watch.scope,
         onProgress: (p) => {
           watch.progress(p.phase);
           if (phases.at(-1) !== p.phase) phases.push(p.phase);

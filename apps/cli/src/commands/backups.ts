@@ -50,7 +50,7 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
   const config = loadCoreConfig(context.env);
   const backup = await findBackup(config.backupDirectory, id);
   const target = getEnvironment(context.environments, values.to ?? backup.target);
-  const output = createProgressOutput(values.json);
+  const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runImport({
       target,
@@ -62,6 +62,7 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
       acceptDataLoss: values.yes,
       config,
       signal: context.signal,
+      scope: context.scope,
       onProgress: (p) => output.update(p.phase, p),
     });
     output.done('restore', { backup: backup.id, target: target.name, tables: result.import.tables.length, rows: result.import.rows, backup_of_current_state: result.backup?.id ?? 'none' });

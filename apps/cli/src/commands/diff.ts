@@ -63,7 +63,7 @@ function sideOf(value: string): Side {
  */
 async function withDatabaseSchema<T>(context: CliContext, value: string, options: IntrospectOptions,
   then: (model: SchemaModel, count: (tables: string[]) => Promise<Record<string, number>>) => Promise<T>): Promise<T> {
-  const sql = openDatabase(resolveDatabase(context, value), { applicationName: 'mbsync diff' });
+  const sql = openDatabase(resolveDatabase(context, value), { applicationName: 'mbsync diff', scope: context.scope });
   const onAbort = () => void sql.end({ timeout: 0 });
   context.signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadCoreConfig, runExport } from '@mbsync/jobs/core';
-import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 
 export const exportHelp = `Usage: pnpm mbsync export --from <environment|postgres-url> --out <file.sql|file.sql.gz> [options]
@@ -17,6 +17,8 @@ Options:
   --exclude-table-data <s.t>  dump this table's structure but not its rows (repeatable)
   --owners                    include ALTER … OWNER TO statements
   --privileges                include GRANT/REVOKE statements
+  --jobs <n>                  connections reading table data at once, in one snapshot (1-16; default
+                              SYNC_JOBS, else 2). Above 1 a table's rows may come in several COPY blocks.
   --json                      print progress and the result as JSON lines on stdout
   -h, --help                  show this help`;
 
@@ -33,13 +35,15 @@ export async function exportCommand(context: CliContext, argv: string[]): Promis
       owners: { type: 'boolean', default: false },
       privileges: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      jobs: { type: 'string' },
     },
     strict: true,
   });
   if (!values.from) throw new UsageError('export needs --from <environment|postgres-url>');
   if (!values.out) throw new UsageError('export needs --out <file>');
+  const jobs = parseJobs(values.jobs);
   const source = resolveDatabase(context, values.from);
-  const output = createProgressOutput(values.json);
+  const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runExport({
       source,
@@ -50,9 +54,11 @@ export async function exportCommand(context: CliContext, argv: string[]): Promis
       excludeTableData: values['exclude-table-data'],
       owners: values.owners,
       privileges: values.privileges,
+      jobs,
       // DISK_RESERVE_MB for the disk check; retention when --out is in DUMP_DIRECTORY
       config: loadCoreConfig(context.env),
       signal: context.signal,
+      scope: context.scope,
       onProgress: (p) => output.update('export', p),
     });
     output.done('export', {

@@ -37,7 +37,7 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
   const settings = writeSettings(values);
   const config = loadCoreConfig(context.env);
   const target = resolveDatabase(context, values.to);
-  const output = createProgressOutput(values.json);
+  const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runImport({
       target,
@@ -45,6 +45,7 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
       ...settings,
       config,
       signal: context.signal,
+      scope: context.scope,
       onProgress: (p) => output.update(p.phase, p),
     });
     output.done('import', {

@@ -44,7 +44,7 @@ export async function reindexCommand(context: CliContext, argv: string[]): Promi
   if (collections !== undefined && collections.length === 0) throw new UsageError('--collections needs at least one collection name');
   const batchSize = count(values['batch-size'], '--batch-size', 1);
   const maxFailures = count(values['max-failures'], '--max-failures', 0);
-  const output = createProgressOutput(values.json);
+  const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runReindex({
       environment,
@@ -53,6 +53,7 @@ export async function reindexCommand(context: CliContext, argv: string[]): Promi
       ...(batchSize === undefined ? {} : { batchSize }),
       ...(maxFailures === undefined ? {} : { maxFailures }),
       signal: context.signal,
+      scope: context.scope,
       onProgress: (p) => output.update('reindex', p),
     });
     for (const c of result.collections) {

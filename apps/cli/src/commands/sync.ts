@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { loadCoreConfig, runSync } from '@mbsync/jobs/core';
-import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { WRITE_OPTIONS, writeSettings } from '../write-options.js';
 
@@ -51,12 +51,11 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   if (!values.from) throw new UsageError('sync needs --from <environment|postgres-url>');
   if (!values.to) throw new UsageError('sync needs --to <environment|postgres-url>');
   const settings = writeSettings(values);
-  const jobs = values.jobs === undefined ? undefined : Number(values.jobs);
-  if (jobs !== undefined && !(Number.isInteger(jobs) && jobs >= 1 && jobs <= 16)) throw new UsageError(`--jobs must be a whole number from 1 to 16, not "${values.jobs}"`);
+  const jobs = parseJobs(values.jobs);
   const config = loadCoreConfig(context.env);
   const source = resolveDatabase(context, values.from);
   const target = resolveDatabase(context, values.to);
-  const output = createProgressOutput(values.json);
+  const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runSync({
       source,
@@ -71,6 +70,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       excludeTableData: values['exclude-table-data'],
       config,
       signal: context.signal,
+      scope: context.scope,
       onProgress: (p) => output.update(p.phase, p),
     });
     output.done('sync', {

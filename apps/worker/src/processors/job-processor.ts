@@ -71,6 +71,7 @@ async function processJob(deps: ProcessorDeps, logState: JobLogState, job: Catal
       environments: deps.config.environments,
       config: deps.config.core,
       signal: watch.signal,
+      scope: watch.scope,
       onProgress: (p) => {
         watch.progress(p.phase);
         // phases only move forward (see ProgressPublisher.push)

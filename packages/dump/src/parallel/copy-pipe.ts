@@ -1,17 +1,11 @@
-import type { Writable } from 'node:stream';
+import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
+import { countNewlines } from '../batched-sink.js';
 import { DumpError } from '../errors.js';
+import { chunksOf } from '../stream-chunks.js';
 
 type Session = postgres.Sql | postgres.TransactionSql;
-
-const NEWLINE = 0x0a;
-
-function countNewlines(buf: Buffer): number {
-  let n = 0;
-  for (let i = buf.indexOf(NEWLINE); i !== -1; i = buf.indexOf(NEWLINE, i + 1)) n++;
-  return n;
-}
 
 /**
  * Streams one table from the source's `COPY … TO STDOUT` into the target's `COPY … FROM STDIN`, bytes untouched,
@@ -32,9 +26,9 @@ export async function pipeCopy(
   // errors are read from writable.errored; without a listener a late one would crash the process
   writable.on('error', () => {});
   const outbound = from.unsafe(copyOut);
-  let readable: AsyncIterable<Buffer> & { destroy?: (e?: Error) => void };
+  let readable: Readable;
   try {
-    readable = (await outbound.readable()) as unknown as AsyncIterable<Buffer>;
+    readable = await outbound.readable();
   } catch (error) {
     writable.destroy(error as Error);
     throw error;
@@ -49,7 +43,7 @@ export async function pipeCopy(
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
-    for await (const chunk of readable) {
+    for await (const chunk of chunksOf(readable)) {
       // keep reading after a failure: a half-read COPY would block the source connection's rollback
       if (draining) continue;
       if (writable.destroyed || writable.errored) {

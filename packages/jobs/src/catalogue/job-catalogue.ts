@@ -1,7 +1,7 @@
 import { basename, join } from 'node:path';
 import { findBackup, timestampedFileName } from '@mbsync/dump';
 import type { CoreConfig } from '../config.js';
-import { openDatabase } from '../database.js';
+import { openDatabase, type DatabaseScope } from '../database.js';
 import { getEnvironment, type Environments } from '../environments.js';
 import { phaseReporter, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from '../runners/backup.js';
@@ -20,6 +20,8 @@ export interface JobRunContext {
   config: CoreConfig;
   /** aborted on cancel or shutdown: the runners stop, roll back and remove partial files */
   signal: AbortSignal;
+  /** the stall watchdog's scope: the job's connections are opened in it */
+  scope?: DatabaseScope | undefined;
   onProgress: PhaseProgressCallback;
 }
 
@@ -45,16 +47,16 @@ async function userSchemas(sql: ReturnType<typeof openDatabase>): Promise<string
 
 /** The adapter of every job type. */
 export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
-  async export(payload, { environments, config, signal, onProgress }) {
+  async export(payload, { environments, config, signal, scope, onProgress }) {
     const source = getEnvironment(environments, payload.source);
     const { source: _name, file, ...selection } = payload;
     const out = join(config.dumpDirectory, file ?? timestampedFileName(source.name, '.sql'));
-    const result = await runExport({ ...selection, source, out, config, signal, onProgress: phaseReporter(onProgress, ['export'])('export') });
+    const result = await runExport({ ...selection, source, out, config, signal, scope, onProgress: phaseReporter(onProgress, ['export'])('export') });
     const m = result.manifest;
     return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
   },
 
-  async import(payload, { environments, config, signal, onProgress }) {
+  async import(payload, { environments, config, signal, scope, onProgress }) {
     const target = getEnvironment(environments, payload.target);
     const result = await runImport({
       target,
@@ -66,16 +68,17 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       acceptDataLoss: payload.acceptDataLoss,
       config,
       signal,
+      scope,
       onProgress,
     });
     return { type: 'import', target: target.name, file: payload.file, import: summarizeImport(result) };
   },
 
-  async sync(payload, { environments, config, signal, onProgress }) {
+  async sync(payload, { environments, config, signal, scope, onProgress }) {
     const source = getEnvironment(environments, payload.source);
     const target = getEnvironment(environments, payload.target);
     const { source: _s, target: _t, ...options } = payload;
-    const result = await runSync({ ...options, source, target, config, signal, onProgress });
+    const result = await runSync({ ...options, source, target, config, signal, scope, onProgress });
     return {
       type: 'sync',
       source: source.name,
@@ -86,9 +89,9 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     };
   },
 
-  async backup(payload, { environments, config, signal, onProgress }) {
+  async backup(payload, { environments, config, signal, scope, onProgress }) {
     const target = getEnvironment(environments, payload.target);
-    const sql = openDatabase(target, { applicationName: 'mbsync backup' });
+    const sql = openDatabase(target, { applicationName: 'mbsync backup', scope });
     try {
       const schemas = payload.schemas ?? (await userSchemas(sql));
       const info = await takeBackup({ sql, target, schemas, config, signal, onProgress: phaseReporter(onProgress, ['backup'])('backup') });
@@ -98,16 +101,16 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     }
   },
 
-  async restore(payload, { environments, config, signal, onProgress }) {
+  async restore(payload, { environments, config, signal, scope, onProgress }) {
     const backup = await findBackup(config.backupDirectory, payload.backupId);
     const target = getEnvironment(environments, payload.target ?? backup.target);
-    const result = await runImport({ target, file: backup.file, mode: 'replace', schemas: backup.schemas, confirm: payload.confirm, noBackup: payload.noBackup, acceptDataLoss: payload.acceptDataLoss, config, signal, onProgress });
+    const result = await runImport({ target, file: backup.file, mode: 'replace', schemas: backup.schemas, confirm: payload.confirm, noBackup: payload.noBackup, acceptDataLoss: payload.acceptDataLoss, config, signal, scope, onProgress });
     return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result) };
   },
 
-  async reindex(payload, { environments, signal, onProgress }) {
+  async reindex(payload, { environments, signal, scope, onProgress }) {
     const environment = getEnvironment(environments, payload.environment);
-    const result = await runReindex({ environment, collections: payload.collections, signal, onProgress: phaseReporter(onProgress, ['reindex'])('reindex') });
+    const result = await runReindex({ environment, collections: payload.collections, signal, scope, onProgress: phaseReporter(onProgress, ['reindex'])('reindex') });
     return { type: 'reindex', environment: environment.name, collections: result.collections.map((c) => c.name) };
   },
 };

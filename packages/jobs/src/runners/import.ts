@@ -15,7 +15,7 @@ import {
   type RowCountCheck,
 } from '@mbsync/dump';
 import type { CoreConfig } from '../config.js';
-import { openDatabase } from '../database.js';
+import { openDatabase, type DatabaseScope } from '../database.js';
 import { assertWritableTarget } from '../destination-guard.js';
 import type { Environment } from '../environments.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
@@ -38,6 +38,8 @@ export interface ImportJobInput {
   /** receives the schema report */
   onReport?: SchemaCheckOptions['onReport'];
   signal?: AbortSignal;
+  /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
+  scope?: DatabaseScope | undefined;
   onProgress?: PhaseProgressCallback;
 }
 
@@ -65,8 +67,8 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   const scanned = hasManifest ? null : await scanDumpFile(input.file);
   const source = await openDumpFile(input.file);
   const schemas = input.schemas ?? (source.manifest ? schemasOfDump(source.manifest) : scanned!);
-  const sql = openDatabase(input.target, { applicationName: 'mbsync import' });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
+  const sql = openDatabase(input.target, { applicationName: 'mbsync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
   let backup: BackupInfo | null = null;
   try {
     const result = await importDump({

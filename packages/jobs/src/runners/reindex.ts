@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ProgressCallback } from '@mbsync/dump';
 import type { ReindexLogger, ReindexResult, RetryPolicy } from '@mbsync/search-index';
-import { openDatabase } from '../database.js';
+import { openDatabase, type DatabaseScope } from '../database.js';
 import type { Environment } from '../environments.js';
 import { JobsError } from '../errors.js';
 
@@ -18,6 +18,8 @@ export interface ReindexJobInput {
   maxFailures?: number;
   retry?: Partial<RetryPolicy>;
   signal?: AbortSignal;
+  /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
+  scope?: DatabaseScope | undefined;
   /** Per-collection progress; the byte fields carry documents (see @mbsync/search-index ReindexProgress). */
   onProgress?: ProgressCallback;
   logger?: ReindexLogger;
@@ -38,7 +40,7 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
   // loaded on demand: the Typesense client is heavy, and exports and imports never need it
   const { openTypesense, parseCollectionSpecsJson, reindexCollections } = await import('@mbsync/search-index');
   const specs = input.specsFile === undefined ? undefined : parseCollectionSpecsJson(await readSpecsFile(input.specsFile), input.specsFile);
-  const sql = openDatabase(environment, { applicationName: 'mbsync reindex' });
+  const sql = openDatabase(environment, { applicationName: 'mbsync reindex', scope: input.scope });
   const typesense = openTypesense(environment.typesense);
   try {
     return await reindexCollections({

@@ -17,7 +17,7 @@ import {
 } from '@mbsync/dump';
 import type { SchemaModel } from '@mbsync/schema-diff';
 import type { CoreConfig } from '../config.js';
-import { openDatabase } from '../database.js';
+import { openDatabase, type DatabaseScope } from '../database.js';
 import { assertWritableTarget } from '../destination-guard.js';
 import { parseDatabaseHosts } from '../hosts.js';
 import type { Environment } from '../environments.js';
@@ -50,6 +50,8 @@ export interface SyncJobInput extends DumpSelection {
   acceptDataLoss?: boolean;
   onReport?: SchemaCheckOptions['onReport'];
   signal?: AbortSignal;
+  /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
+  scope?: DatabaseScope | undefined;
   onProgress?: PhaseProgressCallback;
 }
 
@@ -77,7 +79,7 @@ export async function runSync(input: SyncJobInput): Promise<SyncJobResult> {
   const copied = await (input.keepDump ? syncThroughFile(input, phases) : parallel ? syncInParallel(input, phases, jobs) : syncStreaming(input, phases));
   if (!reindexing) return { ...copied, reindex: null };
   // last phase: the target's search index from the data just committed
-  const result = await runReindex({ environment: input.target, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('reindex') });
+  const result = await runReindex({ environment: input.target, signal: input.signal, scope: input.scope, onProgress: phaseReporter(input.onProgress, phases)('reindex') });
   return { ...copied, reindex: { collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) } };
 }
 
@@ -102,9 +104,9 @@ type CopyResult = Omit<SyncJobResult, 'reindex'>;
 async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
-  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export' });
-  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import' });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
+  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
+  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
   let model: SchemaModel | null = null;
   let schemas: string[] = [];
   let backup: BackupInfo | null = null;
@@ -171,6 +173,7 @@ async function syncThroughFile(input: SyncJobInput, phases: Phase[]): Promise<Co
     acceptDataLoss: input.acceptDataLoss,
     onReport: input.onReport,
     signal: input.signal,
+    scope: input.scope,
     onProgress: input.onProgress ? (p) => input.onProgress!({ ...p, phases }) : undefined,
   });
   const m = exported.manifest;
@@ -183,9 +186,9 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort();
   input.signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export' });
-  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import' });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup' });
+  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
+  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
   const pipe = new PassThrough({ highWaterMark: 4 << 20 });
   // the importer reads its errors through iteration; a failure before it starts must not go unhandled
   pipe.on('error', () => {});

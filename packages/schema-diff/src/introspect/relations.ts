@@ -54,7 +54,7 @@ export async function readRelations(tx: postgres.TransactionSql, schemas: string
       CASE WHEN c.relkind = 'p' THEN pg_catalog.pg_get_partkeydef(c.oid) END AS partition_key,
       c.relrowsecurity AS rls_enabled, c.relforcerowsecurity AS rls_forced, c.relreplident AS replica_identity,
       COALESCE(c.reloptions, '{}') AS reloptions, d.description AS comment,
-      CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_relation_size(c.oid)::pg_catalog.float8 ELSE 0 END AS bytes,
+      CASE WHEN c.relkind IN ('r', 'm') THEN pg_catalog.pg_table_size(c.oid)::pg_catalog.float8 ELSE 0 END AS bytes,
       pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::text[] AS acl,
       CASE WHEN c.relkind IN ('v', 'm') THEN pg_catalog.pg_get_viewdef(c.oid) END AS definition, c.relispopulated AS populated
     FROM pg_catalog.pg_class c
