@@ -52,6 +52,15 @@ describe('parallel export (several connections in one snapshot)', () => {
     return db;
   }
 
+  /** ~100 MB of COPY text in two tables, one for each of two lanes */
+  async function twoBigTables(name: string): Promise<TestDatabase> {
+    const db = await database(name);
+    await db.sql.unsafe(`
+      CREATE TABLE big1 AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 150000) g;
+      CREATE TABLE big2 AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 140000) g`);
+    return db;
+  }
+
   test('tricky types, 3 lanes, tables split into many blocks: psql and the importer restore identical databases', async () => {
     // the source's own defaults differ from the dump's: every lane must print values the same way
     const source = await database('pexp_tricky', { DateStyle: 'SQL, DMY', TimeZone: 'Pacific/Chatham', IntervalStyle: 'sql_standard', extra_float_digits: '0', bytea_output: 'escape' });
@@ -120,10 +129,7 @@ describe('parallel export (several connections in one snapshot)', () => {
   });
 
   test('abort with 2 lanes: both COPYs stop, no file, no session left', async () => {
-    const source = await database('pexp_abort');
-    await source.sql.unsafe(`
-      CREATE TABLE big1 AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 150000) g;
-      CREATE TABLE big2 AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 150000) g`);
+    const source = await twoBigTables('pexp_abort');
     const out = join(dir, 'aborted.sql');
     const controller = new AbortController();
     const promise = exportDatabase({
@@ -172,10 +178,7 @@ describe('parallel export (several connections in one snapshot)', () => {
   });
 
   test('a helper lane killed mid-COPY fails the export with the connection error, the other lane is stopped, no file', async () => {
-    const source = await database('pexp_kill');
-    await source.sql.unsafe(`
-      CREATE TABLE big1 AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 150000) g;
-      CREATE TABLE big2 AS SELECT g AS id, repeat(md5(g::text), 20) AS body FROM generate_series(1, 140000) g`);
+    const source = await twoBigTables('pexp_kill');
     const out = join(dir, 'killed.sql');
     let killed: string | null = null;
     const promise = exportDatabase({

@@ -29,6 +29,20 @@ interface SocketTarget {
   ssl?: unknown;
 }
 
+/**
+ * What postgres.js's `socket` option calls for each connection: a socket connected as the driver would connect
+ * it (the `index`-th host of a multi-host URL), reading in large pieces unless TLS is asked for.
+ */
+function connectSocket(options: SocketTarget, index = 0): Socket {
+  const socket = options.ssl ? new Socket() : largeReadSocket();
+  const i = index % Math.max(1, options.host.length);
+  if (options.path) socket.connect(options.path);
+  else socket.connect(options.port[i] ?? 5432, options.host[i] ?? 'localhost');
+  // postgres.js names host and port in its connection errors
+  Object.assign(socket, { host: options.host[i], port: options.port[i] });
+  return socket;
+}
+
 /** Bytes one read of a database socket may take (node's own reads stop at 64 KiB). */
 const READ_BYTES = 1 << 20;
 
@@ -108,12 +122,7 @@ export class DatabaseScope {
     let next = 0;
     return (options) => {
       if (this.#refused.has(serverKey(options))) throw Object.assign(new Error('connection refused: the server stopped answering this job (stall watchdog)'), { code: 'CONNECTION_DESTROYED' });
-      const socket = options.ssl ? new Socket() : largeReadSocket();
-      const i = next++ % Math.max(1, options.host.length);
-      if (options.path) socket.connect(options.path);
-      else socket.connect(options.port[i] ?? 5432, options.host[i] ?? 'localhost');
-      // postgres.js names host and port in its connection errors
-      Object.assign(socket, { host: options.host[i], port: options.port[i] });
+      const socket = connectSocket(options, next++);
       this.#sockets.add(socket);
       socket.once('close', () => {
         this.#closedBytes += socket.bytesRead + socket.bytesWritten;
@@ -140,6 +149,12 @@ function serverKey(options: SocketTarget & { database?: string }): string {
   return `${options.path || `${options.host.join(',')}:${options.port.join(',')}`}/${options.database ?? ''}`;
 }
 
+/** Sockets for a pool outside any scope: large reads, nothing tracked. */
+function plainSocketFactory(): (options: SocketTarget) => Socket {
+  let next = 0;
+  return (options) => connectSocket(options, next++);
+}
+
 /**
  * Opens a postgres.js pool on an environment. Nothing connects until the first query. Notices are dropped
  * (the restore settings silence them anyway). With `options.scope` (a job watched for stalls) the pool's
@@ -157,7 +172,7 @@ export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}
     prepare: false,
     connection: { application_name: scope ? scope.sessionName(applicationName) : applicationName },
     // `socket` is a postgres.js option its types do not declare
-    ...(scope ? ({ socket: scope.socketFactory() } as object) : {}),
+    ...({ socket: scope ? scope.socketFactory() : plainSocketFactory() } as object),
   });
   scope?.pools.add({ sql, environment: env, applicationName });
   return sql;
