@@ -1,5 +1,6 @@
 import { exportBenchCommand, exportHelp } from './export-bench.js';
 import { generateCommand, generateHelp } from './generate.js';
+import { importBenchCommand, importHelp } from './import-bench.js';
 import { introspectBenchCommand, introspectHelp } from './introspect-bench.js';
 import { progressBenchCommand, progressHelp } from './progress-bench.js';
 import { reindexBenchCommand, reindexHelp } from './reindex-bench.js';
@@ -10,6 +11,7 @@ type Command = { run: (argv: string[], signal: AbortSignal) => Promise<void>; he
 const commands: Record<string, Command> = {
   generate: { run: generateCommand, help: generateHelp, summary: 'build (or reuse) a Multiboard-like database of a given size' },
   export: { run: exportBenchCommand, help: exportHelp, summary: 'mbsync export vs pg_dump: wall time, peak RSS, MB/s' },
+  import: { run: importBenchCommand, help: importHelp, summary: 'mbsync import vs psql restoring the same dump file' },
   sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql into a fresh database' },
   progress: { run: progressBenchCommand, help: progressHelp, summary: 'what progress reporting costs: export and sync with it off and on' },
   introspect: { run: introspectBenchCommand, help: introspectHelp, summary: 'introspect() on a database of many tables' },

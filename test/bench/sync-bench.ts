@@ -34,7 +34,7 @@ const RATIO_TARGETS: Record<Peer, number> = { pg_dump: 0.8, pgcopydb: 1.0 };
 type Peer = 'pg_dump' | 'pgcopydb';
 const RSS_TARGET_BYTES = 256 * 1024 ** 2;
 
-interface ToolRuns {
+export interface ToolRuns {
   label: string;
   walls: number[];
   /** peak RSS per run, per pipeline stage */
@@ -66,7 +66,7 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
   const jobsArgs = values.jobs === undefined ? [] : ['--jobs', values.jobs];
   const ours: ToolRuns = { label: `mbsync sync --no-backup${jobsArgs.length ? ` --jobs ${values.jobs}` : ''}`, walls: [], peakRss: [], rowChecks: [] };
   const peerRuns = new Map<Peer, ToolRuns>();
-  const tools: { runs: ToolRuns; stages: (target: string, scratch: string) => Command[] }[] = [
+  const tools: TargetTool[] = [
     { runs: ours, stages: (target) => [mbsyncCommand(['sync', '--from', db.url, '--to', target, '--no-backup', ...jobsArgs])] },
   ];
   if (peers.includes('pg_dump')) {
@@ -87,33 +87,12 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
     tools.push({ runs, stages: (target, scratch) => [{ command: 'pgcopydb', args: ['clone', '--source', db.url, '--target', target, '--dir', join(scratch, `pgcopydb-${randomBytes(4).toString('hex')}`)] }] });
   }
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-sync-'));
-  const admin = connectAdmin();
   let startup: { wallSeconds: number; peakRssBytes: number };
   try {
     startup = await measureStartup({ scratch, signal });
     log(startupText(startup));
-    for (let run = 1; run <= runs; run++) {
-      // rotate who goes first: caches and checkpoints favour no tool in particular
-      const order = tools.map((_, i) => tools[(i + run - 1) % tools.length]!);
-      for (const tool of order) {
-        const target = `mbsync_bench_target_${randomBytes(4).toString('hex')}`;
-        await createEmptyDatabase(admin, target);
-        try {
-          const m = await measure(tool.stages(benchUrl(target), scratch), { scratch, cwd: REPO_ROOT, signal });
-          if (m.exitCode !== 0) throw new Error(`${tool.runs.label} exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
-          const mismatches = compareCounts(sourceCounts, await countRows(benchUrl(target)));
-          tool.runs.walls.push(m.wallSeconds);
-          tool.runs.peakRss.push(m.processes.map((p) => p.peakRssBytes));
-          tool.runs.rowChecks.push(mismatches.length === 0);
-          log(`run ${run}/${runs} ${tool.runs.label.padEnd(35)} ${seconds(m.wallSeconds).padStart(6)} s  peak RSS ${rssList(m)} MB  `
-            + `row counts ${mismatches.length === 0 ? 'equal' : `DIFFER: ${mismatches.join(', ')}`}`);
-        } finally {
-          await dropBenchDatabase(admin, target);
-        }
-      }
-    }
+    await runIntoFreshTargets(tools, runs, sourceCounts, scratch, signal);
   } finally {
-    await admin.end();
     await rm(scratch, { recursive: true, force: true });
   }
 
@@ -160,6 +139,45 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
   }
 }
 
+/** A tool that loads a fresh empty target database: the pipeline it runs for a target URL. */
+export interface TargetTool {
+  runs: ToolRuns;
+  stages: (target: string, scratch: string) => Command[];
+}
+
+/**
+ * Runs every tool `runs` times, each run into a freshly created empty database that is dropped afterwards, the
+ * order rotated run after run; records wall time, peak RSS per stage and whether the target's row counts equal
+ * `sourceCounts`.
+ */
+export async function runIntoFreshTargets(tools: TargetTool[], runs: number, sourceCounts: Map<string, number>, scratch: string, signal: AbortSignal): Promise<void> {
+  const admin = connectAdmin();
+  try {
+    for (let run = 1; run <= runs; run++) {
+      // rotate who goes first: caches and checkpoints favour no tool in particular
+      const order = tools.map((_, i) => tools[(i + run - 1) % tools.length]!);
+      for (const tool of order) {
+        const target = `mbsync_bench_target_${randomBytes(4).toString('hex')}`;
+        await createEmptyDatabase(admin, target);
+        try {
+          const m = await measure(tool.stages(benchUrl(target), scratch), { scratch, cwd: REPO_ROOT, signal });
+          if (m.exitCode !== 0) throw new Error(`${tool.runs.label} exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
+          const mismatches = compareCounts(sourceCounts, await countRows(benchUrl(target)));
+          tool.runs.walls.push(m.wallSeconds);
+          tool.runs.peakRss.push(m.processes.map((p) => p.peakRssBytes));
+          tool.runs.rowChecks.push(mismatches.length === 0);
+          log(`run ${run}/${runs} ${tool.runs.label.padEnd(35)} ${seconds(m.wallSeconds).padStart(6)} s  peak RSS ${rssList(m)} MB  `
+            + `row counts ${mismatches.length === 0 ? 'equal' : `DIFFER: ${mismatches.join(', ')}`}`);
+        } finally {
+          await dropBenchDatabase(admin, target);
+        }
+      }
+    }
+  } finally {
+    await admin.end();
+  }
+}
+
 function parsePeers(text: string): Peer[] {
   const peers = text.split(',').map((p) => p.trim()).filter(Boolean);
   for (const p of peers) if (p !== 'pg_dump' && p !== 'pgcopydb') throw new Error(`--peers: unknown peer "${p}" (pg_dump, pgcopydb)`);
@@ -167,7 +185,7 @@ function parsePeers(text: string): Peer[] {
 }
 
 /** count(*) of every ordinary table outside the system schemas, keyed by schema.table. */
-async function countRows(url: string): Promise<Map<string, number>> {
+export async function countRows(url: string): Promise<Map<string, number>> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const tables = await sql<{ name: string }[]>`
