@@ -31,8 +31,9 @@ export interface WriteDumpOptions extends DumpSelection {
   /** Called with the schema model read inside the snapshot, before anything is written to the sink. */
   onSchema?: (schema: SchemaModel) => Promise<void> | void;
   /**
-   * Connections reading table data at once (default 1), capped by the pool's size: above 1 the other
-   * connections join the first one's snapshot and the tables' rows come in several COPY blocks (see DataCopier).
+   * Connections reading table data at once (default 1): above 1, that many minus one more connections like
+   * `sql` are opened, join the exporting transaction's snapshot, and tables' rows may come in several COPY blocks
+   * (see DataCopier).
    */
   jobs?: number;
   /** with several lanes, the most of a table one COPY block holds (default 8 MiB; tests set less) */

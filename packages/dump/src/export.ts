@@ -1,11 +1,10 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { constants as fsConstants } from 'node:fs';
+import { constants as fsConstants, fdatasync } from 'node:fs';
 import { access, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
-import { fdatasync } from 'node:fs';
 import type postgres from 'postgres';
 import { writeDump, type DumpSelection, type DumpStats, type WriteDumpOptions } from './dump-writer.js';
 import { DumpError } from './errors.js';
