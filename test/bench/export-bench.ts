@@ -35,12 +35,7 @@ interface ToolRuns {
 export async function exportBenchCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      size: { type: 'string', default: '1GB' },
-      db: { type: 'string' },
-      runs: { type: 'string', default: '3' },
-      'no-record': { type: 'boolean', default: false },
-    },
+    options: BENCH_OPTIONS,
     strict: true,
   });
   const runs = parseRuns(values.runs);
@@ -117,6 +112,14 @@ export async function exportBenchCommand(argv: string[], signal: AbortSignal): P
 export function startupText(startup: { wallSeconds: number; peakRssBytes: number }): string {
   return `mbsync CLI start-up alone ('mbsync --help', median of 3): ${seconds(startup.wallSeconds)} s, peak RSS ${megabytes(startup.peakRssBytes)} MB`;
 }
+
+/** The options every side-by-side bench takes (--size, --db, --runs, --no-record), for parseArgs. */
+export const BENCH_OPTIONS = {
+  size: { type: 'string', default: '1GB' },
+  db: { type: 'string' },
+  runs: { type: 'string', default: '3' },
+  'no-record': { type: 'boolean', default: false },
+} as const;
 
 export function parseRuns(text: string): number {
   const runs = Number(text);

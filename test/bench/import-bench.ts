@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectAdmin, formatBytes, parseSize } from './bench-database.js';
-import { parseRuns, startupText } from './export-bench.js';
+import { BENCH_OPTIONS, parseRuns, startupText } from './export-bench.js';
 import { ensureBenchDatabase } from './generate.js';
 import { MEASUREMENT_METHOD, REPO_ROOT, mbsyncCommand, measure, measureStartup, median } from './measure.js';
 import { appendResults, describeMachine, megabytes, renderTable, seconds, verdict } from './report.js';
@@ -33,12 +33,7 @@ const RSS_TARGET_BYTES = 256 * 1024 ** 2;
 export async function importBenchCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      size: { type: 'string', default: '1GB' },
-      db: { type: 'string' },
-      runs: { type: 'string', default: '3' },
-      'no-record': { type: 'boolean', default: false },
-    },
+    options: BENCH_OPTIONS,
     strict: true,
   });
   const runs = parseRuns(values.runs);

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { describeEnvironment, loadCoreConfig, runExport, runSync, type JobProgress } from '@mbsync/jobs/core';
 import { benchUrl, connectAdmin, createEmptyDatabase, dropBenchDatabase, formatBytes, parseSize } from './bench-database.js';
+import { BENCH_OPTIONS, parseRuns } from './export-bench.js';
 import { ensureBenchDatabase } from './generate.js';
 import { median } from './measure.js';
 import { appendResults, describeMachine, renderTable, seconds, verdict } from './report.js';
@@ -43,16 +44,10 @@ type Mode = 'off' | 'on';
 export async function progressBenchCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: {
-      size: { type: 'string', default: '1GB' },
-      db: { type: 'string' },
-      runs: { type: 'string', default: '5' },
-      'no-record': { type: 'boolean', default: false },
-    },
+    options: { ...BENCH_OPTIONS, runs: { type: 'string', default: '5' } },
     strict: true,
   });
-  const runs = Number(values.runs);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs must be a whole number above 0, not "${values.runs}"`);
+  const runs = parseRuns(values.runs);
   const db = await ensureBenchDatabase(parseSize(values.size), { name: values.db });
   const source = describeEnvironment('bench', db.url);
   const config = loadCoreConfig({ ...process.env, DISK_RESERVE_MB: '0' });

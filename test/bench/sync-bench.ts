@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import postgres from 'postgres';
 import { benchUrl, connectAdmin, createEmptyDatabase, dropBenchDatabase, formatBytes, parseSize } from './bench-database.js';
-import { parseRuns, startupText } from './export-bench.js';
+import { BENCH_OPTIONS, parseRuns, startupText } from './export-bench.js';
 import { ensureBenchDatabase } from './generate.js';
 import { MEASUREMENT_METHOD, REPO_ROOT, mbsyncCommand, measure, measureStartup, median, type Command, type Measurement } from './measure.js';
 import { appendResults, describeMachine, megabytes, renderTable, seconds, verdict } from './report.js';
@@ -46,12 +46,9 @@ export async function syncBenchCommand(argv: string[], signal: AbortSignal): Pro
   const { values } = parseArgs({
     args: argv,
     options: {
-      size: { type: 'string', default: '1GB' },
-      db: { type: 'string' },
-      runs: { type: 'string', default: '3' },
+      ...BENCH_OPTIONS,
       jobs: { type: 'string' },
       peers: { type: 'string', default: 'pg_dump,pgcopydb' },
-      'no-record': { type: 'boolean', default: false },
     },
     strict: true,
   });
