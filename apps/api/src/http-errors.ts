@@ -91,6 +91,8 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   DUMP_STATEMENT_TOO_LARGE: rule(422),
   DUMP_UNTERMINATED: rule(422),
   DUMP_VERIFY_FAILED: rule(422),
+  DUMP_DEPENDENTS_LOST: rule(403),
+  DUMP_UNSUPPORTED_OBJECTS: rule(422),
   DUMP_OUTPUT_NOT_WRITABLE: rule(500, 'the dump directory is not writable'),
   DUMP_CONNECTION_FAILED: rule(502, 'a database could not be reached'),
   DUMP_AUTHENTICATION_FAILED: rule(502, 'a database refused the configured credentials'),

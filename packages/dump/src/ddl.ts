@@ -22,19 +22,15 @@ export interface RenderOptions {
   /** Tables whose rows are not copied ('schema.table', unquoted); their definition still is. */
   excludeTableData?: string[];
   /**
-   * Tables already built and loaded elsewhere (the parallel import's staging schemas), keyed 'schema.table'
-   * (unquoted): rendered as `statements` in the table's place, and their post-data objects named in `built`
-   * left out.
+   * Constraints and indexes already built elsewhere (the parallel import builds them on the loaded tables in
+   * lanes), keyed 'schema.table' (unquoted): left out of post-data.
    */
-  staged?: ReadonlyMap<string, StagedTableRendering>;
+  built?: ReadonlyMap<string, BuiltParts>;
 }
 
-/** How a staged table enters the schema: the statements in place of its CREATE TABLE, and what exists already. */
-export interface StagedTableRendering {
-  statements: string[];
-  /** constraints (primary key, unique, exclusion, foreign key) already on the table */
+/** The constraints (primary key, unique, exclusion, foreign key) and plain indexes of a table that exist already. */
+export interface BuiltParts {
   builtConstraints: ReadonlySet<string>;
-  /** indexes (not constraint-backed) already on the table */
   builtIndexes: ReadonlySet<string>;
 }
 
@@ -98,11 +94,7 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   }
   for (const s of model.sequences) add(objectKey('relation', s.schema, s.name), PRIORITY.sequence, s.schema, s.name, () => [renderSequence(s)]);
   const supportedTables = model.tables.filter((t) => t.kind !== 'foreign');
-  const staged = options.staged;
-  for (const t of supportedTables) {
-    const moved = staged?.get(`${t.schema}.${t.name}`);
-    add(objectKey('relation', t.schema, t.name), PRIORITY.table, t.schema, t.name, () => (moved ? moved.statements : renderTable(t)));
-  }
+  for (const t of supportedTables) add(objectKey('relation', t.schema, t.name), PRIORITY.table, t.schema, t.name, () => renderTable(t));
 
   const needsConstraint = new Set(model.dependencies.filter((e) => e.to.startsWith('constraint:')).map((e) => e.from));
   for (const v of model.views) {
@@ -141,7 +133,7 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   const views: View[] = inOrder(model.views);
 
   for (const d of model.domains) postData.constraints.push(...renderDomainPostData(d));
-  for (const t of tables) renderTablePostData(t, postData, staged?.get(`${t.schema}.${t.name}`));
+  for (const t of tables) renderTablePostData(t, postData, options.built?.get(`${t.schema}.${t.name}`));
   for (const v of views) renderViewPostData(v, postData);
 
   const noData = new Set(options.excludeTableData ?? []);

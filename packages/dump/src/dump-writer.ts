@@ -1,6 +1,8 @@
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
-import { introspect, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
+import { introspect, modelSchemas, readDependents, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
+import { assertCopiable } from './census.js';
+import { renderDependent } from './replace/dependents-ddl.js';
 import { BatchedSink } from './batched-sink.js';
 import { BLOCK_BYTES, DataCopier, openHelperLanes, type TableStats } from './data-copier.js';
 import { qualify, renderSchema, type RenderOptions } from './ddl.js';
@@ -36,6 +38,17 @@ export interface WriteDumpOptions extends DumpSelection {
    * (see DataCopier).
    */
   jobs?: number;
+  /**
+   * Also write the definitions of the database's objects outside the dumped schemas that depend on them (a view
+   * elsewhere over a dumped table, a foreign key into one, a policy calling a dumped function…): a backup taken
+   * before a replace restores them too.
+   */
+  dependents?: boolean;
+  /**
+   * Refuse a source holding objects the copy would lose (default true; see assertCopiable). Backups turn it off:
+   * they keep what the model carries, and validate names the rest before a replace drops it.
+   */
+  census?: boolean;
   /** with several lanes, the most of a table one COPY block holds (default 8 MiB; tests set less) */
   blockBytes?: number;
 }
@@ -86,6 +99,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       current = null;
       throwIfAborted(signal);
       const schema = await introspect(tx, selection);
+      if (options.census !== false) await assertCopiable(tx, { ...selection, privileges: options.privileges }, options.sourceName);
       const renderOptions: RenderOptions = { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData };
       const rendered = renderSchema(schema, renderOptions);
       await options.onSchema?.(schema);
@@ -128,6 +142,10 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       await out.write('-- sequences\n');
       for (const line of await readSequenceValues(tx, rendered.sequences)) await out.write(line);
       await out.write(['', '-- post-data', ...rendered.postData, '', ...rendered.refreshMaterializedViews, ''].join('\n'));
+      if (options.dependents) {
+        const dependents = await readDependents(tx, modelSchemas(schema));
+        if (dependents.length > 0) await out.write(['', '-- objects outside the dumped schemas that depend on them', ...dependents.flatMap(renderDependent), ''].join('\n'));
+      }
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       const dataBytes = tables.reduce((sum, t) => sum + t.bytes, 0);
       await out.write(`\n${TRAILER_MARK}: tables=${tables.length} rows=${rows}\n`);
@@ -180,8 +198,11 @@ export async function lockTables(tx: postgres.TransactionSql, names: string[], t
   await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
 }
 
-/** setval lines for every dumped sequence, read in one query inside the snapshot. */
-export async function readSequenceValues(tx: postgres.TransactionSql, sequences: { schema: string; name: string }[]): Promise<string[]> {
+/**
+ * setval lines for every dumped sequence, read in one query inside the snapshot. `schemaOf` names the schema the
+ * lines set them in (the parallel import sets them in the schemas it builds under temporary names).
+ */
+export async function readSequenceValues(tx: postgres.TransactionSql, sequences: { schema: string; name: string }[], schemaOf: (schema: string) => string = (s) => s): Promise<string[]> {
   const lines: string[] = [];
   for (let i = 0; i < sequences.length; i += 500) {
     const batch = sequences.slice(i, i + 500);
@@ -191,7 +212,7 @@ export async function readSequenceValues(tx: postgres.TransactionSql, sequences:
     const rows = await tx.unsafe<{ i: number; v: string; c: boolean }[]>(query);
     for (const row of rows.sort((a, b) => a.i - b.i)) {
       const seq = batch[row.i]!;
-      lines.push(`SELECT pg_catalog.setval(${quoteLiteral(qualify(seq.schema, seq.name))}, ${row.v}, ${row.c});\n`);
+      lines.push(`SELECT pg_catalog.setval(${quoteLiteral(qualify(schemaOf(seq.schema), seq.name))}, ${row.v}, ${row.c});\n`);
     }
   }
   return lines;

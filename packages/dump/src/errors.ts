@@ -18,7 +18,9 @@ export type DumpErrorCode =
   | 'DUMP_STATEMENT_TOO_LARGE'
   | 'DUMP_UNTERMINATED'
   | 'DUMP_BACKUP_NOT_FOUND'
-  | 'DUMP_VERIFY_FAILED';
+  | 'DUMP_VERIFY_FAILED'
+  | 'DUMP_DEPENDENTS_LOST'
+  | 'DUMP_UNSUPPORTED_OBJECTS';
 
 /** Base class for the dump package's errors. Messages never contain connection strings or passwords. */
 export class DumpError extends Error {

@@ -31,6 +31,10 @@ export interface ExportOptions extends DumpSelection {
   blockBytes?: number;
   /** marks the dump as a backup of a target (see DumpManifest.backupOf) */
   backupOf?: DumpManifest['backupOf'];
+  /** see WriteDumpOptions.dependents */
+  dependents?: boolean;
+  /** see WriteDumpOptions.census */
+  census?: boolean;
 }
 
 export interface ExportResult {
@@ -112,6 +116,7 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
       tables: stats.tables,
       sequences: stats.sequences,
       schema: stats.schema,
+      carries: { owners: options.owners === true, privileges: options.privileges === true },
       ...(options.backupOf ? { backupOf: options.backupOf } : {}),
     });
     await writeFile(manifestPartial, JSON.stringify(manifest, null, 2) + '\n', { flag: 'w' });

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
+import type { SchemaModel } from '@mbsync/schema-diff';
 import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js';
 import { cancelBackend } from './cancel-backend.js';
 import { DumpError, throwIfAborted } from './errors.js';
@@ -8,7 +9,9 @@ import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { SqlStreamError, type SqlEvent } from './sql-stream.js';
 import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
-import { dropSchemasForReplace, schemasOfDump } from './replace.js';
+import { schemasOfDump } from './replace/schemas.js';
+import { completeReplace, dropReplacedSchemas, planReplace, type ReplacePlan, type ReplaceReport } from './replace/replace-plan.js';
+import { verifySchemaModel } from './verify.js';
 import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
 import { acquireTargetLock } from './target-lock.js';
 
@@ -39,6 +42,15 @@ export interface ImportOptions {
   tablesTotal?: number;
   /** COPY … FREEZE into tables this import created or truncated (default true) */
   freeze?: boolean;
+  /**
+   * The dump's schema model when it has no manifest to carry it (a stream from the exporter): replace mode then
+   * checks the target's catalog against it before COMMIT, as it does with a manifest's.
+   */
+  model?: SchemaModel;
+  /** Whether the dump sets owners and privileges, when it has no manifest to say so. */
+  carries?: { owners: boolean; privileges: boolean };
+  /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
+  acceptDependentLoss?: boolean;
 }
 
 export interface ImportResult {
@@ -48,6 +60,8 @@ export interface ImportResult {
   rows: number;
   bytesRead: number;
   durationMs: number;
+  /** replace mode: objects outside the replaced schemas that were recreated, or lost (with acceptDependentLoss) */
+  dependents?: ReplaceReport;
 }
 
 /** Before COMMIT: every table received exactly the rows the dump says it holds. */
@@ -99,8 +113,14 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       }
       throwIfAborted(signal);
       let plan: DataOnlyPlan | null = null;
+      let replacing: ReplacePlan | null = null;
+      const model = source.manifest?.schema ?? options.model ?? null;
+      const carries = source.manifest?.carries ?? options.carries ?? { owners: false, privileges: false };
       if (mode === 'replace') {
-        await dropSchemasForReplace(tx, options.schemas ?? schemasOfDump(source.manifest));
+        replacing = await planReplace(tx, options.schemas ?? schemasOfDump(source.manifest), {
+          owners: carries.owners, privileges: carries.privileges, acceptDependentLoss: options.acceptDependentLoss === true, model,
+        });
+        await dropReplacedSchemas(tx, replacing);
       } else {
         if (!source.manifest) throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${source.label}.manifest.json)`);
         plan = await createDataOnlyPlan(tx, source.manifest.tables);
@@ -148,9 +168,15 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       source.assertComplete();
       assertRowsMatch(tables, options.expectedTables?.() ?? source.manifest?.tables ?? null, options.targetName);
       if (plan) await plan.finish();
+      let dependents: ReplaceReport | undefined;
+      if (replacing) {
+        meter.update({ message: 'recreating dependent objects and checking the catalog' }, true);
+        dependents = await completeReplace(tx, replacing);
+        if (model) await verifySchemaModel(tx, model, replacing.schemas, options.targetName, carries);
+      }
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);
-      return { mode, statements, tables, rows, bytesRead: source.bytesRead, durationMs: Date.now() - started };
+      return { mode, statements, tables, rows, bytesRead: source.bytesRead, durationMs: Date.now() - started, ...(dependents ? { dependents } : {}) };
     });
   } catch (error) {
     // the caller's own check refused: its error goes back as it was thrown

@@ -24,6 +24,8 @@ export interface DumpManifest {
   tables: TableStats[];
   sequences: number;
   schema: SchemaModel;
+  /** Whether the dump sets owners and privileges (absent in older manifests: neither). */
+  carries?: { owners: boolean; privileges: boolean };
   /** Set on backups: the target they were taken of and the schemas an import was about to replace. */
   backupOf?: { target: string; schemas: string[] };
 }

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { diffSchemas, introspect, type SchemaModel } from '@mbsync/schema-diff';
 import { qualify } from './ddl.js';
 import { DumpError } from './errors.js';
 
@@ -29,4 +30,35 @@ export async function verifyRowCounts(sql: postgres.Sql, expected: { schema: str
     throw new DumpError('DUMP_VERIFY_FAILED', `row counts in "${targetName}" differ from the dump: ${mismatches.slice(0, 5).join('; ')}${mismatches.length > 5 ? '; …' : ''}`, { details: { mismatches } });
   }
   return { tables: expected.length, rows };
+}
+
+/** What the catalog check compares besides the objects themselves. */
+export interface ModelCheckOptions {
+  /** owners were copied: compare them */
+  owners?: boolean;
+  /** privileges were copied: compare them */
+  privileges?: boolean;
+}
+
+/** Object kinds whose text is the server's deparser output, which changes between major versions. */
+const DEPARSED: ReadonlySet<string> = new Set(['view', 'materialized view', 'function', 'procedure', 'aggregate', 'trigger', 'rule', 'policy', 'index', 'constraint', 'domain']);
+
+/**
+ * Reads the target's catalog of the replaced schemas inside the importing transaction and compares it with the
+ * dump's model: every table, column, constraint, index, trigger, rule, policy, type, routine, sequence and view (and
+ * owners and privileges where they were copied) must be there and equal. Any difference throws
+ * DUMP_VERIFY_FAILED naming the objects, so the caller rolls back instead of committing a wrong copy.
+ *
+ * Tolerated: an extension's version (the target installs the version its server has), and, between different major
+ * versions, the deparsed text of definitions (their presence is still checked).
+ */
+export async function verifySchemaModel(tx: postgres.TransactionSql, model: SchemaModel, schemas: string[], targetName: string, options: ModelCheckOptions = {}): Promise<void> {
+  const target = await introspect(tx, { schemas });
+  const sameMajor = Math.floor(target.serverVersionNum / 10000) === Math.floor(model.serverVersionNum / 10000);
+  const changes = diffSchemas(model, target, { owners: options.owners === true, privileges: options.privileges === true })
+    .filter((c) => !(c.objectType === 'extension' && c.kind === 'changed' && /^version /.test(c.detail ?? '') && !(c.detail ?? '').includes('; ')))
+    .filter((c) => sameMajor || c.kind !== 'changed' || !DEPARSED.has(c.objectType));
+  if (changes.length === 0) return;
+  const named = changes.map((c) => `${c.objectType} ${c.name} ${c.kind === 'removed' ? 'missing' : c.kind === 'added' ? 'not in the dump' : `differs (${c.detail ?? ''})`}`);
+  throw new DumpError('DUMP_VERIFY_FAILED', `the copy in "${targetName}" does not match the dump, nothing was committed: ${named.slice(0, 5).join('; ')}${named.length > 5 ? `; … (${named.length} in all)` : ''}`, { details: { differences: named } });
 }

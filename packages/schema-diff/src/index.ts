@@ -3,7 +3,7 @@ export { MANAGED_SCHEMAS, isManagedSchema, selectSchemas } from './introspect/sc
 export type { IntrospectOptions } from './introspect/scope.js';
 export { SchemaDiffError } from './errors.js';
 export type { SchemaDiffErrorCode } from './errors.js';
-export { objectKey } from './model.js';
+export { modelSchemas, objectKey } from './model.js';
 export type {
   Column, CompositeAttribute, CompositeType, ConstraintType, DependencyEdge, DomainConstraint, DomainType, EnumType,
   ExtensionInfo, IdentitySpec, IndexInfo, ObjectKind, Ownership, Policy, RangeType, Routine, RoutineKind, Rule, SchemaInfo,
@@ -15,3 +15,9 @@ export { countTargetRows, judgeImport, tablesToCount } from './verdict.js';
 export type { CountOptions, JudgeContext, ModeVerdict, Verdict } from './verdict.js';
 export { renderReport } from './render.js';
 export type { RenderOptions } from './render.js';
+export { predictDependents, readDependents } from './introspect/dependents.js';
+export type { Dependent, DependentFate, DependentKind, DependentsOptions } from './introspect/dependents.js';
+export { checkTarget } from './check.js';
+export type { TargetCheck } from './check.js';
+export { CENSUS, readUncopied } from './introspect/uncopied.js';
+export type { CensusOptions, UncopiedObject } from './introspect/uncopied.js';

@@ -299,3 +299,18 @@ export function objectKey(kind: ObjectKind, schema: string, name?: string, args?
   const base = name === undefined ? quoted(schema) : `${quoted(schema)}.${quoted(name)}`;
   return `${kind}:${base}${args === undefined ? '' : `(${args})`}`;
 }
+
+const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
+
+/** Every schema the model puts objects in (what a replace drops and recreates), sorted. */
+export function modelSchemas(model: SchemaModel): string[] {
+  const names = new Set<string>();
+  for (const value of Object.values(model as unknown as Record<string, unknown>)) {
+    if (!Array.isArray(value)) continue;
+    for (const item of value as { schema?: unknown }[]) {
+      if (typeof item?.schema === 'string') names.add(item.schema);
+    }
+  }
+  for (const s of model.schemas) names.add(s.name);
+  return [...names].filter((n) => !SYSTEM_SCHEMAS.has(n)).sort();
+}

@@ -42,7 +42,7 @@ export function renderReport(changes: SchemaChange[], verdict: Verdict, options:
   const paint: Paint = options.color ? (code, text) => `\u001b[${code}m${text}\u001b[0m` : (_code, text) => text;
   const lines: string[] = [];
   if (changes.length === 0) {
-    lines.push(paint(GREEN, 'No schema differences.'));
+    lines.push(paint(GREEN, verdict.dependents.length > 0 ? 'No schema differences in the replaced schemas.' : 'No schema differences.'));
   } else {
     lines.push(paint(BOLD, `Schema differences: ${changes.length}`) + paint(DIM, '  (- only in the dump/source, + only in the target, ~ changed)'));
     const typeWidth = Math.min(18, Math.max(...changes.map((c) => c.objectType.length)));
@@ -55,6 +55,12 @@ export function renderReport(changes: SchemaChange[], verdict: Verdict, options:
   lines.push('', paint(BOLD, 'Verdict'));
   lines.push(...verdictLines('replace', verdict.replace, paint));
   lines.push(...verdictLines('data-only', verdict['data-only'], paint));
+  if (verdict.dependents.length > 0) {
+    lines.push(`  ${paint(BOLD, 'outside the replaced schemas, depending on them:')}`);
+    for (const d of verdict.dependents) {
+      lines.push(`    ${d.recreated ? paint(GREEN, 'recreated') : paint(RED, 'dropped  ')} ${d.object}${d.reason ? paint(DIM, ` (${d.reason})`) : ''}`);
+    }
+  }
   if (verdict.missingExtensions.length > 0) {
     lines.push(`  ${paint(YELLOW, 'missing extensions on the target:')} ${verdict.missingExtensions.join(', ')}`);
   }

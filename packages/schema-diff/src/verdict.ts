@@ -1,6 +1,8 @@
 import type postgres from 'postgres';
 import type { SchemaChange } from './diff/change.js';
 import { compareText } from './diff/change.js';
+import type { DependentFate } from './introspect/dependents.js';
+import type { UncopiedObject } from './introspect/uncopied.js';
 
 /** What one import mode may do with the target. */
 export interface ModeVerdict {
@@ -19,11 +21,17 @@ export interface Verdict {
   'data-only': ModeVerdict;
   /** Extensions the dump has and the target lacks (both modes: replace must be able to create them). */
   missingExtensions: string[];
+  /** Objects outside the replaced schemas that a replace drops with them: recreated after it, or lost. */
+  dependents: { object: string; kind: string; recreated: boolean; reason?: string }[];
 }
 
 export interface JudgeContext {
   /** Rows per `schema.table` of the target (see `countTargetRows`); a table left out counts as possibly holding rows. */
   targetRowCounts?: Record<string, number>;
+  /** The target's objects outside the replaced schemas that depend on them (readDependents + predictDependents). */
+  dependents?: DependentFate[];
+  /** Objects of the target's replaced schemas the model cannot carry (readUncopied): the replace drops them. */
+  uncopied?: UncopiedObject[];
 }
 
 function describe(change: SchemaChange): string {
@@ -70,8 +78,29 @@ export function judgeImport(changes: SchemaChange[], context: JudgeContext = {})
     } else if (change.severity.replace === 'warning') {
       replace.warnings.push(describe(change));
     }
+    if (change.refusesReplace) {
+      replace.allowed = false;
+      replace.reasons.push(change.refusesReplace);
+    }
   }
-  return { replace, 'data-only': dataOnly, missingExtensions: missingExtensions.sort(compareText) };
+  const dependents: Verdict['dependents'] = [];
+  for (const fate of context.dependents ?? []) {
+    const d = fate.dependent;
+    dependents.push({ object: d.description, kind: d.kind, recreated: fate.recreated, ...(fate.reason ? { reason: fate.reason } : {}) });
+    if (fate.recreated) {
+      replace.warnings.push(`${d.description} (outside the replaced schemas) depends on them: recreated after the replace`);
+      continue;
+    }
+    // losing a restrictive policy widens access; losing a column or table loses rows: never without confirmation
+    replace.needsConfirmation = true;
+    const restrictive = d.kind === 'policy' && d.policy?.permissive === false ? '; it is a RESTRICTIVE policy: dropping it widens access' : '';
+    replace.reasons.push(`${d.description} (outside the replaced schemas) would be dropped: ${fate.reason ?? 'it cannot be recreated'}${restrictive}`);
+  }
+  for (const u of context.uncopied ?? []) {
+    replace.needsConfirmation = true;
+    replace.reasons.push(`${u.description} in the target would be dropped by the replace, and this tool cannot back it up`);
+  }
+  return { replace, 'data-only': dataOnly, missingExtensions: missingExtensions.sort(compareText), dependents };
 }
 
 /** The tables whose row counts decide whether replace needs confirmation, for `countTargetRows`. */

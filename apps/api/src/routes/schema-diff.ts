@@ -1,5 +1,5 @@
 import { openDatabase } from '@mbsync/jobs';
-import { countTargetRows, diffSchemas, introspect, judgeImport, renderReport, tablesToCount } from '@mbsync/schema-diff';
+import { checkTarget, introspect, renderReport } from '@mbsync/schema-diff';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { resolveEnvironment } from '../environment-access.js';
 import { AUTH_ERRORS, errors } from '../schemas/common.js';
@@ -24,10 +24,8 @@ export const schemaDiffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     const fromSql = openDatabase(from, { applicationName: 'mbsync api schema-diff' });
     const toSql = openDatabase(to, { applicationName: 'mbsync api schema-diff' });
     try {
-      const [fromModel, toModel] = await Promise.all([introspect(fromSql, options), introspect(toSql, options)]);
-      const changes = diffSchemas(fromModel, toModel);
-      const targetRowCounts = await countTargetRows(toSql, tablesToCount(changes));
-      const verdict = judgeImport(changes, { targetRowCounts });
+      const fromModel = await introspect(fromSql, options);
+      const { changes, verdict, targetRowCounts } = await checkTarget(toSql, fromModel);
       return {
         from: from.name,
         to: to.name,

@@ -5,7 +5,7 @@ export const SchemaDiffQuery = Type.Object(
   {
     from: EnvironmentName,
     to: EnvironmentName,
-    schemas: Type.Optional(Type.String({ pattern: '^[^,]+(,[^,]+)*$', maxLength: 2000, description: 'comma-separated schema names (default: every non-managed schema)' })),
+    schemas: Type.Optional(Type.String({ pattern: '^[^,]+(,[^,]+)*$', maxLength: 2000, description: 'comma-separated schema names to read from `from` (default: every non-managed schema); `to` is read for the schemas `from` has' })),
   },
   { additionalProperties: false },
 );
@@ -24,13 +24,24 @@ const SchemaChange = Type.Object({
   detail: Type.Optional(Type.String()),
   severity: Type.Object({ replace: Type.String(), 'data-only': Type.String() }),
   table: Type.Optional(Type.String()),
+  refusesReplace: Type.Optional(Type.String()),
+});
+
+const Dependent = Type.Object({
+  object: Type.String({ description: 'the object, as PostgreSQL describes it (e.g. `view reporting.item_names`)' }),
+  kind: Type.String(),
+  recreated: Type.Boolean({ description: 'true: recreated after the replace; false: dropped with it (needs confirmation)' }),
+  reason: Type.Optional(Type.String()),
 });
 
 export const SchemaDiffResult = Type.Object({
   from: Type.String(),
   to: Type.String(),
   changes: Type.Array(SchemaChange),
-  verdict: Type.Object({ replace: ModeVerdict, 'data-only': ModeVerdict, missingExtensions: Type.Array(Type.String()) }),
+  verdict: Type.Object({
+    replace: ModeVerdict, 'data-only': ModeVerdict, missingExtensions: Type.Array(Type.String()),
+    dependents: Type.Array(Dependent, { description: 'objects of `to` outside the replaced schemas that depend on them' }),
+  }),
   targetRowCounts: Type.Record(Type.String(), Type.Number()),
   report: Type.String({ description: 'the human-readable report (as the CLI prints it)' }),
 });

@@ -2,8 +2,9 @@ import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readManifest } from '@mbsync/dump';
 import { isDatabaseUrl, openDatabase } from '@mbsync/jobs/core';
+import type postgres from 'postgres';
 import type { IntrospectOptions, SchemaChange, SchemaModel, Verdict } from '@mbsync/schema-diff';
-import { countTargetRows, diffSchemas, introspect, judgeImport, renderReport, tablesToCount } from '@mbsync/schema-diff';
+import { checkTarget, diffSchemas, introspect, judgeImport, renderReport } from '@mbsync/schema-diff';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 
 export const diffHelp = `Usage: pnpm mbsync diff --from <environment|postgres-url|dump-file> --to <environment|postgres-url|dump-file> [options]
@@ -57,20 +58,13 @@ function sideOf(value: string): Side {
   return { kind: 'database', value };
 }
 
-/**
- * Opens the database, reads its schema in one REPEATABLE READ READ ONLY transaction and, inside the same snapshot,
- * runs `then` (the target's row counts are read there too).
- */
-async function withDatabaseSchema<T>(context: CliContext, value: string, options: IntrospectOptions,
-  then: (model: SchemaModel, count: (tables: string[]) => Promise<Record<string, number>>) => Promise<T>): Promise<T> {
+/** Opens the database and runs `then` with it, closing it afterwards (and on cancel). */
+async function withDatabase<T>(context: CliContext, value: string, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = openDatabase(resolveDatabase(context, value), { applicationName: 'mbsync diff', scope: context.scope });
   const onAbort = () => void sql.end({ timeout: 0 });
   context.signal.addEventListener('abort', onAbort, { once: true });
   try {
-    return await sql.begin('isolation level repeatable read read only', async (tx) => {
-      const model = await introspect(tx, options);
-      return then(model, (tables) => countTargetRows(tx, tables));
-    }) as T;
+    return await then(sql);
   } finally {
     context.signal.removeEventListener('abort', onAbort);
     await sql.end({ timeout: 1 });
@@ -106,15 +100,18 @@ export async function diffCommand(context: CliContext, argv: string[]): Promise<
 
   const from = source.kind === 'file'
     ? await readDumpSchema(source.value)
-    : await withDatabaseSchema(context, source.value, options, async (model) => model);
-  const judge = async (to: SchemaModel, count?: (tables: string[]) => Promise<Record<string, number>>) => {
-    const changes = diffSchemas(from, to, { ownership: values.ownership });
-    const targetRowCounts = count ? await count(tablesToCount(changes)) : undefined;
-    return { changes, verdict: judgeImport(changes, targetRowCounts ? { targetRowCounts } : {}) };
-  };
+    : await withDatabase(context, source.value, (sql) => introspect(sql, options));
+  // a database target is read as the import would read it: the schemas the dump replaces, their row counts, and
+  // what outside them depends on them
   const result: { changes: SchemaChange[]; verdict: Verdict } = target.kind === 'file'
-    ? await judge(await readDumpSchema(target.value))
-    : await withDatabaseSchema(context, target.value, options, judge);
+    ? await (async () => {
+      const changes = diffSchemas(from, await readDumpSchema(target.value), { ownership: values.ownership });
+      return { changes, verdict: judgeImport(changes) };
+    })()
+    : await withDatabase(context, target.value, async (sql) => {
+      const check = await checkTarget(sql, from, { ownership: values.ownership });
+      return { changes: check.changes, verdict: check.verdict };
+    });
 
   if (values.json) {
     process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -43,7 +43,7 @@ function renderTriggers(relation: string, triggers: Trigger[], phases: PostDataP
   }
 }
 
-function renderPolicy(relation: string, p: Policy): string {
+export function renderPolicy(relation: string, p: Policy): string {
   const roles = p.roles.map((r) => (r === 'PUBLIC' ? 'PUBLIC' : quoteIdent(r))).join(', ');
   let text = `CREATE POLICY ${quoteIdent(p.name)} ON ${relation}`;
   if (!p.permissive) text += ' AS RESTRICTIVE';

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type postgres from 'postgres';
 import { introspect, type SchemaModel } from '@mbsync/schema-diff';
 import { cancelBackend } from '../cancel-backend.js';
+import { assertCopiable } from '../census.js';
 import { qualify, quoteIdent, renderSchema, type RenderedSchema } from '../ddl.js';
 import { EXPORT_SESSION_SETTINGS, RESTORE_SETTINGS } from '../dump-format.js';
 import { listTables, lockTables, readSequenceValues, type DumpSelection, type TableStats } from '../dump-writer.js';
@@ -10,11 +11,14 @@ import type { ImportResult } from '../import.js';
 import { acquireTargetLock } from '../target-lock.js';
 import { describePgError } from '../pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from '../progress.js';
-import { dropSchemasForReplace, schemasOfModel } from '../replace.js';
+import { completeReplace, dropReplacedSchemas, planReplace, type ReplaceReport } from '../replace/replace-plan.js';
+import { schemasOfModel } from '../replace/schemas.js';
 import { quoteLiteral } from '../sql-literal.js';
+import { verifySchemaModel } from '../verify.js';
 import { pipeCopy } from './copy-pipe.js';
-import { planStaging, type StagePlan, type StagedTable } from './stage-plan.js';
+import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
 import { dropStagingSchemas, dropStaleStagingSchemas, openLike, STAGE_SCHEMA_PREFIX } from './staging-schemas.js';
+import { readTargetExtensions } from './target-extensions.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
 
 export interface ParallelSyncOptions extends DumpSelection {
@@ -29,11 +33,13 @@ export interface ParallelSyncOptions extends DumpSelection {
   jobs?: number;
   /** maintenance_work_mem of each lane while it builds indexes (default 256MB) */
   maintenanceWorkMem?: string;
-  /** binary COPY for staged tables whose column types all allow it (default true) */
+  /** binary COPY for tables whose column types all allow it (default true) */
   binary?: boolean;
   lockTimeoutMs?: number;
   /** how long to wait for another import into the same target (default 0: fail at once) */
   lockWaitMs?: number;
+  /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
+  acceptDependentLoss?: boolean;
   signal?: AbortSignal;
   /** the source's schema model, read inside the snapshot, before the target is touched */
   onSchema?: (model: SchemaModel) => Promise<void> | void;
@@ -50,14 +56,23 @@ export interface ParallelSyncResult {
   /** rows and COPY bytes per data table, as read from the source */
   tables: TableStats[];
   import: ImportResult;
-  /** tables loaded in the staging schemas, and why the others were not */
+  /** tables loaded by the lanes beside the live schemas, and why the others were not (all of them, on fallback) */
   staged: string[];
   notStaged: Record<string, string>;
+  /** why the replacement was built in the final transaction instead (one connection), when it was */
+  fallback?: string;
+  /** rows per table counted in the final transaction before COMMIT */
+  verified: { tables: number; rows: number };
 }
 
 /** Carries an error thrown by a caller's hook through the transactions untouched. */
 class HookFailure {
   constructor(readonly inner: unknown) {}
+}
+
+/** A failure of the parallel build that the one-transaction build may not meet: it falls back instead of failing. */
+class BuildFailure {
+  constructor(readonly reason: string) {}
 }
 
 interface Lane {
@@ -68,16 +83,18 @@ interface Lane {
 }
 
 /**
- * Streaming sync in replace mode over several connections. The source is read from one exported snapshot
- * (the coordinator's, with pg_dump's session settings and ACCESS SHARE locks); the target keeps one main
- * transaction open for the whole run, holding the import lock. Lanes copy tables, largest first, straight from
- * source COPY to target COPY into staging schemas (`mbsync_stage_*`, one transaction per table: CREATE TABLE,
- * COPY FREEZE, row check, COMMIT), then build their indexes, keys and foreign keys in parallel. Finally the
- * main transaction drops the replaced schemas, recreates everything from the model as the one-transaction
- * import does but moves each staged table in (ALTER TABLE … SET SCHEMA: indexes and constraints go with it),
- * loads the tables that could not be staged, checks row counts, drops the empty staging schemas and commits.
- * The target's own schemas are untouched until that COMMIT; on any failure or cancel they stay as they were
- * and the staging schemas are dropped (or, if the process dies, by the next import into the target).
+ * Streaming sync in replace mode over several connections. The source is read from one exported snapshot (the
+ * coordinator's, with pg_dump's session settings and ACCESS SHARE locks); the target keeps one main transaction
+ * open for the whole run, holding the import lock. The replacement is built beside the live schemas, each replaced
+ * schema under a temporary name (`mbsync_stage_*`, see planShadow): types, functions, tables and views first, then
+ * the lanes copy tables, largest first, straight from source COPY to target COPY FREEZE and build their indexes,
+ * keys and foreign keys, then the rest of post-data. The main transaction then checks the rows, renames the live
+ * schemas away and the new ones into their names, drops the old ones, recreates what outside objects depended on
+ * them, refreshes materialized views, checks the catalog against the dump's model and commits. The target's own
+ * schemas are untouched until that COMMIT; on any failure or cancel they stay as they were and the temporary
+ * schemas are dropped (or, if the process dies, by the next import into the target). Should the parallel build
+ * fail where the one-transaction import would not (an object whose text the renaming cannot redirect), the main
+ * transaction builds everything itself instead, as `--jobs 1` does.
  */
 export async function syncParallel(options: ParallelSyncOptions): Promise<ParallelSyncResult> {
   const { signal } = options;
@@ -86,7 +103,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
   const controller = new AbortController();
   const onOuterAbort = () => controller.abort();
   signal?.addEventListener('abort', onOuterAbort, { once: true });
-  const stagePrefix = `${STAGE_SCHEMA_PREFIX}${randomBytes(4).toString('hex')}`;
+  const suffix = randomBytes(4).toString('hex');
   let createdStages: string[] = [];
   let sourcePid: number | null = null;
   let coordinatorQuery: { cancel(): void } | null = null;
@@ -105,28 +122,27 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       coordinatorQuery = null;
       throwIfAborted(controller.signal);
       const model = await introspect(coord, selection);
+      await assertCopiable(coord, { ...selection, privileges: options.privileges }, options.sourceName);
       const [snapshot] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
-      const renderOptions = { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData };
-      const plain = renderSchema(model, renderOptions);
+      const plain = renderSchema(model, { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData });
       const sizes = await tableSizes(coord, plain.dataTables);
-      const setvals = await readSequenceValues(coord, plain.sequences);
       await options.onSchema?.(model);
       throwIfAborted(controller.signal);
       // binary COPY's row counts come from the servers' own counters, which need track_counts on both sides
       const [counts] = await coord<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
       const [targetCounts] = await options.target<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
       const binary = options.binary !== false && counts!.on && targetCounts!.on;
-      const plan = planStaging(model, { stagePrefix, excludeTableData: options.excludeTableData, sizes, binary });
-      const final = renderSchema(model, { ...renderOptions, staged: plan.rendering });
-      const run = new Run(options, controller, plan, final, sizes);
-      const result = await run.importInto(coord, snapshot!.id, setvals, schemasOfModel(model), (names) => (createdStages = names));
+      const run = new Run(options, controller, model, plain, sizes, binary, suffix);
+      const result = await run.importInto(coord, snapshot!.id, (names) => (createdStages = names));
       return {
         serverVersion: session!.version,
         schema: model,
         tables: result.tables,
         import: { ...result.import, durationMs: Date.now() - started },
-        staged: plan.tables.map((t) => t.key),
-        notStaged: Object.fromEntries(plan.notStaged),
+        staged: result.fallback ? [] : plain.dataTables.map((t) => `${t.schema}.${t.name}`),
+        notStaged: result.fallback ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!])) : {},
+        ...(result.fallback ? { fallback: result.fallback } : {}),
+        verified: result.verified,
       };
     });
   } catch (error) {
@@ -169,11 +185,25 @@ async function scannedRows(tx: postgres.TransactionSql, table: string): Promise<
   return Number(row?.n ?? -1);
 }
 
+/** SQLSTATE classes of connection trouble, resources and operator intervention: never a reason to fall back. */
+const FATAL_STATES = /^(08|53|57|58|XX)/;
+
+/** The statement the lanes or the build ran and the target refused, as a reason to fall back; null for anything else. */
+function buildFailure(error: unknown): BuildFailure | null {
+  if (error instanceof BuildFailure) return error;
+  if (!(error instanceof DumpError)) return null;
+  const pgCode = (error.details as { pgCode?: unknown } | undefined)?.pgCode;
+  if (error.code === 'DUMP_IMPORT_FAILED' && typeof pgCode === 'string' && !FATAL_STATES.test(pgCode)) return new BuildFailure(error.message);
+  if (error.code === 'DUMP_VERIFY_FAILED' && (error.details as { differences?: unknown } | undefined)?.differences) return new BuildFailure(error.message);
+  return null;
+}
+
 /** One parallel import: the lanes, the progress, and the final transaction. */
 class Run {
   readonly meter: ProgressMeter;
-  readonly stats = new Map<string, TableStats>();
+  stats = new Map<string, TableStats>();
   readonly #inflight = new Map<string, { bytes: number; rows: number }>();
+  readonly schemas: string[];
   #doneBytes = 0;
   #doneRows = 0;
   #builds = { done: 0, total: 0 };
@@ -182,12 +212,15 @@ class Run {
   constructor(
     readonly options: ParallelSyncOptions,
     readonly controller: AbortController,
-    readonly plan: StagePlan,
-    readonly final: RenderedSchema,
+    readonly model: SchemaModel,
+    readonly plain: RenderedSchema,
     readonly sizes: Map<string, number>,
+    readonly binary: boolean,
+    readonly suffix: string,
   ) {
-    const bytesTotal = final.dataTables.reduce((n, t) => n + (sizes.get(`${t.schema}.${t.name}`) ?? 0), 0);
-    this.meter = new ProgressMeter(options.onProgress, { tablesTotal: final.dataTables.length, bytesTotal });
+    const bytesTotal = plain.dataTables.reduce((n, t) => n + (sizes.get(`${t.schema}.${t.name}`) ?? 0), 0);
+    this.meter = new ProgressMeter(options.onProgress, { tablesTotal: plain.dataTables.length, bytesTotal });
+    this.schemas = schemasOfModel(model);
   }
 
   get signal(): AbortSignal {
@@ -219,14 +252,20 @@ class Run {
     this.meter.update({ tablesDone: this.stats.size, rowsDone: this.#doneRows, bytesDone: this.#doneBytes, table: other.done ? null : other.value }, true);
   }
 
-  async importInto(
-    coord: postgres.TransactionSql,
-    snapshotId: string,
-    setvals: string[],
-    schemas: string[],
-    onStages: (names: string[]) => void,
-  ): Promise<{ tables: TableStats[]; import: Omit<ImportResult, 'durationMs'> }> {
+  /** Forgets the lanes' copies: the one-transaction build loads every table again. */
+  #restartProgress(reason: string): void {
+    this.stats = new Map();
+    this.#inflight.clear();
+    this.#doneBytes = 0;
+    this.#doneRows = 0;
+    this.meter.update({ tablesDone: 0, rowsDone: 0, bytesDone: 0, table: null, message: `building in one transaction: ${reason}` }, true);
+  }
+
+  async importInto(coord: postgres.TransactionSql, snapshotId: string, onStages: (names: string[]) => void): Promise<{
+    tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; fallback: string | null; verified: { tables: number; rows: number };
+  }> {
     const { options } = this;
+    this.coordinator = coord;
     let mainPid: number | null = null;
     const onAbort = () => {
       if (mainPid !== null) void cancelBackend(options.target, mainPid);
@@ -240,6 +279,8 @@ class Run {
         // the main transaction waits idle while the lanes work
         await tx.unsafe(`SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true), pg_catalog.set_config('statement_timeout', '0', true)`);
         const lanes = await this.#openTargetLanes();
+        let plan: ShadowPlan | null = null;
+        let fallback: string | null = null;
         try {
           // under the lock: any staging schema is a leftover of a killed import
           await dropStaleStagingSchemas(lanes[0]!);
@@ -249,30 +290,63 @@ class Run {
             throw new HookFailure(error);
           }
           throwIfAborted(this.signal);
-          const stages = [...this.plan.stageSchemas.values()];
-          onStages(stages);
-          for (const name of stages) await lanes[0]!.unsafe(`CREATE SCHEMA ${quoteIdent(name)}`);
-          // the first failure (a lane's or the backup's) is the one reported; it stops the other side
-          let first: { error: unknown; stopped: boolean } | null = null;
-          const fail = (error: unknown) => {
-            // a side stopped because the other failed reports a cancellation: the failure that stopped it wins
-            const stopped = this.controller.signal.aborted && isAbortError(error instanceof HookFailure ? error.inner : error);
-            if (!first || (first.stopped && !stopped)) first = { error, stopped };
-            this.controller.abort();
-          };
-          const alongside = options.alongside ? options.alongside(this.signal).catch((error: unknown) => fail(new HookFailure(error))) : Promise.resolve();
-          await this.#runLanes(lanes, snapshotId).catch(fail);
-          await alongside;
-          if (first) throw (first as { error: unknown }).error;
+          const planned = planShadow(this.model, {
+            prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
+            excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary,
+            targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
+          });
+          if ('fallback' in planned) fallback = planned.fallback;
+          else {
+            plan = planned;
+            onStages([...plan.shadows.values()]);
+          }
+          fallback = await this.#alongside(plan ? (signal) => this.#build(lanes, plan!, snapshotId, signal) : null) ?? fallback;
         } finally {
           await Promise.all(lanes.map((l) => l.end({ timeout: 1 })));
         }
         throwIfAborted(this.signal);
-        return await this.#finish(tx, coord, setvals, schemas);
+        if (plan && fallback === null) {
+          try {
+            return { ...(await this.#swap(tx, plan)), fallback: null };
+          } catch (error) {
+            const failure = buildFailure(error);
+            if (!failure) throw error;
+            fallback = failure.reason;
+          }
+        }
+        this.#restartProgress(fallback ?? 'no parallel plan');
+        return { ...(await this.#inOneTransaction(tx, coord, plan)), fallback };
       });
     } finally {
       this.signal.removeEventListener('abort', onAbort);
     }
+  }
+
+  /**
+   * Runs the parallel build (when there is one) and the caller's `alongside` work (the backup) together; the first
+   * real failure stops the other side and is the one reported. A build failure the one-transaction import may not
+   * meet is returned as the reason to fall back, once the backup is done.
+   */
+  async #alongside(build: ((signal: AbortSignal) => Promise<void>) | null): Promise<string | null> {
+    let first: { error: unknown; stopped: boolean } | null = null;
+    const fail = (error: unknown) => {
+      // a side stopped because the other failed reports a cancellation: the failure that stopped it wins
+      const stopped = this.controller.signal.aborted && isAbortError(error instanceof HookFailure ? error.inner : error);
+      if (!first || (first.stopped && !stopped)) first = { error, stopped };
+      this.controller.abort();
+    };
+    let fallback: string | null = null;
+    const alongside = this.options.alongside ? this.options.alongside(this.signal).catch((error: unknown) => fail(new HookFailure(error))) : Promise.resolve();
+    if (build) {
+      await build(this.signal).catch((error: unknown) => {
+        const failure = this.signal.aborted ? null : buildFailure(error);
+        if (failure) fallback = failure.reason;
+        else fail(error);
+      });
+    }
+    await alongside;
+    if (first) throw (first as { error: unknown }).error;
+    return fallback;
   }
 
   async #openTargetLanes(): Promise<postgres.Sql[]> {
@@ -292,8 +366,33 @@ class Run {
     return lanes;
   }
 
+  /** Types, functions, tables and views under the temporary names; the lanes' copies and builds; the rest of post-data. */
+  async #build(targets: postgres.Sql[], plan: ShadowPlan, snapshotId: string, signal: AbortSignal): Promise<void> {
+    this.meter.update({ message: 'creating the schema beside the live one' }, true);
+    const first = targets[0]!;
+    await first.begin(async (ttx) => {
+      for (const statement of plan.prep) await this.#runOn(ttx, statement, signal);
+    });
+    await this.#runLanes(targets, snapshotId, plan);
+    this.meter.update({ message: 'triggers, policies, privileges and sequences' }, true);
+    const setvals = await readSequenceValues(this.coordinator!, this.plain.sequences, (s) => plan.shadows.get(s) ?? s);
+    await first.begin(async (ttx) => {
+      for (const statement of [...plan.finishing, ...setvals]) await this.#runOn(ttx, statement.trimEnd(), signal);
+    });
+  }
+
+  /** The coordinator's transaction (the snapshot), set while importInto runs. */
+  coordinator: postgres.TransactionSql | null = null;
+
+  async #runOn(session: postgres.TransactionSql, statement: string, signal: AbortSignal): Promise<void> {
+    throwIfAborted(signal);
+    await session.unsafe(statement).simple().catch((error: unknown) => {
+      throw laneError(error, statement.split('\n')[0]!.slice(0, 100), this.options.targetName);
+    });
+  }
+
   /** Opens the source side of every lane in the coordinator's snapshot, then runs every task over the lanes. */
-  async #runLanes(targets: postgres.Sql[], snapshotId: string): Promise<void> {
+  async #runLanes(targets: postgres.Sql[], snapshotId: string, plan: ShadowPlan): Promise<void> {
     const sources = targets.map((_, i) => openLike(this.options.source, `mbsync sync lane ${i + 1}`));
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
@@ -322,8 +421,8 @@ class Run {
     this.signal.addEventListener('abort', onAbort, { once: true });
     try {
       lanes.push(...(await Promise.all(opened)));
-      this.#builds.total = this.plan.tables.reduce((n, t) => n + t.builds.length + t.foreignKeys.length, 0);
-      await runLaneTasks(lanes, this.#tasks(), () => this.controller.abort());
+      this.#builds.total = plan.tables.reduce((n, t) => n + t.builds.length, 0) + plan.foreignKeys.length;
+      await runLaneTasks(lanes, this.#tasks(plan), () => this.controller.abort());
       throwIfAborted(this.signal);
     } finally {
       this.signal.removeEventListener('abort', onAbort);
@@ -333,27 +432,21 @@ class Run {
     }
   }
 
-  #tasks(): LaneTask<Lane>[] {
+  #tasks(plan: ShadowPlan): LaneTask<Lane>[] {
     const tasks: LaneTask<Lane>[] = [];
-    for (const t of this.plan.tables) {
-      const copyId = `copy:${t.key}`;
-      tasks.push({ id: copyId, after: [], locks: [{ table: t.key, exclusive: true }], cost: t.bytes, run: (lane) => this.#copy(lane, t) });
-      for (const b of t.builds) {
-        tasks.push({ id: b.id, after: [copyId, ...b.after], locks: b.tables.map((table) => ({ table, exclusive: b.exclusive })), cost: b.cost, run: (lane) => this.#build(lane, b.sql, b.label) });
-      }
+    const build = (b: BuildStep): LaneTask<Lane> => ({
+      id: b.id, after: b.after, locks: b.tables.map((table) => ({ table, exclusive: b.exclusive })), cost: b.cost, run: (lane) => this.#buildOn(lane, b.sql, b.label),
+    });
+    for (const t of plan.tables) {
+      // a copy through a partition root writes into the whole tree: it locks nothing the scheduler tracks
+      tasks.push({ id: `copy:${t.key}`, after: [], locks: t.viaRoot ? [] : [{ table: t.key, exclusive: true }], cost: t.bytes, run: (lane) => this.#copy(lane, t) });
+      tasks.push(...t.builds.map(build));
     }
-    const byKey = new Map(this.plan.tables.map((t) => [t.key, t]));
-    for (const t of this.plan.tables) {
-      for (const fk of t.foreignKeys) {
-        const ref = byKey.get(fk.references)!;
-        const after = [`copy:${t.key}`, `copy:${ref.key}`, ...t.builds.map((b) => b.id), ...ref.builds.map((b) => b.id)];
-        tasks.push({ id: fk.id, after, locks: fk.tables.map((table) => ({ table, exclusive: true })), cost: fk.cost, run: (lane) => this.#build(lane, fk.sql, fk.label) });
-      }
-    }
+    tasks.push(...plan.foreignKeys.map(build));
     return tasks;
   }
 
-  async #copy(lane: Lane, t: StagedTable): Promise<void> {
+  async #copy(lane: Lane, t: ShadowTable): Promise<void> {
     throwIfAborted(this.signal);
     const real = qualify(t.schema, t.name);
     this.meter.update({ table: t.key }, true);
@@ -371,7 +464,7 @@ class Run {
     }
     const stats: TableStats = { schema: t.schema, name: t.name, rows: 0, bytes: 0 };
     await lane.dst.begin(async (ttx) => {
-      for (const statement of t.create) await ttx.unsafe(statement);
+      if (t.prepare) await ttx.unsafe(t.prepare);
       const copied = await pipeCopy(lane.src, t.copyOut, ttx, t.copyIn, {
         signal: this.signal,
         countLines: !t.binary,
@@ -383,16 +476,18 @@ class Run {
       if (t.binary) copied.rows = await scannedRows(lane.src, real);
       stats.rows = copied.rows;
       stats.bytes = copied.bytes;
-      const inserted = await insertedRows(ttx, qualify(t.stageSchema, t.name));
-      if (inserted !== copied.rows) {
-        throw new DumpError('DUMP_VERIFY_FAILED', `${t.key}: the source sent ${copied.rows} rows but "${this.options.targetName}" took ${inserted}; nothing was changed`);
+      if (t.loadedInto) {
+        const inserted = await insertedRows(ttx, t.loadedInto);
+        if (inserted !== copied.rows) {
+          throw new DumpError('DUMP_VERIFY_FAILED', `${t.key}: the source sent ${copied.rows} rows but "${this.options.targetName}" took ${inserted}; nothing was changed`);
+        }
       }
     });
     lane.current = null;
     this.#tableDone(t.key, stats);
   }
 
-  async #build(lane: Lane, statement: string, label: string): Promise<void> {
+  async #buildOn(lane: Lane, statement: string, label: string): Promise<void> {
     throwIfAborted(this.signal);
     this.meter.update({ message: `building indexes and keys (${this.#builds.done}/${this.#builds.total}): ${label}` }, true);
     const query = lane.dst.unsafe(statement);
@@ -404,25 +499,104 @@ class Run {
     this.#builds.done++;
   }
 
-  /** The final transaction: replace the schemas, move the staged tables in, load the rest, check, commit. */
-  async #finish(tx: postgres.TransactionSql, coord: postgres.TransactionSql, setvals: string[], schemas: string[]): Promise<{ tables: TableStats[]; import: Omit<ImportResult, 'durationMs'> }> {
+  /**
+   * Counts the rows of every table the swap brings in and compares them with what the source sent (a tree loaded
+   * through its root as a whole), in the main transaction, before it touches anything readers can see.
+   */
+  async #checkRows(tx: postgres.TransactionSql, plan: ShadowPlan): Promise<{ tables: number; rows: number }> {
+    const expected = new Map<string, { from: string; rows: number }>();
+    for (const t of plan.tables) {
+      const rows = this.stats.get(t.key)?.rows ?? 0;
+      if (t.viaRoot) {
+        const [schema, ...rest] = t.viaRoot.split('.');
+        const entry = expected.get(t.viaRoot) ?? { from: qualify(plan.shadows.get(schema!)!, rest.join('.')), rows: 0 };
+        entry.rows += rows;
+        expected.set(t.viaRoot, entry);
+      } else {
+        expected.set(t.key, { from: `ONLY ${qualify(plan.shadows.get(t.schema)!, t.name)}`, rows });
+      }
+    }
+    const entries = [...expected.entries()];
+    const wrong: string[] = [];
+    let total = 0;
+    for (let i = 0; i < entries.length; i += 200) {
+      const batch = entries.slice(i, i + 200);
+      const counted = await tx.unsafe<{ i: number; n: string }[]>(batch.map(([, e], j) => `SELECT ${j} AS i, count(*)::text AS n FROM ${e.from}`).join(' UNION ALL '));
+      for (const row of counted) {
+        const [key, e] = batch[row.i]!;
+        total += Number(row.n);
+        if (Number(row.n) !== e.rows) wrong.push(`${key}: the source has ${e.rows}, found ${row.n}`);
+      }
+    }
+    if (wrong.length > 0) {
+      throw new DumpError('DUMP_VERIFY_FAILED', `row counts in "${this.options.targetName}" differ from the source, nothing was committed: ${wrong.slice(0, 5).join('; ')}`, { details: { mismatches: wrong } });
+    }
+    return { tables: this.plain.dataTables.length, rows: total };
+  }
+
+  /**
+   * The final transaction of a parallel build: rows checked, the live schemas renamed away and the new ones into
+   * their names, the extensions the target keeps moved along, the old schemas dropped, their dependents recreated,
+   * materialized views refreshed on the new data, the catalog checked against the dump's model. All in a savepoint:
+   * a catalog that does not match rolls it back and the caller builds in one transaction instead.
+   */
+  async #swap(tx: postgres.TransactionSql, plan: ShadowPlan): Promise<{ tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; verified: { tables: number; rows: number } }> {
+    const { options } = this;
+    this.meter.update({ message: 'checking the rows', table: null }, true);
+    const verified = await this.#checkRows(tx, plan);
+    this.meter.update({ message: 'swapping the schemas' }, true);
+    let dependents!: ReplaceReport;
+    await tx.savepoint(async (sp) => {
+      for (const s of RESTORE_SETTINGS) await sp.unsafe(s);
+      const replacing = await planReplace(sp, this.schemas, this.#replaceOptions(), {
+        inside: [...plan.shadows.values()], keepExtensions: plan.relocate.map((r) => r.extension),
+      });
+      const live = await sp.unsafe<{ name: string }[]>(`SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname = ANY($1::text[]) ORDER BY 1`, [this.schemas]);
+      const old = live.map((s, i) => ({ live: s.name, old: `mbsync_old_${this.suffix}_${i + 1}` }));
+      for (const o of old) await this.#runOn(sp, `ALTER SCHEMA ${quoteIdent(o.live)} RENAME TO ${quoteIdent(o.old)}`, this.signal);
+      for (const [real, shadow] of plan.shadows) await this.#runOn(sp, `ALTER SCHEMA ${quoteIdent(shadow)} RENAME TO ${quoteIdent(real)}`, this.signal);
+      for (const r of plan.relocate) await this.#runOn(sp, `ALTER EXTENSION ${quoteIdent(r.extension)} SET SCHEMA ${quoteIdent(r.schema)}`, this.signal);
+      for (const o of old) await this.#runOn(sp, `DROP SCHEMA ${quoteIdent(o.old)} CASCADE`, this.signal);
+      dependents = await completeReplace(sp, replacing);
+      for (const statement of plan.refresh) await this.#runOn(sp, statement, this.signal);
+      this.meter.update({ message: 'checking the catalog' }, true);
+      await verifySchemaModel(sp, this.model, this.schemas, options.targetName, { owners: options.owners, privileges: options.privileges });
+    });
+    const tables = this.plain.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);
+    this.meter.update({ message: 'committing', bytesDone: this.meter.state.bytesTotal, tablesDone: tables.length }, true);
+    return { tables, verified, import: this.#result(tables, plan.prep.length + plan.finishing.length, dependents) };
+  }
+
+  #replaceOptions() {
+    return { owners: this.options.owners, privileges: this.options.privileges, acceptDependentLoss: this.options.acceptDependentLoss === true, model: this.model };
+  }
+
+  #result(tables: TableStats[], statements: number, dependents: ReplaceReport): Omit<ImportResult, 'durationMs'> {
+    return {
+      mode: 'replace', statements: statements + this.#statements, tables: tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows })),
+      rows: tables.reduce((n, t) => n + t.rows, 0), bytesRead: tables.reduce((n, t) => n + t.bytes, 0), dependents,
+    };
+  }
+
+  /**
+   * The whole replace in the main transaction over one connection, as `--jobs 1` does it: what the parallel build
+   * left is dropped, the replaced schemas are dropped and built again, every table is copied from the coordinator's
+   * snapshot, then the dependents, the materialized views and the checks.
+   */
+  async #inOneTransaction(tx: postgres.TransactionSql, coord: postgres.TransactionSql, plan: ShadowPlan | null): Promise<{ tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; verified: { tables: number; rows: number } }> {
     this.meter.update({ message: 'replacing the schemas', table: null }, true);
     const run = async (statement: string) => {
-      throwIfAborted(this.signal);
-      await tx.unsafe(statement).simple().catch((error: unknown) => {
-        throw laneError(error, statement.split('\n')[0]!.slice(0, 100), this.options.targetName);
-      });
+      await this.#runOn(tx, statement, this.signal);
       this.#statements++;
     };
     for (const s of RESTORE_SETTINGS) await run(s);
     await tx.unsafe(`SELECT pg_catalog.set_config('maintenance_work_mem', ${quoteLiteral(this.options.maintenanceWorkMem ?? '256MB')}, true)`);
-    await dropSchemasForReplace(tx, schemas);
-    for (const s of this.final.preData) await run(s);
-    const staged = new Set(this.plan.tables.map((t) => t.key));
-    for (const t of this.final.dataTables) {
+    for (const name of plan?.shadows.values() ?? []) await run(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
+    const replacing = await planReplace(tx, this.schemas, this.#replaceOptions());
+    await dropReplacedSchemas(tx, replacing);
+    for (const s of this.plain.preData) await run(s);
+    for (const t of this.plain.dataTables) {
       const key = `${t.schema}.${t.name}`;
-      if (staged.has(key)) continue;
-      this.meter.update({ message: 'loading the tables that could not be staged' });
       const name = qualify(t.schema, t.name);
       const list = t.columns.length ? ` (${t.columns.map(quoteIdent).join(', ')})` : '';
       this.meter.update({ table: key }, true);
@@ -439,23 +613,16 @@ class Run {
       this.#statements++;
       this.#tableDone(key, { schema: t.schema, name: t.name, rows: copied.rows, bytes: copied.bytes });
     }
-    for (const s of setvals) await run(s.trimEnd());
-    this.meter.update({ message: 'indexes, keys and triggers of the remaining objects' }, true);
-    for (const s of this.final.postData) await run(s);
-    for (const s of this.final.refreshMaterializedViews) await run(s);
-    // every data table was loaded exactly once (staged ones by a lane, the others here)
-    const missing = this.final.dataTables.map((t) => `${t.schema}.${t.name}`).filter((k) => !this.stats.has(k));
-    if (missing.length > 0) throw new DumpError('DUMP_VERIFY_FAILED', `tables not loaded: ${missing.slice(0, 5).join(', ')}; nothing was changed`);
-    // RESTRICT: a staging schema still holding anything means a table was not moved in
-    for (const name of this.plan.stageSchemas.values()) await run(`DROP SCHEMA ${quoteIdent(name)}`);
-    const tables = this.final.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);
-    const rows = tables.reduce((n, t) => n + t.rows, 0);
-    const bytes = tables.reduce((n, t) => n + t.bytes, 0);
+    for (const s of await readSequenceValues(coord, this.plain.sequences)) await run(s.trimEnd());
+    this.meter.update({ message: 'indexes, keys and triggers' }, true);
+    for (const s of this.plain.postData) await run(s);
+    for (const s of this.plain.refreshMaterializedViews) await run(s);
+    const dependents = await completeReplace(tx, replacing);
+    await verifySchemaModel(tx, this.model, this.schemas, this.options.targetName, { owners: this.options.owners, privileges: this.options.privileges });
+    const tables = this.plain.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);
     this.meter.update({ message: 'committing', bytesDone: this.meter.state.bytesTotal, tablesDone: tables.length }, true);
-    return {
-      tables,
-      import: { mode: 'replace', statements: this.#statements, tables: tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows })), rows, bytesRead: bytes },
-    };
+    const rows = tables.reduce((n, t) => n + t.rows, 0);
+    return { tables, verified: { tables: tables.length, rows }, import: this.#result(tables, 0, dependents) };
   }
 }
 

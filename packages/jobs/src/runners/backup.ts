@@ -38,6 +38,9 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
     out: file,
     // an empty list selects nothing: a target holding none of the schemas gets an empty backup
     schemas,
+    // what the replace may drop outside those schemas, so that restoring the backup brings it back
+    dependents: true,
+    census: false,
     signal: input.signal,
     onProgress: input.onProgress,
     backupOf: { target: input.target.name, schemas: input.schemas },

@@ -78,6 +78,7 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
       mode: input.mode,
       schemas,
       lockWaitMs: input.config.targetLockWaitMs,
+      acceptDependentLoss: input.acceptDataLoss ?? false,
       signal: input.signal,
       onProgress: report('import'),
       beforeWrite: async (tx) => {

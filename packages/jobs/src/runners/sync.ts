@@ -132,6 +132,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       targetName: input.target.name,
       jobs,
       lockWaitMs: input.config.targetLockWaitMs,
+      acceptDependentLoss: input.acceptDataLoss ?? false,
       signal: input.signal,
       onSchema: (schema) => {
         model = schema;
@@ -148,8 +149,9 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       } : undefined,
       onProgress: (p) => importing && importProgress?.(p),
     });
-    input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
-    const verify = await verifyRowCounts(targetSql, result.tables, input.target.name);
+    // rows and catalog were checked in the final transaction, before COMMIT
+    input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
+    const verify: RowCountCheck = result.verified;
     const rows = result.tables.reduce((n, t) => n + t.rows, 0);
     const dataBytes = result.tables.reduce((n, t) => n + t.bytes, 0);
     return { export: { tables: result.tables.length, rows, dataBytes, durationMs: Date.now() - started }, import: result.import, backup, verify, dumpFile: null };
@@ -242,6 +244,9 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
       source: openDumpStream(pipe, { label: `stream from ${input.source.name}` }),
       mode: input.mode,
       schemas,
+      model: schema,
+      carries: { owners: input.owners === true, privileges: input.privileges === true },
+      acceptDependentLoss: input.acceptDataLoss ?? false,
       lockWaitMs: input.config.targetLockWaitMs,
       signal: controller.signal,
       onProgress: (p) => importing && importProgress?.(p),

@@ -1,5 +1,5 @@
 import type { ImportMode } from '@mbsync/dump';
-import { countTargetRows, diffSchemas, introspect, judgeImport, renderReport, tablesToCount, type SchemaModel, type Verdict } from '@mbsync/schema-diff';
+import { checkTarget, renderReport, type SchemaModel, type Verdict } from '@mbsync/schema-diff';
 import type postgres from 'postgres';
 import { JobsError } from '../errors.js';
 
@@ -14,13 +14,11 @@ export interface SchemaCheckOptions {
 /**
  * The schema check every import runs inside its transaction, after the target lock and before any write:
  * data-only is refused when the target cannot hold the data; replace needs confirmation when the target
- * would lose tables or columns that hold rows.
+ * would lose tables or columns that hold rows, or objects outside the replaced schemas that depend on them
+ * and cannot be recreated.
  */
 export async function checkTargetSchema(tx: postgres.TransactionSql, dumpSchema: SchemaModel, options: SchemaCheckOptions): Promise<Verdict> {
-  const target = await introspect(tx);
-  const changes = diffSchemas(dumpSchema, target);
-  const counts = await countTargetRows(tx, tablesToCount(changes));
-  const verdict = judgeImport(changes, { targetRowCounts: counts });
+  const { changes, verdict } = await checkTarget(tx, dumpSchema);
   const report = renderReport(changes, verdict);
   options.onReport?.(report, verdict);
   const modeVerdict = verdict[options.mode];

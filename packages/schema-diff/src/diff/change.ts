@@ -34,6 +34,8 @@ export interface SchemaChange {
   severity: ChangeSeverity;
   /** `schema.table` of the table (or view) the object is or belongs to: the key of row counts. */
   table?: string;
+  /** Why a replace cannot proceed at all because of this difference (it would fail, or silently differ). */
+  refusesReplace?: string;
 }
 
 const REPLACE_RANK: Record<ReplaceSeverity, number> = { info: 0, warning: 1, destructive: 2 };

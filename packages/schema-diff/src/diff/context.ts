@@ -9,6 +9,10 @@ import { typeCatalog } from './type-fit.js';
 export interface DiffOptions {
   /** Also compare owners and privileges (off by default: they differ between environments and are not dumped unless asked). */
   ownership?: boolean;
+  /** Compare owners only (`ownership` turns on both). */
+  owners?: boolean;
+  /** Compare privileges only (`ownership` turns on both). */
+  privileges?: boolean;
 }
 
 /** What the per-kind differs need to know about both models. */
@@ -82,9 +86,8 @@ export function onlyInTargetText(context: DiffContext, schema: string): string {
 export function commonAspects(context: DiffContext, a: { comment?: string | null | undefined } & Partial<Ownership>, b: { comment?: string | null | undefined } & Partial<Ownership>): Aspect[] {
   const aspects: Aspect[] = [];
   if ((a.comment ?? null) !== (b.comment ?? null)) aspects.push({ text: `comment ${arrow(a.comment, b.comment)}` });
-  if (context.options.ownership) {
-    if (a.owner !== b.owner) aspects.push({ text: `owner ${arrow(a.owner, b.owner)}` });
-    if (!same(a.acl ?? null, b.acl ?? null)) aspects.push({ text: `privileges ${arrow(a.acl, b.acl)}` });
-  }
+  const { ownership, owners, privileges } = context.options;
+  if ((ownership || owners) && a.owner !== b.owner) aspects.push({ text: `owner ${arrow(a.owner, b.owner)}` });
+  if ((ownership || privileges) && !same(a.acl ?? null, b.acl ?? null)) aspects.push({ text: `privileges ${arrow(a.acl, b.acl)}` });
   return aspects;
 }

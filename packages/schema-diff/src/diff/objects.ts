@@ -40,6 +40,11 @@ export function diffExtensions(context: DiffContext, from: SchemaModel, to: Sche
       if (a.version !== b.version) aspects.push({ text: `version ${arrow(a.version, b.version)}` });
       if (a.schema !== b.schema) aspects.push({ text: `schema ${arrow(a.schema, b.schema)}` });
       const change = changed('extension', name, a, b, aspects);
+      // an extension exists once per database: replace cannot create it where the dump has it while it lives in
+      // a schema the replace leaves alone
+      if (change && a.schema !== b.schema && !context.dumpedSchemas.has(b.schema)) {
+        change.refusesReplace = `extension ${name} is installed in schema ${b.schema} of the target, the dump has it in ${a.schema}: move it (ALTER EXTENSION ${name} SET SCHEMA ${a.schema}) or drop it first`;
+      }
       if (change) out.push(change);
     }
   });

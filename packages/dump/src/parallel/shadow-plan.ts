@@ -1,0 +1,311 @@
+import type { SchemaModel, Table } from '@mbsync/schema-diff';
+import { renderSchema, type BuiltParts, type RenderedSchema } from '../ddl.js';
+import { qualify, quoteIdent } from '../ddl/quote.js';
+import { schemasOfModel } from '../replace/schemas.js';
+import { rewriteSchemas, type SchemaResolver } from './schema-rewrite.js';
+import type { TargetExtension } from './target-extensions.js';
+
+/** One statement that builds an index, key or foreign key on a loaded table, run in a lane. */
+export interface BuildStep {
+  id: string;
+  /** ids of the steps (or copies, `copy:<table>`) it runs after */
+  after: string[];
+  /** 'schema.table' (unquoted) of every table the statement locks */
+  tables: string[];
+  /** true when the statement takes a lock that conflicts with itself (ALTER TABLE … ADD CONSTRAINT) */
+  exclusive: boolean;
+  sql: string;
+  /** weight for scheduling, in bytes of the tables it reads */
+  cost: number;
+  label: string;
+}
+
+/** A table whose rows a lane copies into the schema being built under a temporary name. */
+export interface ShadowTable {
+  schema: string;
+  name: string;
+  key: string;
+  /** estimated size on disk (heap and TOAST), for scheduling */
+  bytes: number;
+  binary: boolean;
+  /** `COPY … TO STDOUT` on the source */
+  copyOut: string;
+  /** run before the COPY in its transaction: TRUNCATE, so the rows can be loaded frozen (null: loaded through the root) */
+  prepare: string | null;
+  /** `COPY … FROM STDIN` into the built table (or its partition root) */
+  copyIn: string;
+  /** the built table whose inserted rows are checked against the rows sent (null: loaded through the root) */
+  loadedInto: string | null;
+  /** 'schema.table' of the partition root the rows go through, when they do: its tree's rows are checked as a whole */
+  viaRoot: string | null;
+  builds: BuildStep[];
+}
+
+/** How the replacement is built beside the live schemas, then swapped in by renaming. */
+export interface ShadowPlan {
+  /** every replaced schema → the temporary name it is built under */
+  shadows: Map<string, string>;
+  resolve: SchemaResolver;
+  /** schemas, extensions, types, functions, sequences, tables, views: committed before the lanes load */
+  prep: string[];
+  tables: ShadowTable[];
+  /** foreign keys between lane-built keys, after both tables' builds */
+  foreignKeys: BuildStep[];
+  /** the rest of post-data (partitioned tables' keys, attachments, triggers, policies, grants, …) and setval */
+  finishing: string[];
+  /** REFRESH MATERIALIZED VIEW, real names: run after the swap, on the new data */
+  refresh: string[];
+  /** extensions the target has where the dump wants them: moved into the new schema by the swap */
+  relocate: { extension: string; schema: string }[];
+}
+
+export interface ShadowPlanOptions {
+  prefix: string;
+  owners?: boolean;
+  privileges?: boolean;
+  excludeTableData?: string[];
+  sizes: Map<string, number>;
+  binary: boolean;
+  /** the dump's extensions as the target has them (readTargetExtensions) */
+  targetExtensions: Map<string, TargetExtension>;
+}
+
+/**
+ * Types (format_type spelling, arrays included) whose binary COPY form is exact and the same on every server
+ * version since 12, and whose binary input checks what text input checks. Binary COPY skips formatting and
+ * parsing (timestamps, numerics, bytea as hex), which is most of a COPY's CPU.
+ */
+const BINARY_SAFE_TYPE = new RegExp(String.raw`^(?:smallint|integer|bigint|real|double precision|boolean|text|bytea|date|uuid|json|jsonb|oid|inet|cidr|macaddr`
+  + String.raw`|numeric(?:\(\d+(?:,\d+)?\))?|character varying(?:\(\d+\))?|character(?:\(\d+\))?`
+  + String.raw`|time(?:\(\d\))? (?:with|without) time zone|timestamp(?:\(\d\))? (?:with|without) time zone)(?:\[\])*$`);
+
+/** A type of pg_catalog as format_type prints it under an empty search_path: unqualified, unquoted. */
+function isCatalogType(type: string): boolean {
+  return /^[a-z][a-z0-9 _(),[\]]*$/.test(type);
+}
+
+/**
+ * Binary COPY carries an enum as its label and a domain as its base type, so those are as portable as their base;
+ * arrays of user types carry the element type's OID, which differs between databases.
+ */
+function binarySafe(type: string, enums: Set<string>, domains: Map<string, string>): boolean {
+  if (BINARY_SAFE_TYPE.test(type)) return true;
+  if (enums.has(type)) return true;
+  const base = domains.get(type);
+  return base !== undefined && !base.endsWith('[]') && BINARY_SAFE_TYPE.test(base);
+}
+
+function typeName(t: { schema: string; name: string }): string {
+  return qualify(t.schema, t.name);
+}
+
+const SIMPLE_KEY = /^(PRIMARY KEY|UNIQUE) \([^()"]*\)$/;
+/** Types whose values are OIDs read from names (regclass, regproc, …). */
+const NAME_TYPE = /^reg(?:class|type|proc|procedure|oper|operator|config|dictionary|namespace|collation|role)(?:\[\])*$/;
+
+/**
+ * Plans a parallel replace that builds every replaced schema under a temporary name (`<prefix>_<n>`): types,
+ * functions, sequences, tables and views first (`prep`), then each table loaded by a lane (TRUNCATE + COPY FREEZE)
+ * and its indexes and keys built there, then the rest of post-data; the final transaction renames the live schemas
+ * away, the new ones into their names, and drops the old. Every statement is the sequential import's own, its
+ * schema-qualified names pointed at the temporary schemas (see rewriteSchemas), so nothing a table uses — enums,
+ * domains, operator classes of an extension, collations — can bind to the live schemas' objects, which the swap
+ * drops. Returns a reason instead when the target's extensions cannot follow a rename.
+ */
+export function planShadow(model: SchemaModel, options: ShadowPlanOptions): ShadowPlan | { fallback: string } {
+  const schemas = schemasOfModel(model);
+  const shadows = new Map(schemas.map((s, i) => [s, `${options.prefix}_${i + 1}`]));
+  // names of extension members the target already has in a replaced schema: they stay where they are until the swap
+  const kept = new Map<string, Set<string>>();
+  const relocate: ShadowPlan['relocate'] = [];
+  const created = new Set<string>();
+  for (const x of model.extensions) {
+    const there = options.targetExtensions.get(x.name);
+    if (!there) {
+      created.add(x.name);
+      continue;
+    }
+    if (there.schema !== x.schema) return { fallback: `extension ${x.name} is installed in schema ${there.schema} of the target, the dump has it in ${x.schema}` };
+    if (!there.relocatable) return { fallback: `extension ${x.name} is installed in ${x.schema} of the target and cannot be moved to the new schema` };
+    const names = kept.get(x.schema) ?? new Set<string>();
+    for (const m of there.members) names.add(m);
+    kept.set(x.schema, names);
+    relocate.push({ extension: x.name, schema: x.schema });
+  }
+  const resolve: SchemaResolver = (schema, name) => {
+    const shadow = shadows.get(schema);
+    if (shadow === undefined) return null;
+    if (name !== '' && kept.get(schema)?.has(name)) return null;
+    return shadow;
+  };
+  const rewrite = (statement: string) => rewriteSchemas(statement, resolve);
+
+  const noData = new Set(options.excludeTableData ?? []);
+  const byKey = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
+  const enums = new Set(model.enums.map(typeName));
+  const domains = new Map(model.domains.map((d) => [typeName(d), d.baseType]));
+  // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects
+  for (const t of loaded) {
+    const column = t.columns.find((c) => NAME_TYPE.test(c.type) || NAME_TYPE.test(domains.get(c.type) ?? ''));
+    if (column) return { fallback: `column ${t.schema}.${t.name}.${column.name} is of type ${column.type}, whose values name objects` };
+  }
+
+  const built = new Map<string, BuiltParts>();
+  const tables: ShadowTable[] = [];
+  for (const t of loaded) {
+    const shadowTable = tableShadow(t, byKey, enums, domains, options, shadows, rewrite);
+    tables.push(shadowTable.table);
+    built.set(shadowTable.table.key, shadowTable.built);
+  }
+  const foreignKeys = planForeignKeys(model, tables, built, rewrite);
+  const rendered: RenderedSchema = renderSchema(model, { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, built });
+
+  const prep = [...shadows.values()].map((s) => `CREATE SCHEMA ${quoteIdent(s)};`);
+  for (const statement of rendered.preData) {
+    if (/^CREATE SCHEMA /.test(statement)) continue;
+    const extension = /^CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) /.exec(statement);
+    if (extension) {
+      const name = extension[1]!.startsWith('"') ? extension[1]!.slice(1, -1).replace(/""/g, '"') : extension[1]!;
+      if (!created.has(name)) continue;
+    }
+    prep.push(rewrite(statement));
+  }
+  return {
+    shadows, resolve, prep, tables, foreignKeys,
+    finishing: rendered.postData.map(rewrite),
+    refresh: rendered.refreshMaterializedViews,
+    relocate,
+  };
+}
+
+/** The top of a partition tree, and whether its rows must be loaded through it. */
+function partitionRoot(t: Table, byKey: Map<string, Table>): { root: Table; viaRoot: boolean } {
+  let root = t;
+  let viaRoot = false;
+  for (let parent = t.partitionOf; parent; parent = root.partitionOf) {
+    const p = byKey.get(`${parent.schema}.${parent.name}`);
+    if (!p) break;
+    root = p;
+    // hash partitioning hashes an enum by its OID and a user type by its own function: a row's partition in the
+    // target may differ from the source's, so such trees are loaded through their root (pg_dump does the same)
+    const key = p.partitionKey ?? '';
+    if (/^HASH /i.test(key)) {
+      const columns = /^HASH \((.*)\)$/i.exec(key)?.[1]?.split(',').map((c) => c.trim()) ?? [];
+      const types = columns.map((c) => p.columns.find((x) => x.name === c || quoteIdent(x.name) === c)?.type);
+      if (types.some((type) => type === undefined || !isCatalogType(type))) viaRoot = true;
+    }
+  }
+  return { root, viaRoot };
+}
+
+/** 'schema.table' of every leaf (plain table) under a partitioned table. */
+function treeLeaves(root: Table, byKey: Map<string, Table>): string[] {
+  const children = new Map<string, Table[]>();
+  for (const t of byKey.values()) {
+    if (!t.partitionOf) continue;
+    const parent = `${t.partitionOf.schema}.${t.partitionOf.name}`;
+    children.set(parent, [...(children.get(parent) ?? []), t]);
+  }
+  const out: string[] = [];
+  const visit = (t: Table) => {
+    const key = `${t.schema}.${t.name}`;
+    if (t.kind === 'table') out.push(key);
+    for (const c of children.get(key) ?? []) visit(c);
+  };
+  visit(root);
+  return out;
+}
+
+function tableShadow(
+  t: Table, byKey: Map<string, Table>, enums: Set<string>, domains: Map<string, string>, options: ShadowPlanOptions,
+  shadows: Map<string, string>, rewrite: (s: string) => string,
+): { table: ShadowTable; built: BuiltParts } {
+  const key = `${t.schema}.${t.name}`;
+  const real = qualify(t.schema, t.name);
+  const shadow = qualify(shadows.get(t.schema)!, t.name);
+  const bytes = options.sizes.get(key) ?? t.estimatedBytes;
+  const columns = t.columns.filter((c) => c.generated === undefined).sort((a, b) => a.position - b.position);
+  const list = columns.length > 0 ? ` (${columns.map((c) => quoteIdent(c.name)).join(', ')})` : '';
+  const { root, viaRoot } = partitionRoot(t, byKey);
+  const binary = !viaRoot && options.binary && columns.length > 0 && columns.every((c) => binarySafe(c.type, enums, domains));
+  const builtConstraints = new Set<string>();
+  const builtIndexes = new Set<string>();
+  const builds: BuildStep[] = [];
+  const indexCost = bytes / 2;
+  const copyId = `copy:${key}`;
+  // rows loaded through the root land in any partition of the tree: builds wait for every copy of the tree
+  const copies = viaRoot ? treeLeaves(root, byKey).map((leaf) => `copy:${leaf}`) : [copyId];
+  for (const i of t.indexes) {
+    if (i.constraint) continue;
+    builds.push({ id: `index:${key}:${i.name}`, after: copies, tables: [key], exclusive: false, sql: rewrite(`${i.definition.trimEnd().replace(/;$/, '')};`), cost: indexCost, label: `${t.schema}.${i.name}` });
+    builtIndexes.add(i.name);
+  }
+  for (const c of t.constraints) {
+    if (c.cloned || !(c.type === 'primary key' || c.type === 'unique' || c.type === 'exclusion')) continue;
+    const index = t.indexes.find((i) => i.constraint === c.name);
+    const simple = SIMPLE_KEY.exec(c.definition);
+    const plainIndex = index && index.name === c.name && simple && /^CREATE UNIQUE INDEX \S+ ON \S+ USING btree \([^()]*\)$/.test(index.definition);
+    if (plainIndex && simple) {
+      // built as a plain unique index (other indexes of the table can be built alongside: SHARE lock), then
+      // promoted to the constraint, which is instant
+      const indexId = `index:${key}:${c.name}`;
+      builds.push({ id: indexId, after: copies, tables: [key], exclusive: false, sql: rewrite(`${index.definition};`), cost: indexCost, label: `${t.schema}.${c.name}` });
+      builds.push({
+        id: `constraint:${key}:${c.name}`, after: [indexId], tables: [key], exclusive: true, cost: 1, label: `${key} ${c.name}`,
+        sql: `ALTER TABLE ONLY ${shadow}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${simple[1]} USING INDEX ${quoteIdent(c.name)};`,
+      });
+    } else {
+      builds.push({
+        id: `constraint:${key}:${c.name}`, after: copies, tables: [key], exclusive: true, cost: indexCost, label: `${key} ${c.name}`,
+        sql: rewrite(`ALTER TABLE ONLY ${real}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`),
+      });
+    }
+    builtConstraints.add(c.name);
+  }
+  const into = viaRoot ? qualify(shadows.get(root.schema)!, root.name) : shadow;
+  return {
+    table: {
+      schema: t.schema, name: t.name, key, bytes, binary,
+      copyOut: `COPY ${real}${list} TO STDOUT${binary ? ' WITH (FORMAT binary)' : ''}`,
+      prepare: viaRoot ? null : `TRUNCATE ONLY ${shadow}`,
+      copyIn: viaRoot ? `COPY ${into}${list} FROM STDIN` : `COPY ${shadow}${list} FROM STDIN WITH (${binary ? 'FORMAT binary, ' : ''}FREEZE)`,
+      loadedInto: viaRoot ? null : shadow,
+      viaRoot: viaRoot ? `${root.schema}.${root.name}` : null,
+      builds,
+    },
+    built: { builtConstraints, builtIndexes },
+  };
+}
+
+/** Foreign keys between loaded tables whose referenced table's keys are all built by the lanes. */
+function planForeignKeys(model: SchemaModel, tables: ShadowTable[], built: Map<string, BuiltParts>, rewrite: (s: string) => string): BuildStep[] {
+  const byKey = new Map(tables.map((t) => [t.key, t]));
+  const modelTables = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  const keysBuilt = (key: string) => {
+    const t = modelTables.get(key)!;
+    const parts = built.get(key);
+    if (!parts) return false;
+    return t.constraints.every((c) => (c.type !== 'primary key' && c.type !== 'unique') || parts.builtConstraints.has(c.name))
+      && t.indexes.every((i) => i.constraint !== undefined || !/^CREATE UNIQUE /.test(i.definition) || parts.builtIndexes.has(i.name));
+  };
+  const out: BuildStep[] = [];
+  for (const s of tables) {
+    const t = modelTables.get(s.key)!;
+    for (const c of t.constraints) {
+      if (c.type !== 'foreign key' || c.cloned || !c.references) continue;
+      const refKey = `${c.references.schema}.${c.references.name}`;
+      const ref = byKey.get(refKey);
+      if (!ref || !keysBuilt(refKey)) continue;
+      out.push({
+        id: `fk:${s.key}:${c.name}`,
+        after: [`copy:${s.key}`, `copy:${refKey}`, ...s.builds.map((b) => b.id), ...ref.builds.map((b) => b.id)],
+        tables: [...new Set([s.key, refKey])], exclusive: true, cost: s.bytes / 4, label: `${s.key} ${c.name}`,
+        sql: rewrite(`ALTER TABLE ONLY ${qualify(t.schema, t.name)}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`),
+      });
+      (built.get(s.key)!.builtConstraints as Set<string>).add(c.name);
+    }
+  }
+  return out;
+}
+

@@ -1,0 +1,40 @@
+import type postgres from 'postgres';
+import { diffSchemas, type DiffOptions, type SchemaChange } from './diff.js';
+import { predictDependents, readDependents, type DependentFate } from './introspect/dependents.js';
+import { introspect } from './introspect.js';
+import { readUncopied } from './introspect/uncopied.js';
+import { modelSchemas, type SchemaModel } from './model.js';
+import { countTargetRows, judgeImport, tablesToCount, type Verdict } from './verdict.js';
+
+/** What an import of a dump would do to a target, read from the target in one snapshot. */
+export interface TargetCheck {
+  /** The target's catalog of the schemas the dump replaces (those of them that exist). */
+  target: SchemaModel;
+  changes: SchemaChange[];
+  verdict: Verdict;
+  targetRowCounts: Record<string, number>;
+  dependents: DependentFate[];
+}
+
+/**
+ * The one schema check behind validate, `mbsync diff` and the api: reads the target's schemas the dump would
+ * replace — whatever they are called, Supabase's `auth` included — diffs them against the dump's model, counts the
+ * rows of what replace would drop, walks pg_depend for the target's objects outside those schemas that depend on
+ * them, and judges both import modes. Given a pool it opens its own REPEATABLE READ READ ONLY transaction; given a
+ * transaction (an import's, under its lock) it reads inside it.
+ */
+export async function checkTarget(sql: postgres.Sql | postgres.TransactionSql, dump: SchemaModel, options: DiffOptions = {}): Promise<TargetCheck> {
+  if (!('savepoint' in sql)) {
+    return await (sql as postgres.Sql).begin('isolation level repeatable read read only', (tx) => checkTarget(tx, dump, options)) as TargetCheck;
+  }
+  const wanted = modelSchemas(dump);
+  const present = await sql<{ name: string }[]>`SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname = ANY(${wanted}::text[]) ORDER BY 1`;
+  const schemas = present.map((r) => r.name);
+  const target = await introspect(sql, { schemas });
+  const changes = diffSchemas(dump, target, options);
+  const targetRowCounts = await countTargetRows(sql, tablesToCount(changes));
+  const dependents = predictDependents(await readDependents(sql, schemas), dump);
+  // objects of the replaced schemas the model cannot carry: the replace drops them and no backup holds them
+  const uncopied = await readUncopied(sql, schemas, { databaseWide: false, privileges: false });
+  return { target, changes, targetRowCounts, dependents, verdict: judgeImport(changes, { targetRowCounts, dependents, uncopied }) };
+}
