@@ -21,6 +21,8 @@ export interface TableStats {
   rows: number;
   /** bytes of COPY text */
   bytes: number;
+  /** 'schema.table' of the partition root the rows are loaded through, when they are (DataTable.loadVia) */
+  via?: string;
 }
 
 /** Connections a helper lane holds open: one transaction in the exporting connection's snapshot. */
@@ -99,7 +101,7 @@ export class DataCopier {
     this.#split = options.split;
     this.#blockBytes = options.blockBytes;
     this.#sourceName = options.sourceName;
-    this.tables = tables.map((t) => ({ schema: t.schema, name: t.name, rows: 0, bytes: 0 }));
+    this.tables = tables.map((t) => ({ schema: t.schema, name: t.name, rows: 0, bytes: 0, ...(t.loadVia ? { via: `${t.loadVia.schema}.${t.loadVia.name}` } : {}) }));
     this.#queue = tables.map((table, i) => ({ table, stats: this.tables[i]! }));
     // with one lane the dump keeps its table order; with more, the largest go first so no lane is left alone
     // with a big table at the end
@@ -145,7 +147,8 @@ export class DataCopier {
     // A table whose only columns are generated (or none at all) still holds rows: COPY it without a list.
     const columns = table.columns.map(quoteIdent).join(', ');
     const list = columns ? ` (${columns})` : '';
-    const header = `COPY ${name}${list} FROM stdin;\n`;
+    // rows of an enum-hash-partitioned tree go in through its root, which routes them (see loadThroughRoot)
+    const header = `COPY ${table.loadVia ? qualify(table.loadVia.schema, table.loadVia.name) : name}${list} FROM stdin;\n`;
     if (lane > 0) await this.#lockNoWait(tx, name, label);
     this.#meter.update({ table: label }, true);
     this.#active.set(stats, table.estimatedBytes);

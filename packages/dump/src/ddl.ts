@@ -1,6 +1,7 @@
 import type { SchemaModel, Table, View } from '@mbsync/schema-diff';
 import { objectKey } from '@mbsync/schema-diff';
 import { renderComments } from './ddl/comments.js';
+import { loadThroughRoot } from './ddl/partitions.js';
 import type { PostDataPhases } from './ddl/post-data.js';
 import { renderDomainPostData, renderTablePostData, renderViewPostData } from './ddl/post-data.js';
 import {
@@ -41,6 +42,8 @@ export interface DataTable {
   /** attnum order, generated and dropped columns left out: the COPY column list. */
   columns: string[];
   estimatedBytes: number;
+  /** The partition root its rows are loaded through (see loadThroughRoot), when they are. */
+  loadVia?: { schema: string; name: string };
 }
 
 /** The DDL of a model in the three sections of a dump, each statement complete and ending in `;`. */
@@ -137,12 +140,14 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   for (const v of views) renderViewPostData(v, postData);
 
   const noData = new Set(options.excludeTableData ?? []);
+  const via = loadThroughRoot(model);
   return {
     preData,
     dataTables: tables
       .filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`))
       .map((t) => ({
         schema: t.schema, name: t.name, estimatedBytes: t.estimatedBytes,
+        ...(via.has(`${t.schema}.${t.name}`) ? { loadVia: via.get(`${t.schema}.${t.name}`)! } : {}),
         columns: t.columns.filter((c) => c.generated === undefined).sort((a, b) => a.position - b.position).map((c) => c.name),
       })),
     sequences: [

@@ -1,5 +1,6 @@
 import type { SchemaModel, Table } from '@mbsync/schema-diff';
 import { renderSchema, type BuiltParts, type RenderedSchema } from '../ddl.js';
+import { loadThroughRoot } from '../ddl/partitions.js';
 import { qualify, quoteIdent } from '../ddl/quote.js';
 import { schemasOfModel } from '../replace/schemas.js';
 import { rewriteSchemas, type SchemaResolver } from './schema-rewrite.js';
@@ -79,11 +80,6 @@ const BINARY_SAFE_TYPE = new RegExp(String.raw`^(?:smallint|integer|bigint|real|
   + String.raw`|numeric(?:\(\d+(?:,\d+)?\))?|character varying(?:\(\d+\))?|character(?:\(\d+\))?`
   + String.raw`|time(?:\(\d\))? (?:with|without) time zone|timestamp(?:\(\d\))? (?:with|without) time zone)(?:\[\])*$`);
 
-/** A type of pg_catalog as format_type prints it under an empty search_path: unqualified, unquoted. */
-function isCatalogType(type: string): boolean {
-  return /^[a-z][a-z0-9 _(),[\]]*$/.test(type);
-}
-
 /**
  * Binary COPY carries an enum as its label and a domain as its base type, so those are as portable as their base;
  * arrays of user types carry the element type's OID, which differs between databases.
@@ -151,10 +147,11 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
     if (column) return { fallback: `column ${t.schema}.${t.name}.${column.name} is of type ${column.type}, whose values name objects` };
   }
 
+  const loadVia = loadThroughRoot(model);
   const built = new Map<string, BuiltParts>();
   const tables: ShadowTable[] = [];
   for (const t of loaded) {
-    const shadowTable = tableShadow(t, byKey, enums, domains, options, shadows, rewrite);
+    const shadowTable = tableShadow(t, byKey, loadVia, enums, domains, options, shadows, rewrite);
     tables.push(shadowTable.table);
     built.set(shadowTable.table.key, shadowTable.built);
   }
@@ -179,26 +176,6 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   };
 }
 
-/** The top of a partition tree, and whether its rows must be loaded through it. */
-function partitionRoot(t: Table, byKey: Map<string, Table>): { root: Table; viaRoot: boolean } {
-  let root = t;
-  let viaRoot = false;
-  for (let parent = t.partitionOf; parent; parent = root.partitionOf) {
-    const p = byKey.get(`${parent.schema}.${parent.name}`);
-    if (!p) break;
-    root = p;
-    // hash partitioning hashes an enum by its OID and a user type by its own function: a row's partition in the
-    // target may differ from the source's, so such trees are loaded through their root (pg_dump does the same)
-    const key = p.partitionKey ?? '';
-    if (/^HASH /i.test(key)) {
-      const columns = /^HASH \((.*)\)$/i.exec(key)?.[1]?.split(',').map((c) => c.trim()) ?? [];
-      const types = columns.map((c) => p.columns.find((x) => x.name === c || quoteIdent(x.name) === c)?.type);
-      if (types.some((type) => type === undefined || !isCatalogType(type))) viaRoot = true;
-    }
-  }
-  return { root, viaRoot };
-}
-
 /** 'schema.table' of every leaf (plain table) under a partitioned table. */
 function treeLeaves(root: Table, byKey: Map<string, Table>): string[] {
   const children = new Map<string, Table[]>();
@@ -218,7 +195,7 @@ function treeLeaves(root: Table, byKey: Map<string, Table>): string[] {
 }
 
 function tableShadow(
-  t: Table, byKey: Map<string, Table>, enums: Set<string>, domains: Map<string, string>, options: ShadowPlanOptions,
+  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>, enums: Set<string>, domains: Map<string, string>, options: ShadowPlanOptions,
   shadows: Map<string, string>, rewrite: (s: string) => string,
 ): { table: ShadowTable; built: BuiltParts } {
   const key = `${t.schema}.${t.name}`;
@@ -227,7 +204,9 @@ function tableShadow(
   const bytes = options.sizes.get(key) ?? t.estimatedBytes;
   const columns = t.columns.filter((c) => c.generated === undefined).sort((a, b) => a.position - b.position);
   const list = columns.length > 0 ? ` (${columns.map((c) => quoteIdent(c.name)).join(', ')})` : '';
-  const { root, viaRoot } = partitionRoot(t, byKey);
+  const via = loadVia.get(key);
+  const viaRoot = via !== undefined;
+  const root = via ? byKey.get(`${via.schema}.${via.name}`)! : t;
   const binary = !viaRoot && options.binary && columns.length > 0 && columns.every((c) => binarySafe(c.type, enums, domains));
   const builtConstraints = new Set<string>();
   const builtIndexes = new Set<string>();

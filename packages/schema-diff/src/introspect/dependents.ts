@@ -123,6 +123,8 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
       AND NOT (w.c = 'pg_catalog.pg_extension'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension x
         WHERE x.oid = w.o AND x.extnamespace IN ${REPLACED}))
       AND w.c <> 'pg_catalog.pg_default_acl'::pg_catalog.regclass
+      -- an operator family's members go with the family
+      AND w.c NOT IN ('pg_catalog.pg_amop'::pg_catalog.regclass, 'pg_catalog.pg_amproc'::pg_catalog.regclass)
       -- parts of a listed object, and members of extensions, go with their owner
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d JOIN walk o ON o.c = d.refclassid AND o.o = d.refobjid
         WHERE d.classid = w.c AND d.objid = w.o AND d.deptype IN ('i', 'e') AND w.s = 0)
