@@ -71,7 +71,10 @@ export async function assertNoPartialFiles(...dirs: string[]): Promise<void> {
  */
 export async function assertUnchanged(target: TestDatabase, before: DatabaseSnapshot, options: { ignoreStaging?: boolean } = {}): Promise<void> {
   const now = await snapshotDatabase(target.sql);
-  if (options.ignoreStaging) for (const key of Object.keys(now.tables)) if (key.startsWith('mbsync_stage_')) delete now.tables[key];
+  if (options.ignoreStaging) {
+    for (const key of Object.keys(now.tables)) if (key.startsWith('mbsync_stage_')) delete now.tables[key];
+    for (const key of Object.keys(now.sequences)) if (key.startsWith('mbsync_stage_')) delete now.sequences[key];
+  }
   assert.deepEqual(now, before, `target ${target.name} changed`);
 }
 
