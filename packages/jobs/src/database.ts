@@ -14,6 +14,8 @@ export interface OpenDatabaseOptions {
   applicationName?: string;
   /** the job's scope (a run watched for stalls): the pool's sockets are tracked there and its sessions tagged */
   scope?: DatabaseScope | undefined;
+  /** how long connecting (TCP, TLS, startup) may take, in seconds (default 15) */
+  connectTimeoutSeconds?: number;
 }
 
 /** A pool opened inside a {@link DatabaseScope}. */
@@ -32,7 +34,7 @@ interface SocketTarget {
 }
 
 /** How a pool's connections negotiate TLS (undefined: plain TCP): everything but the host of each connection. */
-type TlsSettings = Omit<TlsTarget, 'host'>;
+export type TlsSettings = Omit<TlsTarget, 'host'>;
 
 /** A new connection: the TCP (or Unix) socket, and what postgres.js gets once it is ready (TLS negotiated). */
 interface Connecting {
@@ -205,24 +207,14 @@ function plainSocketFactory(tls: TlsSettings | undefined): (options: SocketTarge
  * a bad TLS setting (JOBS_CONNECTION_SETTINGS_INVALID), before anything connects.
  */
 export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}): postgres.Sql {
-  const settings = resolveConnectionSettings(env);
-  if (settings.transactionPooler) {
-    throw new JobsError('JOBS_TRANSACTION_POOLER', transactionPoolerMessage(env.name, settings.transactionPooler),
-      { environment: env.name, reason: settings.transactionPooler });
-  }
-  const tls: TlsSettings | undefined = settings.tls && {
-    environment: env.name,
-    mode: settings.sslMode,
-    options: settings.tls,
-    rootCert: settings.rootCert,
-    timeoutMs: CONNECT_TIMEOUT_SECONDS * 1000,
-  };
+  const connectTimeout = options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS;
+  const { url, tls } = resolvePoolConnection(env, connectTimeout);
   const scope = options.scope;
   const applicationName = options.applicationName ?? 'mbsync';
-  const sql = postgres(settings.url, {
+  const sql = postgres(url, {
     max: options.max ?? 1,
     onnotice: () => {},
-    connect_timeout: CONNECT_TIMEOUT_SECONDS,
+    connect_timeout: connectTimeout,
     idle_timeout: 30,
     max_lifetime: null,
     prepare: false,
@@ -234,4 +226,25 @@ export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}
   });
   scope?.pools.add({ sql, environment: env, applicationName });
   return sql;
+}
+
+/**
+ * The URL postgres.js gets (the TLS and pooler parameters taken out) and how its sockets negotiate TLS, for a pool
+ * whose `socket` option is a factory of this file and whose `ssl` is false. Refuses a transaction-mode pooler
+ * (JOBS_TRANSACTION_POOLER) and bad TLS settings (JOBS_CONNECTION_SETTINGS_INVALID).
+ */
+export function resolvePoolConnection(env: Environment, connectTimeoutSeconds: number = CONNECT_TIMEOUT_SECONDS): { url: string; tls: TlsSettings | undefined } {
+  const settings = resolveConnectionSettings(env);
+  if (settings.transactionPooler) {
+    throw new JobsError('JOBS_TRANSACTION_POOLER', transactionPoolerMessage(env.name, settings.transactionPooler),
+      { environment: env.name, reason: settings.transactionPooler });
+  }
+  const tls = settings.tls && {
+    environment: env.name,
+    mode: settings.sslMode,
+    options: settings.tls,
+    rootCert: settings.rootCert,
+    timeoutMs: connectTimeoutSeconds * 1000,
+  };
+  return { url: settings.url, tls };
 }
