@@ -78,21 +78,23 @@ plain_hba="# written by scripts/setup.sh: test cluster, trust on loopback only
 local all postgres peer
 local all all peer
 host all all 127.0.0.1/32 trust"
-if [ "$(cat "$plain_conf/conf.d/mbsync-test.conf" 2>/dev/null)" != "$plain_settings" ]; then
+if [ "$($SUDO cat "$plain_conf/conf.d/mbsync-test.conf" 2>/dev/null)" != "$plain_settings" ]; then
   printf '%s\n' "$plain_settings" | $SUDO tee "$plain_conf/conf.d/mbsync-test.conf" >/dev/null
   plain_restart=1
 fi
-if [ "$(cat "$plain_conf/pg_hba.conf" 2>/dev/null)" != "$plain_hba" ]; then
+plain_reload=0
+if [ "$($SUDO cat "$plain_conf/pg_hba.conf" 2>/dev/null)" != "$plain_hba" ]; then
   printf '%s\n' "$plain_hba" | $SUDO tee "$plain_conf/pg_hba.conf" >/dev/null
-  plain_restart=1
+  plain_reload=1
 fi
 plain_running=$(pg_lsclusters -h | awk -v v="$pg_version" -v c="$plain_cluster" '$1 == v && $2 == c { print $4 }')
 plain_action=""
 if [ "$plain_running" != "online" ]; then plain_action=start
-elif [ "$plain_restart" -eq 1 ]; then plain_action=restart
+elif [ "$plain_restart" -eq 1 ]; then plain_action=restart   # listen_addresses needs a restart
+elif [ "$plain_reload" -eq 1 ]; then plain_action=reload
 fi
 if [ -n "$plain_action" ]; then
-  say "${plain_action}ing PostgreSQL cluster $pg_version/$plain_cluster (127.0.0.1:$plain_port)"
+  say "$plain_action: PostgreSQL cluster $pg_version/$plain_cluster (127.0.0.1:$plain_port)"
   $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" "$plain_cluster" "$plain_action" \
     || $SUDO pg_ctlcluster "$pg_version" "$plain_cluster" "$plain_action"
   for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p "$plain_port" && break; sleep 1; done
