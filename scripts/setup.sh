@@ -3,6 +3,7 @@
 #   - checks Node.js >= 20.12, installs pnpm if missing
 #   - installs PostgreSQL (+ contrib, client tools) and Redis from Debian's packages if absent, starts them if stopped
 #   - lets the local postgres user in over loopback without a password (tests create throwaway databases there)
+#   - creates and starts a second cluster, mbsync_plain on 127.0.0.1:5433, that never holds the platform roles (tests)
 #   - installs Chromium from Debian's packages for the dashboard's browser tests
 #   - installs the project's dependencies from the lockfile, builds it, and creates .env from .env.example
 # Safe to run again: every step checks before it acts.
@@ -53,6 +54,54 @@ if ! PGCONNECT_TIMEOUT=5 psql -X -h 127.0.0.1 -U postgres -d postgres -w -tAc 's
   psql -X -h 127.0.0.1 -U postgres -d postgres -w -tAc 'select 1' >/dev/null || die "cannot log in to PostgreSQL as postgres on 127.0.0.1"
 fi
 
+# --- a second PostgreSQL cluster without the platform roles, for tests ----------------------------
+# Roles are cluster-wide: once a test creates Supabase's roles (anon, authenticated, …) on the main cluster, no
+# database there can stand for "a plain PostgreSQL without them". This cluster only ever has its bootstrap
+# superuser; tests reach it through PG_PLAIN_TEST_URL (default postgres://postgres@127.0.0.1:5433/postgres).
+plain_cluster=mbsync_plain
+plain_port=5433
+plain_conf="/etc/postgresql/$pg_version/$plain_cluster"
+plain_restart=0
+if [ ! -f "$plain_conf/postgresql.conf" ]; then
+  taken=$(pg_lsclusters -h | awk -v p="$plain_port" '$3 == p { print $1 "/" $2 }')
+  [ -z "$taken" ] || die "port $plain_port is used by PostgreSQL cluster $taken; the test cluster $pg_version/$plain_cluster needs it"
+  say "creating PostgreSQL cluster $pg_version/$plain_cluster on 127.0.0.1:$plain_port (tests: a server without the platform roles)"
+  $SUDO pg_createcluster --quiet --no-status --port "$plain_port" --encoding UTF8 --locale C.UTF-8 \
+    "$pg_version" "$plain_cluster" >/dev/null
+fi
+actual_port=$(pg_lsclusters -h | awk -v v="$pg_version" -v c="$plain_cluster" '$1 == v && $2 == c { print $3 }')
+[ "$actual_port" = "$plain_port" ] || die "cluster $pg_version/$plain_cluster listens on port ${actual_port:-?}, expected $plain_port (pg_dropcluster --stop $pg_version $plain_cluster, then run this again)"
+# loopback only, no password on loopback (as the main cluster for the tests); rewritten only when it differs
+plain_settings="# written by scripts/setup.sh: test cluster, loopback only
+listen_addresses = '127.0.0.1'"
+plain_hba="# written by scripts/setup.sh: test cluster, trust on loopback only
+local all postgres peer
+local all all peer
+host all all 127.0.0.1/32 trust"
+if [ "$($SUDO cat "$plain_conf/conf.d/mbsync-test.conf" 2>/dev/null)" != "$plain_settings" ]; then
+  printf '%s\n' "$plain_settings" | $SUDO tee "$plain_conf/conf.d/mbsync-test.conf" >/dev/null
+  plain_restart=1
+fi
+plain_reload=0
+if [ "$($SUDO cat "$plain_conf/pg_hba.conf" 2>/dev/null)" != "$plain_hba" ]; then
+  printf '%s\n' "$plain_hba" | $SUDO tee "$plain_conf/pg_hba.conf" >/dev/null
+  plain_reload=1
+fi
+plain_running=$(pg_lsclusters -h | awk -v v="$pg_version" -v c="$plain_cluster" '$1 == v && $2 == c { print $4 }')
+plain_action=""
+if [ "$plain_running" != "online" ]; then plain_action=start
+elif [ "$plain_restart" -eq 1 ]; then plain_action=restart   # listen_addresses needs a restart
+elif [ "$plain_reload" -eq 1 ]; then plain_action=reload
+fi
+if [ -n "$plain_action" ]; then
+  say "$plain_action: PostgreSQL cluster $pg_version/$plain_cluster (127.0.0.1:$plain_port)"
+  $SUDO pg_ctlcluster --skip-systemctl-redirect "$pg_version" "$plain_cluster" "$plain_action" \
+    || $SUDO pg_ctlcluster "$pg_version" "$plain_cluster" "$plain_action"
+  for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p "$plain_port" && break; sleep 1; done
+fi
+PGCONNECT_TIMEOUT=5 psql -X -h 127.0.0.1 -p "$plain_port" -U postgres -d postgres -w -tAc 'select 1' >/dev/null 2>&1 \
+  || die "cannot log in to the test cluster $pg_version/$plain_cluster as postgres on 127.0.0.1:$plain_port"
+
 # --- Redis -------------------------------------------------------------------------------------
 if ! command -v redis-server >/dev/null; then
   say "installing Redis from Debian's packages"
@@ -82,4 +131,4 @@ if [ ! -f .env ]; then
   cp .env.example .env
   say "created .env from .env.example (edit it to add your environments)"
 fi
-say "ready: PostgreSQL $pg_version and Redis are running; run 'pnpm test'"
+say "ready: PostgreSQL $pg_version (main on 127.0.0.1:5432, test cluster $plain_cluster on 127.0.0.1:$plain_port) and Redis are running; run 'pnpm test'"

@@ -48,22 +48,22 @@ export function benchDatabaseName(bytes: number): string {
   return `mbsync_bench_${sizeLabel(bytes)}`;
 }
 
-/** Refuses anything but the loopback server: benches create and drop databases. */
-export function assertLoopback(): void {
-  const host = new URL(ADMIN_URL).hostname;
+/** Refuses anything but a loopback server: benches create and drop databases. */
+export function assertLoopback(adminUrl: string = ADMIN_URL): void {
+  const host = new URL(adminUrl).hostname;
   if (!LOOPBACK.has(host)) throw new Error(`benches run on the local server only; PG_TEST_URL points to ${host}`);
 }
 
-/** URL of database `name` on the local bench server. */
-export function benchUrl(name: string): string {
-  assertLoopback();
-  return databaseUrl(name);
+/** URL of database `name` on the local bench server (or the server of `adminUrl`, e.g. a throwaway TLS server). */
+export function benchUrl(name: string, adminUrl: string = ADMIN_URL): string {
+  assertLoopback(adminUrl);
+  return databaseUrl(name, adminUrl);
 }
 
-/** A small pool on the admin database (postgres). */
-export function connectAdmin(): postgres.Sql {
-  assertLoopback();
-  return postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+/** A small pool on the admin database (postgres) of the bench server, or of `adminUrl`'s. */
+export function connectAdmin(adminUrl: string = ADMIN_URL): postgres.Sql {
+  assertLoopback(adminUrl);
+  return postgres(adminUrl, { max: 1, onnotice: () => {} });
 }
 
 /** The marker of database `name`: undefined when the database does not exist, null when it has no marker. */
@@ -95,13 +95,13 @@ export async function createEmptyDatabase(admin: postgres.Sql, name: string): Pr
  * Drops a database the benches own: one carrying a bench marker, or named mbsync_bench_*.
  * Anything else is refused, so a mistyped --db never drops someone's data.
  */
-export async function dropBenchDatabase(admin: postgres.Sql, name: string): Promise<void> {
+export async function dropBenchDatabase(admin: postgres.Sql, name: string, adminUrl: string = ADMIN_URL): Promise<void> {
   const marker = await readMarker(admin, name);
   if (marker === undefined) return;
   if (marker === null && !name.startsWith('mbsync_bench_')) {
     throw new Error(`database "${name}" exists and was not made by the bench generator; refusing to drop it`);
   }
-  await dropDatabase(name);
+  await dropDatabase(name, adminUrl);
 }
 
 /** pg_database_size of a database. */

@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { connectAdmin, formatBytes, parseSize } from './bench-database.js';
+import { exportTlsBench } from './export-tls-bench.js';
 import { ensureBenchDatabase } from './generate.js';
 import { MEASUREMENT_METHOD, REPO_ROOT, mbsyncCommand, measure, measureStartup, median, type Command } from './measure.js';
 import { appendResults, describeMachine, megabytes, renderTable, seconds, verdict } from './report.js';
 
-export const exportHelp = `Usage: pnpm bench export [--size 1GB] [--runs 3] [--db <name>] [--no-record]
+export const exportHelp = `Usage: pnpm bench export [--size 1GB] [--runs 3] [--db <name>] [--no-record] [--tls]
 
 Times 'mbsync export' against 'pg_dump -Fp' on the generated bench database (made first when missing),
 alternating the two tools run after run, and prints median wall time, peak RSS and MB/s of each, with
@@ -20,6 +21,9 @@ Options:
   --db <name>     bench database name; default mbsync_bench_<size>
   --runs <n>      runs of each tool; default 3
   --no-record     print only, do not append to docs/benchmarks.md
+  --tls           TLS vs plain TCP instead: starts a throwaway PostgreSQL with ssl=on (certificate from a test
+                  CA), generates the bench database there (--size, e.g. 200MB), and times mbsync export and
+                  pg_dump over plain TCP and over TLS (sslmode=verify-full); the CPU column is the steadier one
   -h, --help      show this help`;
 
 const RATIO_TARGET = 1.0;
@@ -35,11 +39,16 @@ interface ToolRuns {
 export async function exportBenchCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: BENCH_OPTIONS,
+    options: { ...BENCH_OPTIONS, tls: { type: 'boolean', default: false } },
     strict: true,
   });
   const runs = parseRuns(values.runs);
   const bytes = parseSize(values.size);
+  if (values.tls) {
+    if (values.db) throw new Error('--db does not go with --tls: the bench database is generated in a throwaway server');
+    await exportTlsBench({ bytes, runs, record: !values['no-record'], signal });
+    return;
+  }
   const db = await ensureBenchDatabase(bytes, { name: values.db });
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-export-'));
   const ours: ToolRuns = { label: 'mbsync export', walls: [], peakRss: [], fileBytes: [] };

@@ -43,11 +43,14 @@ export async function generateCommand(argv: string[]): Promise<void> {
   await ensureBenchDatabase(bytes, { name: values.db, force: values.force });
 }
 
-/** Returns the bench database of this size, generating it when absent, stale or `force`d. */
-export async function ensureBenchDatabase(bytes: number, options: { name?: string; force?: boolean } = {}): Promise<BenchDatabase> {
+/**
+ * Returns the bench database of this size, generating it when absent, stale or `force`d; on the bench server, or on
+ * the server of `adminUrl` (a loopback server of the bench's own, e.g. one with TLS on).
+ */
+export async function ensureBenchDatabase(bytes: number, options: { name?: string; force?: boolean; adminUrl?: string } = {}): Promise<BenchDatabase> {
   const name = options.name ?? benchDatabaseName(bytes);
-  const url = benchUrl(name);
-  const admin = connectAdmin();
+  const url = benchUrl(name, options.adminUrl);
+  const admin = connectAdmin(options.adminUrl);
   try {
     const marker = await readMarker(admin, name);
     if (marker && marker.kind === 'multiboard' && marker.version === GENERATOR_VERSION && marker.scale === bytes && !options.force) {
@@ -57,7 +60,7 @@ export async function ensureBenchDatabase(bytes: number, options: { name?: strin
     }
     if (marker !== undefined) {
       log(`${name} exists but ${marker ? `was generated for another size or version (${marker.scale} bytes, v${marker.version})` : 'has no bench marker'}: rebuilding`);
-      await dropBenchDatabase(admin, name);
+      await dropBenchDatabase(admin, name, options.adminUrl);
     }
     const started = performance.now();
     await createEmptyDatabase(admin, name);

@@ -8,6 +8,7 @@ const TIME_BINARY = '/usr/bin/time';
 /** How the figures are taken, printed under every table. */
 export const MEASUREMENT_METHOD = 'wall = monotonic clock from spawn to exit of the whole command (pipeline); '
   + 'peak RSS = ru_maxrss of each process as returned by wait4, read with GNU time (/usr/bin/time -f %M); '
+  + 'CPU = user + system time of the process and its children (GNU time %U + %S); '
   + 'server-side memory is not included.';
 
 /** A program and its arguments (no shell). */
@@ -21,6 +22,8 @@ export interface ProcessFigures {
   command: string;
   wallSeconds: number;
   peakRssBytes: number;
+  /** user + system CPU seconds */
+  cpuSeconds: number;
 }
 
 export interface Measurement {
@@ -48,7 +51,7 @@ export async function measure(stages: Command[], options: { scratch: string; cwd
   assertTimeAvailable();
   const timeFiles = stages.map((_, i) => join(options.scratch, `time-${process.pid}-${Date.now()}-${i}.txt`));
   const script = 'set -o pipefail; ' + stages
-    .map((stage, i) => [TIME_BINARY, '-f', '%e %M', '-o', timeFiles[i]!, stage.command, ...stage.args].map(shellQuote).join(' '))
+    .map((stage, i) => [TIME_BINARY, '-f', '%e %M %U %S', '-o', timeFiles[i]!, stage.command, ...stage.args].map(shellQuote).join(' '))
     .join(' | ');
   const started = performance.now();
   const child = spawn('bash', ['-c', script], { cwd: options.cwd, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -81,12 +84,12 @@ export async function measure(stages: Command[], options: { scratch: string; cwd
 }
 
 /** GNU time writes "Command exited with non-zero status N" before the format line when the child fails. */
-async function readTimeFile(file: string): Promise<{ wallSeconds: number; peakRssBytes: number }> {
+async function readTimeFile(file: string): Promise<{ wallSeconds: number; peakRssBytes: number; cpuSeconds: number }> {
   const text = await readFile(file, 'utf8').catch(() => '');
   const line = text.trim().split('\n').pop() ?? '';
-  const match = /^(\d+(?:\.\d+)?) (\d+)$/.exec(line);
-  if (!match) return { wallSeconds: Number.NaN, peakRssBytes: Number.NaN };
-  return { wallSeconds: Number(match[1]), peakRssBytes: Number(match[2]) * 1024 };
+  const match = /^(\d+(?:\.\d+)?) (\d+) (\d+(?:\.\d+)?) (\d+(?:\.\d+)?)$/.exec(line);
+  if (!match) return { wallSeconds: Number.NaN, peakRssBytes: Number.NaN, cpuSeconds: Number.NaN };
+  return { wallSeconds: Number(match[1]), peakRssBytes: Number(match[2]) * 1024, cpuSeconds: Number(match[3]) + Number(match[4]) };
 }
 
 function shellQuote(text: string): string {

@@ -78,6 +78,9 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   JOBS_CONNECTION_FAILED: rule(502, 'a database or service could not be reached'),
   JOBS_STALLED: rule(504, 'a database stopped answering (no progress within STALL_TIMEOUT_SECONDS)'),
   JOBS_INSUFFICIENT_DISK_SPACE: rule(507, 'not enough disk space on the server for the dump or backup'),
+  JOBS_TRANSACTION_POOLER: rule(422),
+  JOBS_CONNECTION_SETTINGS_INVALID: rule(500, 'an environment\'s connection settings (sslmode, sslrootcert, …) are invalid'),
+  JOBS_TLS_FAILED: rule(502, 'TLS with a database failed (refused, or its certificate did not verify)'),
   // @mbsync/dump (DumpError)
   DUMP_BACKUP_NOT_FOUND: rule(404),
   DUMP_CANCELLED: rule(409),

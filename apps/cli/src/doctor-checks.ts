@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeUrlSafely, diskSpace, loadCoreConfig, loadEnvironments, type CoreConfig, type Environment } from '@mbsync/jobs/core';
+import { describeUrlSafely, diskSpace, loadCoreConfig, loadEnvironments, openDatabase, type CoreConfig, type Environment } from '@mbsync/jobs/core';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 
@@ -107,15 +107,10 @@ export async function checkEnvironment(environment: Environment, options: Doctor
   const where = describeUrlSafely(environment.databaseUrl);
   const flags = [environment.protected ? 'PROTECTED' : null, environment.loopback ? 'loopback' : null].filter(Boolean).join(', ');
   const base = { name: environment.name, where, protected: environment.protected, loopback: environment.loopback };
-  const sql = postgres(environment.databaseUrl, {
-    max: 1,
-    connect_timeout: Math.max(1, Math.ceil(options.timeoutMs / 1000)),
-    idle_timeout: 1,
-    prepare: false,
-    onnotice: () => {},
-    connection: { application_name: 'mbsync doctor' },
-  });
+  let sql: postgres.Sql | undefined;
   try {
+    // openDatabase applies the URL's TLS settings and refuses a transaction-mode pooler, as every command does
+    sql = openDatabase(environment, { applicationName: 'mbsync doctor', connectTimeoutSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) });
     const [row] = await withTimeout(
       sql<{ version: string; bytes: string }[]>`SELECT current_setting('server_version') AS version, pg_catalog.pg_database_size(current_database())::text AS bytes`,
       options.timeoutMs,
@@ -131,7 +126,7 @@ export async function checkEnvironment(environment: Environment, options: Doctor
   } catch (error) {
     return { check: `environment ${environment.name}`, status: 'fail', detail: `${where}${flags ? ` [${flags}]` : ''}: not reachable (${safeMessage(error)})`, data: base };
   } finally {
-    await sql.end({ timeout: 0 }).catch(() => {});
+    await sql?.end({ timeout: 0 }).catch(() => {});
   }
 }
 

@@ -19,6 +19,8 @@ export type { GuardOptions } from './destination-guard.js';
 export { parseDatabaseHosts } from './hosts.js';
 export type { ParsedHost } from './hosts.js';
 export { openDatabase } from './database.js';
+export { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
+export type { ConnectionSettings, SslMode, TransactionPoolerReason } from './connection-settings.js';
 export { DUMP_SIZE_FACTOR, assertDiskSpace, diskSpace, estimateDumpSize } from './disk-space.js';
 export type { DiskSpace, DumpSizeEstimate } from './disk-space.js';
 export { pruneDumps } from './dump-retention.js';

@@ -1,7 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
+import { Duplex } from 'node:stream';
 import postgres from 'postgres';
+import { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
 import type { Environment } from './environments.js';
+import { JobsError } from './errors.js';
+import { negotiateTls, type TlsTarget } from './tls-socket.js';
 
 export interface OpenDatabaseOptions {
   /** pool size (default 1: a dump or an import is one session) */
@@ -10,6 +14,8 @@ export interface OpenDatabaseOptions {
   applicationName?: string;
   /** the job's scope (a run watched for stalls): the pool's sockets are tracked there and its sessions tagged */
   scope?: DatabaseScope | undefined;
+  /** how long connecting (TCP, TLS, startup) may take, in seconds (default 15) */
+  connectTimeoutSeconds?: number;
 }
 
 /** A pool opened inside a {@link DatabaseScope}. */
@@ -25,22 +31,49 @@ interface SocketTarget {
   port: number[];
   path?: string | false;
   database?: string;
-  /** false unless TLS is asked for (sslmode) */
-  ssl?: unknown;
 }
+
+/** How a pool's connections negotiate TLS (undefined: plain TCP): everything but the host of each connection. */
+export type TlsSettings = Omit<TlsTarget, 'host'>;
+
+/** A new connection: the TCP (or Unix) socket, and what postgres.js gets once it is ready (TLS negotiated). */
+interface Connecting {
+  raw: Socket;
+  ready: Socket | Promise<Socket>;
+}
+
+/** Seconds postgres.js waits for a connection to be established (startup and authentication). */
+const CONNECT_TIMEOUT_SECONDS = 15;
 
 /**
  * What postgres.js's `socket` option calls for each connection: a socket connected as the driver would connect
- * it (the `index`-th host of a multi-host URL), reading in large pieces unless TLS is asked for.
+ * it (the `index`-th host of a multi-host URL), reading in large pieces. With TLS, the SSLRequest and the handshake
+ * happen here first (postgres.js is told `ssl: false`); a failed negotiation becomes a socket that fails with its
+ * error, so postgres.js closes the connection as it would after any connect error.
  */
-function connectSocket(options: SocketTarget, index = 0): Socket {
-  const socket = options.ssl ? new Socket() : largeReadSocket();
+function connectSocket(options: SocketTarget, index: number, tls: TlsSettings | undefined): Connecting {
+  const raw = tls ? new Socket() : largeReadSocket();
   const i = index % Math.max(1, options.host.length);
-  if (options.path) socket.connect(options.path);
-  else socket.connect(options.port[i] ?? 5432, options.host[i] ?? 'localhost');
+  const host = options.host[i];
+  const port = options.port[i];
+  if (options.path) raw.connect(options.path);
+  else raw.connect(port ?? 5432, host ?? 'localhost');
   // postgres.js names host and port in its connection errors
-  Object.assign(socket, { host: options.host[i], port: options.port[i] });
-  return socket;
+  const named = (socket: Socket) => Object.assign(socket, { host, port });
+  named(raw);
+  if (!tls) return { raw, ready: raw };
+  const ready = negotiateTls(raw, { ...tls, host: options.path ? undefined : host }).then(named, (error: unknown) => {
+    raw.destroy();
+    return named(failedSocket(error));
+  });
+  return { raw, ready };
+}
+
+/** A stand-in socket that takes writes and then fails with `error`, once postgres.js listens to it. */
+function failedSocket(error: unknown): Socket {
+  const socket = new Duplex({ read() {}, write(_chunk, _encoding, callback) { callback(); } });
+  setImmediate(() => socket.destroy(error instanceof Error ? error : new Error(String(error))));
+  return socket as unknown as Socket;
 }
 
 /** Bytes one read of a database socket may take (node's own reads stop at 64 KiB). */
@@ -51,7 +84,8 @@ const READ_BYTES = 1 << 20;
  * A COPY of a large table arrives far faster than 64 KiB per event loop turn: bigger reads mean 16 times fewer
  * chunks through the driver, the streams and the file, which took ~15 % off the export's CPU time. A read that
  * filled at least half the buffer is handed on as it is (a new buffer takes its place); a smaller one is copied
- * out, so a chunk never pins more than twice its size. Not for TLS: there node's TLS layer does the reading.
+ * out, so a chunk never pins more than twice its size. Not for TLS: there node's TLS layer does the reading, in
+ * TLS records (at most 16 KiB each), which coalesceReads (tls-socket.ts) joins instead.
  */
 export function largeReadSocket(): Socket {
   let buffer = Buffer.allocUnsafe(READ_BYTES);
@@ -83,7 +117,8 @@ export function largeReadSocket(): Socket {
 export class DatabaseScope {
   readonly tag: string;
   readonly pools = new Set<ScopedPool>();
-  readonly #sockets = new Set<Socket>();
+  /** each connection's TCP socket (it carries every byte, encrypted or not) → the socket postgres.js speaks on */
+  readonly #sockets = new Map<Socket, Socket>();
   #closedBytes = 0;
   #destroyed = false;
   /** servers (host:port/database) new connections to which fail at once */
@@ -102,7 +137,7 @@ export class DatabaseScope {
   /** bytes read and written so far over every socket of the scope (closed ones included) */
   bytes(): number {
     let n = this.#closedBytes;
-    for (const s of this.#sockets) n += s.bytesRead + s.bytesWritten;
+    for (const s of this.#sockets.keys()) n += s.bytesRead + s.bytesWritten;
     return n;
   }
 
@@ -118,17 +153,22 @@ export class DatabaseScope {
    * A postgres.js `socket` option: a plain TCP (or Unix) socket, connected as the driver would, and tracked.
    * Once the scope is destroyed, new connections to the servers it gave up on fail at once.
    */
-  socketFactory(): (options: SocketTarget) => Socket {
+  socketFactory(tls?: TlsSettings): (options: SocketTarget) => Socket | Promise<Socket> {
     let next = 0;
     return (options) => {
       if (this.#refused.has(serverKey(options))) throw Object.assign(new Error('connection refused: the server stopped answering this job (stall watchdog)'), { code: 'CONNECTION_DESTROYED' });
-      const socket = connectSocket(options, next++);
-      this.#sockets.add(socket);
-      socket.once('close', () => {
-        this.#closedBytes += socket.bytesRead + socket.bytesWritten;
-        this.#sockets.delete(socket);
+      const { raw, ready } = connectSocket(options, next++, tls);
+      this.#sockets.set(raw, raw);
+      const release = () => {
+        if (this.#sockets.delete(raw)) this.#closedBytes += raw.bytesRead + raw.bytesWritten;
+      };
+      raw.once('close', release);
+      if (ready === raw) return raw;
+      return Promise.resolve(ready).then((socket) => {
+        if (this.#sockets.has(raw)) this.#sockets.set(raw, socket);
+        socket.once('close', release);
+        return socket;
       });
-      return socket;
     };
   }
 
@@ -141,7 +181,11 @@ export class DatabaseScope {
     this.#destroyed = true;
     for (const pool of unreachable) this.#refused.add(serverKey(pool.sql.options as unknown as SocketTarget & { database?: string }));
     for (const pool of this.pools) void pool.sql.end({ timeout: 0 }).catch(() => {});
-    for (const socket of this.#sockets) socket.destroy();
+    // the socket postgres.js speaks on first (a TLS socket: then nothing writes to the TCP socket under it any more)
+    for (const [raw, socket] of this.#sockets) {
+      socket.destroy();
+      raw.destroy();
+    }
   }
 }
 
@@ -150,30 +194,57 @@ function serverKey(options: SocketTarget & { database?: string }): string {
 }
 
 /** Sockets for a pool outside any scope: large reads, nothing tracked. */
-function plainSocketFactory(): (options: SocketTarget) => Socket {
+function plainSocketFactory(tls: TlsSettings | undefined): (options: SocketTarget) => Socket | Promise<Socket> {
   let next = 0;
-  return (options) => connectSocket(options, next++);
+  return (options) => connectSocket(options, next++, tls).ready;
 }
 
 /**
  * Opens a postgres.js pool on an environment. Nothing connects until the first query. Notices are dropped
  * (the restore settings silence them anyway). With `options.scope` (a job watched for stalls) the pool's
- * sockets are tracked and its sessions tagged.
+ * sockets are tracked and its sessions tagged. The URL's sslmode/sslrootcert/sslcert/sslkey are applied here
+ * (resolveConnectionSettings); a URL naming a transaction-mode pooler is refused (JOBS_TRANSACTION_POOLER), as is
+ * a bad TLS setting (JOBS_CONNECTION_SETTINGS_INVALID), before anything connects.
  */
 export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}): postgres.Sql {
+  const connectTimeout = options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS;
+  const { url, tls } = resolvePoolConnection(env, connectTimeout);
   const scope = options.scope;
   const applicationName = options.applicationName ?? 'mbsync';
-  const sql = postgres(env.databaseUrl, {
+  const sql = postgres(url, {
     max: options.max ?? 1,
     onnotice: () => {},
-    connect_timeout: 15,
+    connect_timeout: connectTimeout,
     idle_timeout: 30,
     max_lifetime: null,
     prepare: false,
+    // TLS, when asked for, is negotiated by the socket factory (tls-socket.ts)
+    ssl: false,
     connection: { application_name: scope ? scope.sessionName(applicationName) : applicationName },
     // `socket` is a postgres.js option its types do not declare
-    ...({ socket: scope ? scope.socketFactory() : plainSocketFactory() } as object),
+    ...({ socket: scope ? scope.socketFactory(tls) : plainSocketFactory(tls) } as object),
   });
   scope?.pools.add({ sql, environment: env, applicationName });
   return sql;
+}
+
+/**
+ * The URL postgres.js gets (the TLS and pooler parameters taken out) and how its sockets negotiate TLS, for a pool
+ * whose `socket` option is a factory of this file and whose `ssl` is false. Refuses a transaction-mode pooler
+ * (JOBS_TRANSACTION_POOLER) and bad TLS settings (JOBS_CONNECTION_SETTINGS_INVALID).
+ */
+export function resolvePoolConnection(env: Environment, connectTimeoutSeconds: number = CONNECT_TIMEOUT_SECONDS): { url: string; tls: TlsSettings | undefined } {
+  const settings = resolveConnectionSettings(env);
+  if (settings.transactionPooler) {
+    throw new JobsError('JOBS_TRANSACTION_POOLER', transactionPoolerMessage(env.name, settings.transactionPooler),
+      { environment: env.name, reason: settings.transactionPooler });
+  }
+  const tls = settings.tls && {
+    environment: env.name,
+    mode: settings.sslMode,
+    options: settings.tls,
+    rootCert: settings.rootCert,
+    timeoutMs: connectTimeoutSeconds * 1000,
+  };
+  return { url: settings.url, tls };
 }

@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { DatabaseScope, type ScopedPool } from './database.js';
+import { DatabaseScope, resolvePoolConnection, type ScopedPool } from './database.js';
 import type { Environment } from './environments.js';
 import { JobsError } from './errors.js';
 
@@ -180,16 +180,19 @@ function describeStall(results: ProbeResult[]): string {
 /** A short-lived connection to `environment` whose sockets can be destroyed if the server does not answer. */
 async function withProbe<T>(environment: Environment, timeoutMs: number, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sockets = new DatabaseScope();
-  const sql = postgres(environment.databaseUrl, {
+  const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
+  const { url, tls } = resolvePoolConnection(environment, seconds);
+  const sql = postgres(url, {
     max: 1,
     onnotice: () => {},
-    connect_timeout: Math.max(1, Math.ceil(timeoutMs / 1000)),
+    connect_timeout: seconds,
     idle_timeout: 1,
     max_lifetime: null,
     prepare: false,
     fetch_types: false,
+    ssl: false,
     connection: { application_name: 'mbsync watchdog', statement_timeout: Math.round(timeoutMs) },
-    ...({ socket: sockets.socketFactory() } as object),
+    ...({ socket: sockets.socketFactory(tls) } as object),
   });
   let timer: NodeJS.Timeout | undefined;
   try {

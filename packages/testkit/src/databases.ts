@@ -6,9 +6,9 @@ export const ADMIN_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
-/** Connection URL for database `name` on the admin server. */
-export function databaseUrl(name: string): string {
-  const url = new URL(ADMIN_URL);
+/** Connection URL for database `name` on the admin server (`adminUrl`, default {@link ADMIN_URL}). */
+export function databaseUrl(name: string, adminUrl: string = ADMIN_URL): string {
+  const url = new URL(adminUrl);
   if (!LOOPBACK.has(url.hostname)) throw new Error(`tests write only to loopback, not ${url.hostname}`);
   url.pathname = `/${encodeURIComponent(name)}`;
   return url.toString();
@@ -23,10 +23,20 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
+export interface CreateDatabaseOptions {
+  /** `ALTER DATABASE … SET` applied before anyone connects */
+  sessionSettings?: Record<string, string>;
+  /** the server to create it on (a loopback admin URL); default {@link ADMIN_URL} */
+  adminUrl?: string;
+}
+
 /** Creates a uniquely named database (mbsync_test_<prefix>_<random>) from template0. */
-export async function createDatabase(prefix: string, options: { sessionSettings?: Record<string, string> } = {}): Promise<TestDatabase> {
+export async function createDatabase(prefix: string, options: CreateDatabaseOptions = {}): Promise<TestDatabase> {
+  const adminUrl = options.adminUrl ?? ADMIN_URL;
   const name = `mbsync_test_${prefix.replace(/[^a-z0-9_]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+  // checked before anything is created: a non-loopback admin URL is refused here
+  const url = databaseUrl(name, adminUrl);
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
     for (const [key, value] of Object.entries(options.sessionSettings ?? {})) {
@@ -35,7 +45,6 @@ export async function createDatabase(prefix: string, options: { sessionSettings?
   } finally {
     await admin.end();
   }
-  const url = databaseUrl(name);
   const sql = postgres(url, { max: 4, onnotice: () => {} });
   return {
     name,
@@ -43,14 +52,14 @@ export async function createDatabase(prefix: string, options: { sessionSettings?
     sql,
     async drop() {
       await sql.end({ timeout: 5 });
-      await dropDatabase(name);
+      await dropDatabase(name, adminUrl);
     },
   };
 }
 
-/** Drops a database by name, terminating its sessions first. */
-export async function dropDatabase(name: string): Promise<void> {
-  const admin = postgres(ADMIN_URL, { max: 1, onnotice: () => {} });
+/** Drops a database by name (on `adminUrl`'s server, default {@link ADMIN_URL}), terminating its sessions first. */
+export async function dropDatabase(name: string, adminUrl: string = ADMIN_URL): Promise<void> {
+  const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
     await admin`SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ${name} AND pid <> pg_backend_pid()`;
     await admin.unsafe(`DROP DATABASE IF EXISTS "${name}"`);
