@@ -5,6 +5,7 @@ import { BatchedSink } from './batched-sink.js';
 import { BLOCK_BYTES, DataCopier, openHelperLanes, type TableStats } from './data-copier.js';
 import { qualify, renderSchema, type RenderOptions } from './ddl.js';
 import { EXPORT_SESSION_SETTINGS, HEADER_MARK, RESTORE_SETTINGS, TOOL_NAME, TOOL_VERSION, TRAILER_MARK } from './dump-format.js';
+import { assertDriverPatched } from './driver-patch.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
@@ -63,6 +64,7 @@ export interface DumpStats {
  */
 export async function writeDump(sql: postgres.Sql, sink: Writable, options: WriteDumpOptions): Promise<DumpStats> {
   const { signal } = options;
+  assertDriverPatched();
   throwIfAborted(signal);
   const startedAt = new Date().toISOString();
   const out = new BatchedSink(sink);

@@ -3,6 +3,7 @@ import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
 import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js';
 import { cancelBackend } from './cancel-backend.js';
+import { assertDriverPatched } from './driver-patch.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
@@ -72,6 +73,7 @@ class HookFailure {
  */
 export async function importDump(options: ImportOptions): Promise<ImportResult> {
   const { sql, source, signal } = options;
+  assertDriverPatched();
   const mode = options.mode ?? 'replace';
   const started = Date.now();
   const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? options.tablesTotal ?? 0 });

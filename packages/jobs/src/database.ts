@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Socket } from 'node:net';
 import postgres from 'postgres';
+import { assertDriverPatched } from '@mbsync/dump';
 import type { Environment } from './environments.js';
 
 export interface OpenDatabaseOptions {
@@ -161,6 +162,8 @@ function plainSocketFactory(): (options: SocketTarget) => Socket {
  * sockets are tracked and its sessions tagged.
  */
 export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}): postgres.Sql {
+  // every runner opens its connections here: a driver without our patch is refused before the first one
+  assertDriverPatched();
   const scope = options.scope;
   const applicationName = options.applicationName ?? 'mbsync';
   const sql = postgres(env.databaseUrl, {
