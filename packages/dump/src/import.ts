@@ -38,6 +38,11 @@ export interface ImportOptions {
   onProgress?: ProgressCallback;
   /** how many tables the dump loads, when the source has no manifest to say it (streams) */
   tablesTotal?: number;
+  /**
+   * The tables whose rows the dump holds, when the source has no manifest to say it (a streaming export knows them
+   * from its schema model before any data): what a data-only import truncates and reloads.
+   */
+  dataTables?: { schema: string; name: string }[];
   /** COPY … FREEZE into tables this import created or truncated (default true) */
   freeze?: boolean;
 }
@@ -75,6 +80,11 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
   const { sql, source, signal } = options;
   assertDriverPatched();
   const mode = options.mode ?? 'replace';
+  // data-only truncates the tables the dump reloads: refused before any connection when nothing names them
+  const reloaded = source.manifest?.tables ?? options.dataTables ?? null;
+  if (mode === 'data-only' && !reloaded) {
+    throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${source.label}.manifest.json): without it the tables to reload are unknown`);
+  }
   const started = Date.now();
   const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? options.tablesTotal ?? 0 });
   let current: { cancel(): void } | null = null;
@@ -104,15 +114,14 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       if (mode === 'replace') {
         await dropSchemasForReplace(tx, options.schemas ?? schemasOfDump(source.manifest));
       } else {
-        if (!source.manifest) throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${source.label}.manifest.json)`);
-        plan = await createDataOnlyPlan(tx, source.manifest.tables);
+        plan = await createDataOnlyPlan(tx, reloaded!);
         await plan.prepare();
       }
       const tables: ImportResult['tables'] = [];
       const loadedByTable = new Map<string, ImportResult['tables'][number]>();
       // Tables created (or, data-only, truncated) by this transaction take COPY … FREEZE: rows land frozen,
       // so the first reader after COMMIT does not rewrite every page to set hint bits.
-      const fresh = new Set<string>(plan ? source.manifest!.tables.map((t) => `${t.schema}.${t.name}`) : []);
+      const fresh = new Set<string>(plan ? reloaded!.map((t) => `${t.schema}.${t.name}`) : []);
       let statements = 0;
       for await (const event of readDumpEvents(source)) {
         throwIfAborted(signal);
