@@ -122,6 +122,9 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       // Tables created (or, data-only, truncated) by this transaction take COPY … FREEZE: rows land frozen,
       // so the first reader after COMMIT does not rewrite every page to set hint bits.
       const fresh = new Set<string>(plan ? reloaded!.map((t) => `${t.schema}.${t.name}`) : []);
+      // but never a partitioned table (COPY FREEZE refuses one; pg_dump --load-via-partition-root loads through the
+      // root): the target's partitioned tables, read again when a CREATE TABLE ran since the last look
+      let partitioned: Set<string> | null = null;
       let statements = 0;
       for await (const event of readDumpEvents(source)) {
         throwIfAborted(signal);
@@ -136,12 +139,18 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
           current = null;
           statements++;
           const created = createdTable(event.sql);
-          if (created) fresh.add(created);
+          if (created) {
+            fresh.add(created);
+            partitioned = null;
+          }
           meter.update({ bytesDone: source.bytesRead });
           continue;
         }
         const table = copyTarget(event.sql);
-        if (options.freeze !== false && fresh.has(table.label)) event.sql = withFreeze(event.sql);
+        if (options.freeze !== false && fresh.has(table.label)) {
+          partitioned ??= await partitionedTables(tx);
+          if (!partitioned.has(table.label)) event.sql = withFreeze(event.sql);
+        }
         meter.update({ table: table.label, bytesDone: source.bytesRead }, true);
         const rows = await copyIn(tx, event, (q) => (current = q), () => meter.update({ bytesDone: source.bytesRead }), options, source.label);
         current = null;
@@ -191,6 +200,14 @@ const CREATE_TABLE = new RegExp(String.raw`^CREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:
 function createdTable(statement: string): string | null {
   const m = CREATE_TABLE.exec(statement);
   return m?.[2] ? `${m[1] ? unquote(m[1]) : 'public'}.${unquote(m[2])}` : null;
+}
+
+/** `schema.table` of every partitioned table in the target, as the transaction sees it. */
+async function partitionedTables(tx: postgres.TransactionSql): Promise<Set<string>> {
+  const rows = await tx<{ schema: string; name: string }[]>`
+    SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'p'`;
+  return new Set(rows.map((r) => `${r.schema}.${r.name}`));
 }
 
 /** Adds FREEZE to a plain `COPY … FROM stdin;` (one that already has options is left alone). */
