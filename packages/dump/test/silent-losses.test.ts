@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportDatabase, openDumpFile, readSqlStatements, scanDumpSchemas } from '@mbsync/dump';
 import { diffSchemas, introspect } from '@mbsync/schema-diff';
-import { createDatabase, pgDumpToFile, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { createDatabase, pgDumpToFile, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 import { exportTo, importFile, stateOf } from './support/databases.js';
 
 /** A role for owners and grants; roles are cluster-wide, so it is created once and never dropped. */
