@@ -111,6 +111,7 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
       dataBytes: stats.dataBytes,
       tables: stats.tables,
       sequences: stats.sequences,
+      largeObjects: stats.largeObjects,
       schema: stats.schema,
       ...(options.backupOf ? { backupOf: options.backupOf } : {}),
     });

@@ -5,6 +5,7 @@ import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js
 import { cancelBackend } from './cancel-backend.js';
 import { assertDriverPatched } from './driver-patch.js';
 import { DumpError, throwIfAborted } from './errors.js';
+import { createdLargeObject, isLargeObjectStatement, unlinkLargeObject } from './large-objects.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { SqlStreamError, type SqlEvent } from './sql-stream.js';
@@ -12,6 +13,7 @@ import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
 import { dropSchemasForReplace, schemasOfDump } from './replace.js';
 import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
 import { acquireTargetLock } from './target-lock.js';
+import { transactionControl } from './transaction-control.js';
 
 export type ImportMode = 'replace' | 'data-only';
 
@@ -52,6 +54,8 @@ export interface ImportResult {
   statements: number;
   tables: { schema: string; name: string; rows: number }[];
   rows: number;
+  /** large objects created (each replacing the target's one of the same OID) */
+  largeObjects?: number;
   bytesRead: number;
   durationMs: number;
 }
@@ -126,11 +130,24 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       // root): the target's partitioned tables, read again when a CREATE TABLE ran since the last look
       let partitioned: Set<string> | null = null;
       let statements = 0;
+      let largeObjects = 0;
       for await (const event of readDumpEvents(source)) {
         throwIfAborted(signal);
         if (event.kind === 'meta') continue; // \restrict / \unrestrict only matter to psql
         if (event.kind === 'statement') {
-          if (plan && !isDataStatement(event.sql)) continue;
+          const control = transactionControl(event.sql);
+          if (control?.action === 'skip') continue;
+          if (control) {
+            throw new DumpError('DUMP_SQL_SYNTAX', `${source.label}:${event.line}: ${control.keyword} is not allowed in a dump: the import runs as one transaction`, { details: { line: event.line } });
+          }
+          if (plan && !isDataStatement(event.sql) && !isLargeObjectStatement(event.sql)) continue;
+          const largeObject = createdLargeObject(event.sql);
+          if (largeObject) {
+            await tx.unsafe(unlinkLargeObject(largeObject)).catch((error: unknown) => {
+              throw statementError(error, event, options.targetName, source.label);
+            });
+            largeObjects++;
+          }
           const query = tx.unsafe(event.sql).simple();
           current = query;
           await query.catch((error: unknown) => {
@@ -167,10 +184,14 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       }
       source.assertComplete();
       assertRowsMatch(tables, options.expectedTables?.() ?? source.manifest?.tables ?? null, options.targetName);
+      const expectedLargeObjects = source.manifest?.largeObjects;
+      if (expectedLargeObjects !== undefined && expectedLargeObjects !== largeObjects) {
+        throw new DumpError('DUMP_VERIFY_FAILED', `large objects loaded into "${options.targetName}" differ from the dump, nothing was committed: dump has ${expectedLargeObjects}, loaded ${largeObjects}`);
+      }
       if (plan) await plan.finish();
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);
-      return { mode, statements, tables, rows, bytesRead: source.bytesRead, durationMs: Date.now() - started };
+      return { mode, statements, tables, rows, largeObjects, bytesRead: source.bytesRead, durationMs: Date.now() - started };
     });
   } catch (error) {
     // the caller's own check refused: its error goes back as it was thrown

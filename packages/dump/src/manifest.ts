@@ -23,6 +23,8 @@ export interface DumpManifest {
   dataBytes: number;
   tables: TableStats[];
   sequences: number;
+  /** large objects in the dump (absent in manifests written before they were copied) */
+  largeObjects?: number;
   schema: SchemaModel;
   /** Set on backups: the target they were taken of and the schemas an import was about to replace. */
   backupOf?: { target: string; schemas: string[] };

@@ -30,7 +30,7 @@ function parseAclItem(item: string): { grantee: string; privileges: { name: stri
  * REVOKE ALL from PUBLIC and the owner, then one GRANT per ACL entry: the resulting ACL equals the source's
  * (grantors aside) whatever the target's defaults. A null ACL means the built-in default: nothing to emit.
  */
-function grantStatements(target: string, o: Ownership, columns?: string): string[] {
+export function grantStatements(target: string, o: Ownership, columns?: string): string[] {
   if (o.acl === null) return [];
   const on = columns ? `(${columns}) ON ${target}` : `ON ${target}`;
   const out = columns ? [] : [`REVOKE ALL ${on} FROM PUBLIC;`, `REVOKE ALL ${on} FROM ${quoteIdent(o.owner)};`];

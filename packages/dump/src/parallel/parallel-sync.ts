@@ -8,6 +8,7 @@ import { listTables, lockTables, readSequenceValues, type DumpSelection, type Ta
 import { DumpError, isAbortError, throwIfAborted } from '../errors.js';
 import type { ImportResult } from '../import.js';
 import { acquireTargetLock } from '../target-lock.js';
+import { copyLargeObjects, includesLargeObjects } from '../large-objects.js';
 import { describePgError } from '../pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from '../progress.js';
 import { dropSchemasForReplace, schemasOfModel } from '../replace.js';
@@ -438,6 +439,10 @@ class Run {
       }
       this.#statements++;
       this.#tableDone(key, { schema: t.schema, name: t.name, rows: copied.rows, bytes: copied.bytes });
+    }
+    if (includesLargeObjects(this.options)) {
+      this.meter.update({ message: 'large objects', table: null }, true);
+      await copyLargeObjects(coord, run, { owners: this.options.owners, privileges: this.options.privileges, signal: this.signal });
     }
     for (const s of setvals) await run(s.trimEnd());
     this.meter.update({ message: 'indexes, keys and triggers of the remaining objects' }, true);

@@ -38,6 +38,8 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
     out: file,
     // an empty list selects nothing: a target holding none of the schemas gets an empty backup
     schemas,
+    // an import replaces the target's large objects that the dump holds: the backup keeps them all
+    largeObjects: true,
     signal: input.signal,
     onProgress: input.onProgress,
     backupOf: { target: input.target.name, schemas: input.schemas },

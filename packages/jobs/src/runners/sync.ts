@@ -126,6 +126,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       excludeTableData: input.excludeTableData,
       owners: input.owners,
       privileges: input.privileges,
+      largeObjects: input.largeObjects,
       source: sourceSql,
       target: targetSql,
       sourceName: input.source.name,
