@@ -103,6 +103,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   DUMP_PERMISSION_DENIED: rule(502, 'a database refused an operation for lack of privileges'),
   DUMP_QUERY_FAILED: rule(502, 'a database query failed'),
   DUMP_IMPORT_FAILED: rule(502, 'the import failed on the target database'),
+  DUMP_DRIVER_UNPATCHED: rule(500, 'the server was installed without its database driver patch (run pnpm install)'),
   // @mbsync/schema-diff (SchemaDiffError)
   SCHEMA_DIFF_INVALID_OPTIONS: rule(400),
   SCHEMA_DIFF_UNSUPPORTED_SERVER: rule(422),

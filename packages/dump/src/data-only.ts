@@ -6,7 +6,10 @@ import { quoteLiteral } from './sql-literal.js';
 export interface DataOnlyPlan {
   /** Drops FKs touching the tables, disables their user triggers, truncates them. */
   prepare(): Promise<void>;
-  /** Re-enables the triggers and re-adds (and so re-validates) the foreign keys. */
+  /**
+   * Re-enables the triggers, re-adds (and so re-validates) the foreign keys and refreshes the populated
+   * materialized views that read the reloaded tables.
+   */
   finish(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ export async function createDataOnlyPlan(tx: postgres.TransactionSql, tables: { 
     FROM pg_catalog.pg_constraint c
     WHERE c.contype = 'f' AND c.conparentid = 0 AND (c.conrelid = ANY(${oids}) OR c.confrelid = ANY(${oids}))
     ORDER BY 1, 2`);
+  const stale = await staleMaterializedViews(tx, oids);
   const triggers = await tx.unsafe<{ tbl: string; name: string; enabled: 'O' | 'R' | 'A' }[]>(`
     SELECT t.tgrelid::regclass::text AS tbl, t.tgname AS name, t.tgenabled AS enabled FROM pg_catalog.pg_trigger t
     WHERE NOT t.tgisinternal AND t.tgenabled <> 'D' AND t.tgrelid = ANY(${oids}) ORDER BY 1, 2`);
@@ -46,6 +50,46 @@ export async function createDataOnlyPlan(tx: postgres.TransactionSql, tables: { 
       const how = { O: 'ENABLE', R: 'ENABLE REPLICA', A: 'ENABLE ALWAYS' } as const;
       for (const t of triggers) await tx.unsafe(`ALTER TABLE ${t.tbl} ${how[t.enabled]} TRIGGER ${quoteIdent(t.name)}`);
       for (const fk of fks) await tx.unsafe(`ALTER TABLE ${fk.tbl} ADD CONSTRAINT ${quoteIdent(fk.name)} ${fk.def}`);
+      // their rows were computed from the old data (a replace recreates them; here they are kept)
+      for (const name of stale) await tx.unsafe(`REFRESH MATERIALIZED VIEW ${name}`);
     },
   };
+}
+
+/**
+ * The populated materialized views that read (through any chain of views) one of `oids` or a parent of one (a
+ * partitioned or inheritance parent scans its children), qualified, in an order that refreshes each after
+ * those it reads. Unpopulated ones (WITH NO DATA) stay so.
+ */
+async function staleMaterializedViews(tx: postgres.TransactionSql, oids: string): Promise<string[]> {
+  // a view's reads are its _RETURN rule's dependencies on relations
+  const rows = await tx.unsafe<{ oid: string; name: string; matview: boolean; reads: string }[]>(`
+    WITH RECURSIVE loaded(oid) AS (
+      SELECT unnest(${oids})::pg_catalog.oid
+      UNION
+      SELECT i.inhparent FROM pg_catalog.pg_inherits i JOIN loaded l ON i.inhrelid = l.oid
+    ), reads(v, r) AS (
+      SELECT DISTINCT rw.ev_class, d.refobjid FROM pg_catalog.pg_depend d JOIN pg_catalog.pg_rewrite rw ON rw.oid = d.objid
+      WHERE d.classid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass
+        AND rw.ev_class <> d.refobjid
+    ), stale(oid) AS (
+      SELECT v FROM reads WHERE r IN (SELECT oid FROM loaded)
+      UNION
+      SELECT reads.v FROM reads JOIN stale ON reads.r = stale.oid
+    )
+    SELECT c.oid::text AS oid, c.oid::pg_catalog.regclass::text AS name, c.relkind = 'm' AND c.relispopulated AS matview,
+      pg_catalog.array_to_string(ARRAY(SELECT r::text FROM reads WHERE reads.v = c.oid AND reads.r IN (SELECT oid FROM stale)), ' ') AS reads
+    FROM pg_catalog.pg_class c WHERE c.oid IN (SELECT oid FROM stale) ORDER BY 2`);
+  const byOid = new Map(rows.map((r) => [r.oid, r]));
+  const order: string[] = [];
+  const done = new Set<string>();
+  const visit = (oid: string) => {
+    if (done.has(oid)) return;
+    done.add(oid);
+    const row = byOid.get(oid)!;
+    for (const r of row.reads.split(' ')) if (r) visit(r);
+    if (row.matview) order.push(row.name);
+  };
+  for (const row of rows) visit(row.oid);
+  return order;
 }

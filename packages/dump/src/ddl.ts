@@ -125,8 +125,10 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
     const render = step.part === 'stub' ? r.stub : step.part === 'body' ? r.body : r.whole;
     preData.push(...(render ?? r.whole)());
   }
+  // nothing about a table that is not created (a foreign table) may be emitted: no OWNED BY, comment, owner or grant
+  const created = new Set(supportedTables.map((t) => `${t.schema}.${t.name}`));
   for (const s of model.sequences) {
-    if (s.ownedBy) preData.push(`ALTER SEQUENCE ${qualify(s.schema, s.name)} OWNED BY ${qualify(s.ownedBy.schema, s.ownedBy.table)}.${quoteIdent(s.ownedBy.column)};`);
+    if (s.ownedBy && created.has(`${s.ownedBy.schema}.${s.ownedBy.table}`)) preData.push(`ALTER SEQUENCE ${qualify(s.schema, s.name)} OWNED BY ${qualify(s.ownedBy.schema, s.ownedBy.table)}.${quoteIdent(s.ownedBy.column)};`);
   }
 
   const order = new Map(steps.map((s, i) => [s.key, i]));
@@ -141,6 +143,7 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
 
   const noData = new Set(options.excludeTableData ?? []);
   const via = loadThroughRoot(model);
+  const emitted: SchemaModel = { ...model, tables: supportedTables };
   return {
     preData,
     dataTables: tables
@@ -156,8 +159,8 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
     ].sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     postData: [
       ...postData.constraints, ...postData.indexes, ...postData.attachments, ...deferred, ...postData.foreignKeys,
-      ...postData.triggers, ...postData.security, ...renderComments(model),
-      ...(options.owners ? renderOwners(model) : []), ...(options.privileges ? renderGrants(model) : []),
+      ...postData.triggers, ...postData.security, ...renderComments(emitted),
+      ...(options.owners ? renderOwners(emitted) : []), ...(options.privileges ? renderGrants(emitted) : []),
     ],
     refreshMaterializedViews: views.filter((v) => v.materialized && v.populated).map((v) => `REFRESH MATERIALIZED VIEW ${qualify(v.schema, v.name)};`),
   };

@@ -7,6 +7,8 @@ import { BatchedSink } from './batched-sink.js';
 import { BLOCK_BYTES, DataCopier, openHelperLanes, type TableStats } from './data-copier.js';
 import { qualify, renderSchema, type RenderOptions } from './ddl.js';
 import { EXPORT_SESSION_SETTINGS, HEADER_MARK, RESTORE_SETTINGS, TOOL_NAME, TOOL_VERSION, TRAILER_MARK } from './dump-format.js';
+import { assertDriverPatched } from './driver-patch.js';
+import { includesLargeObjects, largeObjectStatements } from './large-objects.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
@@ -22,6 +24,8 @@ export interface DumpSelection {
   excludeTableData?: string[];
   owners?: boolean;
   privileges?: boolean;
+  /** the database's large objects (default: unless `schemas` limits the dump, pg_dump's rule) */
+  largeObjects?: boolean;
 }
 
 export interface WriteDumpOptions extends DumpSelection {
@@ -63,6 +67,8 @@ export interface DumpStats {
   schema: SchemaModel;
   tables: TableStats[];
   sequences: number;
+  /** large objects dumped */
+  largeObjects: number;
   rows: number;
   dataBytes: number;
   /** bytes written to the sink, before any compression */
@@ -76,6 +82,7 @@ export interface DumpStats {
  */
 export async function writeDump(sql: postgres.Sql, sink: Writable, options: WriteDumpOptions): Promise<DumpStats> {
   const { signal } = options;
+  assertDriverPatched();
   throwIfAborted(signal);
   const startedAt = new Date().toISOString();
   const out = new BatchedSink(sink);
@@ -139,6 +146,13 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       }
       const tables = copier.tables;
 
+      const largeObjects = { count: 0, bytes: 0 };
+      if (includesLargeObjects(options)) {
+        meter.update({ table: null, message: 'large objects' }, true);
+        await out.write('-- large objects\n');
+        const lo = { owners: options.owners, privileges: options.privileges, signal };
+        for await (const statement of largeObjectStatements(tx, lo, largeObjects)) await out.write(`${statement}\n`);
+      }
       await out.write('-- sequences\n');
       for (const line of await readSequenceValues(tx, rendered.sequences)) await out.write(line);
       await out.write(['', '-- post-data', ...rendered.postData, '', ...rendered.refreshMaterializedViews, ''].join('\n'));
@@ -159,6 +173,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
         schema,
         tables,
         sequences: rendered.sequences.length,
+        largeObjects: largeObjects.count,
         rows,
         dataBytes,
         bytesWritten: out.bytesWritten,

@@ -20,7 +20,9 @@ export type DumpErrorCode =
   | 'DUMP_BACKUP_NOT_FOUND'
   | 'DUMP_VERIFY_FAILED'
   | 'DUMP_DEPENDENTS_LOST'
-  | 'DUMP_UNSUPPORTED_OBJECTS';
+  | 'DUMP_UNSUPPORTED_OBJECTS'
+  /** postgres.js lacks patches/postgres@3.4.9.patch (see assertDriverPatched) */
+  | 'DUMP_DRIVER_UNPATCHED';
 
 /** Base class for the dump package's errors. Messages never contain connection strings or passwords. */
 export class DumpError extends Error {

@@ -115,6 +115,7 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
       dataBytes: stats.dataBytes,
       tables: stats.tables,
       sequences: stats.sequences,
+      largeObjects: stats.largeObjects,
       schema: stats.schema,
       carries: { owners: options.owners === true, privileges: options.privileges === true },
       ...(options.backupOf ? { backupOf: options.backupOf } : {}),

@@ -4,7 +4,9 @@ import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
 import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js';
 import { cancelBackend } from './cancel-backend.js';
+import { assertDriverPatched } from './driver-patch.js';
 import { DumpError, throwIfAborted } from './errors.js';
+import { createdLargeObject, isLargeObjectStatement, unlinkLargeObject } from './large-objects.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { SqlStreamError, type SqlEvent } from './sql-stream.js';
@@ -14,6 +16,7 @@ import { completeReplace, dropReplacedSchemas, planReplace, type ReplacePlan, ty
 import { verifySchemaModel } from './verify.js';
 import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
 import { acquireTargetLock } from './target-lock.js';
+import { transactionControl } from './transaction-control.js';
 
 export type ImportMode = 'replace' | 'data-only';
 
@@ -40,6 +43,11 @@ export interface ImportOptions {
   onProgress?: ProgressCallback;
   /** how many tables the dump loads, when the source has no manifest to say it (streams) */
   tablesTotal?: number;
+  /**
+   * The tables whose rows the dump holds, when the source has no manifest to say it (a streaming export knows them
+   * from its schema model before any data): what a data-only import truncates and reloads.
+   */
+  dataTables?: { schema: string; name: string }[];
   /** COPY … FREEZE into tables this import created or truncated (default true) */
   freeze?: boolean;
   /**
@@ -58,6 +66,8 @@ export interface ImportResult {
   statements: number;
   tables: { schema: string; name: string; rows: number }[];
   rows: number;
+  /** large objects created (each replacing the target's one of the same OID) */
+  largeObjects?: number;
   bytesRead: number;
   durationMs: number;
   /** replace mode: objects outside the replaced schemas that were recreated, or lost (with acceptDependentLoss) */
@@ -94,7 +104,13 @@ class HookFailure {
  */
 export async function importDump(options: ImportOptions): Promise<ImportResult> {
   const { sql, source, signal } = options;
+  assertDriverPatched();
   const mode = options.mode ?? 'replace';
+  // data-only truncates the tables the dump reloads: refused before any connection when nothing names them
+  const reloaded = source.manifest?.tables ?? options.dataTables ?? null;
+  if (mode === 'data-only' && !reloaded) {
+    throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${source.label}.manifest.json): without it the tables to reload are unknown`);
+  }
   const started = Date.now();
   const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? options.tablesTotal ?? 0 });
   let current: { cancel(): void } | null = null;
@@ -130,21 +146,36 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
         });
         await dropReplacedSchemas(tx, replacing);
       } else {
-        if (!source.manifest) throw new DumpError('DUMP_MANIFEST_INVALID', `data-only import needs the dump's manifest (${source.label}.manifest.json)`);
-        plan = await createDataOnlyPlan(tx, source.manifest.tables);
+        plan = await createDataOnlyPlan(tx, reloaded!);
         await plan.prepare();
       }
       const tables: ImportResult['tables'] = [];
       const loadedByTable = new Map<string, ImportResult['tables'][number]>();
       // Tables created (or, data-only, truncated) by this transaction take COPY … FREEZE: rows land frozen,
       // so the first reader after COMMIT does not rewrite every page to set hint bits.
-      const fresh = new Set<string>(plan ? source.manifest!.tables.map((t) => `${t.schema}.${t.name}`) : []);
+      const fresh = new Set<string>(plan ? reloaded!.map((t) => `${t.schema}.${t.name}`) : []);
+      // but never a partitioned table (COPY FREEZE refuses one; pg_dump --load-via-partition-root loads through the
+      // root): the target's partitioned tables, read again when a CREATE TABLE ran since the last look
+      let partitioned: Set<string> | null = null;
       let statements = 0;
+      let largeObjects = 0;
       for await (const event of readDumpEvents(source)) {
         throwIfAborted(signal);
         if (event.kind === 'meta') continue; // \restrict / \unrestrict only matter to psql
         if (event.kind === 'statement') {
-          if (plan && !isDataStatement(event.sql)) continue;
+          const control = transactionControl(event.sql);
+          if (control?.action === 'skip') continue;
+          if (control) {
+            throw new DumpError('DUMP_SQL_SYNTAX', `${source.label}:${event.line}: ${control.keyword} is not allowed in a dump: the import runs as one transaction`, { details: { line: event.line } });
+          }
+          if (plan && !isDataStatement(event.sql) && !isLargeObjectStatement(event.sql)) continue;
+          const largeObject = createdLargeObject(event.sql);
+          if (largeObject) {
+            await tx.unsafe(unlinkLargeObject(largeObject)).catch((error: unknown) => {
+              throw statementError(error, event, options.targetName, source.label);
+            });
+            largeObjects++;
+          }
           const query = tx.unsafe(event.sql).simple();
           current = query;
           await query.catch((error: unknown) => {
@@ -153,13 +184,18 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
           current = null;
           statements++;
           const created = createdTable(event.sql);
-          // COPY FREEZE is refused on a partitioned table (rows loaded through a root)
-          if (created && !/\bPARTITION\s+BY\b/i.test(event.sql)) fresh.add(created);
+          if (created) {
+            fresh.add(created);
+            partitioned = null;
+          }
           meter.update({ bytesDone: source.bytesRead });
           continue;
         }
         const table = copyTarget(event.sql);
-        if (options.freeze !== false && fresh.has(table.label)) event.sql = withFreeze(event.sql);
+        if (options.freeze !== false && fresh.has(table.label)) {
+          partitioned ??= await partitionedTables(tx);
+          if (!partitioned.has(table.label)) event.sql = withFreeze(event.sql);
+        }
         meter.update({ table: table.label, bytesDone: source.bytesRead }, true);
         const rows = await copyIn(tx, event, (q) => (current = q), () => meter.update({ bytesDone: source.bytesRead }), options, source.label);
         current = null;
@@ -176,6 +212,10 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       }
       source.assertComplete();
       assertRowsMatch(tables, options.expectedTables?.() ?? source.manifest?.tables ?? null, options.targetName);
+      const expectedLargeObjects = source.manifest?.largeObjects;
+      if (expectedLargeObjects !== undefined && expectedLargeObjects !== largeObjects) {
+        throw new DumpError('DUMP_VERIFY_FAILED', `large objects loaded into "${options.targetName}" differ from the dump, nothing was committed: dump has ${expectedLargeObjects}, loaded ${largeObjects}`);
+      }
       if (plan) await plan.finish();
       let dependents: ReplaceReport | undefined;
       if (replacing) {
@@ -185,7 +225,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       }
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);
-      return { mode, statements, tables, rows, bytesRead: source.bytesRead, durationMs: Date.now() - started, ...(dependents ? { dependents } : {}) };
+      return { mode, statements, tables, rows, largeObjects, bytesRead: source.bytesRead, durationMs: Date.now() - started, ...(dependents ? { dependents } : {}) };
     });
   } catch (error) {
     // the caller's own check refused: its error goes back as it was thrown
@@ -215,6 +255,14 @@ const CREATE_TABLE = new RegExp(String.raw`^CREATE\s+(?:UNLOGGED\s+)?TABLE\s+(?:
 function createdTable(statement: string): string | null {
   const m = CREATE_TABLE.exec(statement);
   return m?.[2] ? `${m[1] ? unquote(m[1]) : 'public'}.${unquote(m[2])}` : null;
+}
+
+/** `schema.table` of every partitioned table in the target, as the transaction sees it. */
+async function partitionedTables(tx: postgres.TransactionSql): Promise<Set<string>> {
+  const rows = await tx<{ schema: string; name: string }[]>`
+    SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relkind = 'p'`;
+  return new Set(rows.map((r) => `${r.schema}.${r.name}`));
 }
 
 /** Adds FREEZE to a plain `COPY … FROM stdin;` (one that already has options is left alone). */

@@ -1,6 +1,7 @@
 export { DumpError, isAbortError } from './errors.js';
 export type { DumpErrorCode } from './errors.js';
 export { describePgError } from './pg-errors.js';
+export { assertDriverPatched, DRIVER_PATCH_LEVEL } from './driver-patch.js';
 export { DUMP_FORMAT_VERSION, HEADER_MARK, TRAILER_MARK, RESTORE_SETTINGS } from './dump-format.js';
 export { writeDump } from './dump-writer.js';
 export type { DumpSelection, DumpStats, TableStats, WriteDumpOptions } from './dump-writer.js';

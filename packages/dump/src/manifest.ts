@@ -23,6 +23,8 @@ export interface DumpManifest {
   dataBytes: number;
   tables: TableStats[];
   sequences: number;
+  /** large objects in the dump (absent in manifests written before they were copied) */
+  largeObjects?: number;
   schema: SchemaModel;
   /** Whether the dump sets owners and privileges (absent in older manifests: neither). */
   carries?: { owners: boolean; privileges: boolean };

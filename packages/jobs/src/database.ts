@@ -3,6 +3,7 @@ import { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import postgres from 'postgres';
 import { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
+import { assertDriverPatched } from '@mbsync/dump';
 import type { Environment } from './environments.js';
 import { JobsError } from './errors.js';
 import { negotiateTls, type TlsTarget } from './tls-socket.js';
@@ -209,6 +210,8 @@ function plainSocketFactory(tls: TlsSettings | undefined): (options: SocketTarge
 export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}): postgres.Sql {
   const connectTimeout = options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS;
   const { url, tls } = resolvePoolConnection(env, connectTimeout);
+  // every runner opens its connections here: a driver without our patch is refused before the first one
+  assertDriverPatched();
   const scope = options.scope;
   const applicationName = options.applicationName ?? 'mbsync';
   const sql = postgres(url, {

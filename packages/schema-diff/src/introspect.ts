@@ -59,6 +59,10 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
   const relations = await readRelations(tx, schemaNames);
   const excluded = new Set(options.excludeTables ?? []);
   const tables = relations.tables.filter((t) => !excluded.has(`${t.schema}.${t.name}`));
+  // pg_dump's rule: OWNED BY only names a table of the model; a sequence owned by a table left out (excluded, or
+  // in a schema not read) stays, unowned
+  const tableKeys = new Set(tables.map((t) => `${t.schema}.${t.name}`));
+  const sequences = relations.sequences.map(({ ownedBy, ...s }) => (ownedBy && tableKeys.has(`${ownedBy.schema}.${ownedBy.table}`) ? { ...s, ownedBy } : s));
 
   const model: SchemaModel = {
     formatVersion: 1,
@@ -68,7 +72,7 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
     extensions: [...extensions].map((x) => ({ name: x.name, version: x.version, schema: x.schema })).sort((a, b) => compareText(a.name, b.name)),
     ...types,
     routines,
-    sequences: relations.sequences,
+    sequences,
     tables,
     views: relations.views,
     dependencies: [],

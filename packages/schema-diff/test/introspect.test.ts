@@ -146,3 +146,17 @@ test('500 tables introspect well under 2 s', async () => {
     await big.drop();
   }
 });
+
+test('an invalid index (a failed CREATE INDEX CONCURRENTLY) is not in the model, so diff never reports it', async (t) => {
+  const other = await createDatabase('introspect_invalid');
+  t.after(() => other.drop());
+  const ddl = 'CREATE TABLE public.t (id int PRIMARY KEY, v int); INSERT INTO public.t SELECT g, g % 3 FROM generate_series(1, 30) g;';
+  await other.sql.unsafe(ddl);
+  const clean = await introspect(other.sql);
+  await assert.rejects(other.sql.unsafe('CREATE UNIQUE INDEX CONCURRENTLY t_v ON public.t (v)'), /could not create unique index/);
+  const [index] = await other.sql<[{ valid: boolean }]>`SELECT indisvalid AS valid FROM pg_index WHERE indexrelid = 'public.t_v'::regclass`;
+  assert.equal(index.valid, false);
+  const withInvalid = await introspect(other.sql);
+  assert.deepEqual(table(withInvalid, 'public', 't').indexes.map((i) => i.name), ['t_pkey']);
+  assert.deepEqual(withInvalid, clean);
+});

@@ -10,6 +10,11 @@ export interface WatchedSyncInput {
   stallSeconds?: number;
   noBackup?: boolean;
   keepDump?: boolean;
+  /** connections per side (default: the config's, 2) */
+  jobs?: number;
+  mode?: 'replace' | 'data-only';
+  /** `--yes` (default true) */
+  acceptDataLoss?: boolean;
   target?: { typesenseUrl: string; typesenseKey: string };
   onProgress?: (p: JobProgress) => void;
 }
@@ -40,7 +45,9 @@ export async function watchedSync(input: WatchedSyncInput): Promise<WatchedSync>
         config,
         noBackup: input.noBackup,
         keepDump: input.keepDump,
-        acceptDataLoss: true,
+        jobs: input.jobs,
+        mode: input.mode,
+        acceptDataLoss: input.acceptDataLoss ?? true,
         signal: watch.signal,
         scope: watch.scope,
         onProgress: (p) => {

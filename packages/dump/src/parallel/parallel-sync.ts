@@ -9,6 +9,7 @@ import { listTables, lockTables, readSequenceValues, type DumpSelection, type Ta
 import { DumpError, isAbortError, throwIfAborted } from '../errors.js';
 import type { ImportResult } from '../import.js';
 import { acquireTargetLock } from '../target-lock.js';
+import { copyLargeObjects, includesLargeObjects } from '../large-objects.js';
 import { describePgError } from '../pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from '../progress.js';
 import { completeReplace, dropReplacedSchemas, planReplace, type ReplaceReport } from '../replace/replace-plan.js';
@@ -557,6 +558,11 @@ class Run {
       for (const [real, shadow] of plan.shadows) await this.#runOn(sp, `ALTER SCHEMA ${quoteIdent(shadow)} RENAME TO ${quoteIdent(real)}`, this.signal);
       for (const r of plan.relocate) await this.#runOn(sp, `ALTER EXTENSION ${quoteIdent(r.extension)} SET SCHEMA ${quoteIdent(r.schema)}`, this.signal);
       for (const o of old) await this.#runOn(sp, `DROP SCHEMA ${quoteIdent(o.old)} CASCADE`, this.signal);
+      // large objects belong to no schema: written here, so that nobody sees them before the COMMIT
+      if (includesLargeObjects(options)) {
+        this.meter.update({ message: 'large objects' }, true);
+        await copyLargeObjects(this.coordinator!, (statement) => this.#runOn(sp, statement, this.signal), { owners: options.owners, privileges: options.privileges, signal: this.signal });
+      }
       dependents = await completeReplace(sp, replacing);
       for (const statement of plan.refresh) await this.#runOn(sp, statement, this.signal);
       this.meter.update({ message: 'checking the catalog' }, true);
@@ -612,6 +618,10 @@ class Run {
       }
       this.#statements++;
       this.#tableDone(key, { schema: t.schema, name: t.name, rows: copied.rows, bytes: copied.bytes });
+    }
+    if (includesLargeObjects(this.options)) {
+      this.meter.update({ message: 'large objects', table: null }, true);
+      await copyLargeObjects(coord, run, { owners: this.options.owners, privileges: this.options.privileges, signal: this.signal });
     }
     for (const s of await readSequenceValues(coord, this.plain.sequences)) await run(s.trimEnd());
     this.meter.update({ message: 'indexes, keys and triggers' }, true);

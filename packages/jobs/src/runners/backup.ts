@@ -41,6 +41,8 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
     // what the replace may drop outside those schemas, so that restoring the backup brings it back
     dependents: true,
     census: false,
+    // an import replaces the target's large objects that the dump holds: the backup keeps them all
+    largeObjects: true,
     signal: input.signal,
     onProgress: input.onProgress,
     backupOf: { target: input.target.name, schemas: input.schemas },

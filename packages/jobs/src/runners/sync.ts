@@ -126,6 +126,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       excludeTableData: input.excludeTableData,
       owners: input.owners,
       privileges: input.privileges,
+      largeObjects: input.largeObjects,
       source: sourceSql,
       target: targetSql,
       sourceName: input.source.name,
@@ -233,10 +234,17 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
     },
   );
   exporting.catch(() => {});
+  const stopExport = (error: unknown) => {
+    controller.abort();
+    if (!pipe.destroyed) pipe.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
   let backup: BackupInfo | null = null;
   try {
     const schema = await schemaPromise;
     const schemas = schemasOfModel(schema);
+    // the tables whose rows the export streams (as the exporter renders them): a data-only import reloads these
+    const noData = new Set(input.excludeTableData ?? []);
+    const dataTables = schema.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`)).map((t) => ({ schema: t.schema, name: t.name }));
     input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
     const imported = importDump({
       sql: targetSql,
@@ -250,7 +258,8 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
       lockWaitMs: input.config.targetLockWaitMs,
       signal: controller.signal,
       onProgress: (p) => importing && importProgress?.(p),
-      tablesTotal: schema.tables.filter((t) => t.kind === 'table' && !(input.excludeTableData ?? []).includes(`${t.schema}.${t.name}`)).length,
+      tablesTotal: dataTables.length,
+      dataTables,
       // the export has written its trailer by the time the importer asks, so its counts are final
       expectedTables: () => exportedTables,
       beforeWrite: async (tx) => {
@@ -260,14 +269,15 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
         input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
       },
     });
-    // whichever side fails first stops the other
-    imported.catch(() => controller.abort());
+    // whichever side fails first stops the other: an import that fails before (or while) reading the stream also
+    // destroys the pipe, or the export would wait forever for a full pipe to drain
+    imported.catch((error: unknown) => stopExport(error));
     const [stats, result] = await Promise.all([exporting, imported]);
     input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
     const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
     return { export: { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs }, import: result, backup, verify, dumpFile: null };
   } catch (error) {
-    controller.abort();
+    stopExport(error);
     await exporting.catch(() => {});
     throw error;
   } finally {

@@ -59,7 +59,9 @@ export async function readRelationParts(tx: postgres.TransactionSql, schemas: st
     LEFT JOIN pg_catalog.pg_class pc ON pc.oid = inh.inhparent
     LEFT JOIN pg_catalog.pg_namespace pn ON pn.oid = pc.relnamespace
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = i.indexrelid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
-    WHERE ${IN_SCHEMAS}`, [schemas]);
+    -- pg_dump's rule: an invalid index (a failed CREATE INDEX CONCURRENTLY) is left out, it would be rebuilt and
+    -- fail again (a partitioned table's index is invalid until every partition has one attached: kept)
+    WHERE ${IN_SCHEMAS} AND (i.indisvalid OR ic.relkind = 'I') AND i.indisready`, [schemas]);
 
   const triggers = await tx.unsafe<{ relid: number; name: string; definition: string; enabled: Trigger['enabled']; comment: string | null }[]>(`
     SELECT t.tgrelid::pg_catalog.int8::pg_catalog.float8 AS relid, t.tgname AS name, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled,

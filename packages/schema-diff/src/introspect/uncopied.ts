@@ -100,7 +100,6 @@ export const CENSUS: readonly CensusEntry[] = Object.freeze([
   { kind: 'CAST', when: (o) => o.databaseWide, sql: databaseWide('pg_cast') },
   { kind: 'TRANSFORM', when: (o) => o.databaseWide, sql: databaseWide('pg_transform') },
   { kind: 'ACCESS METHOD', when: (o) => o.databaseWide, sql: databaseWide('pg_am') },
-  { kind: 'LARGE OBJECT', when: (o) => o.databaseWide, sql: `SELECT pg_catalog.count(*) || ' large object(s)' AS description FROM pg_catalog.pg_largeobject_metadata HAVING pg_catalog.count(*) > 0` },
 ]);
 
 /**
