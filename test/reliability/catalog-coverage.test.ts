@@ -149,7 +149,7 @@ describe('catalog coverage: every kind pg_dump emits is copied or refused before
         try {
           psqlText(source.url, k.sql);
         } catch (error) {
-          throw new Error(`making ${k.kind}: ${(error as Error).message}`);
+          throw new Error(`making ${k.kind}: ${(error as Error).message}`, { cause: error });
         }
       }
       const target = await fresh(`cover_dst_${jobs}`);

@@ -1,6 +1,7 @@
 import type { SchemaModel, Table, View } from '@mbsync/schema-diff';
 import { objectKey } from '@mbsync/schema-diff';
 import { renderComments } from './ddl/comments.js';
+import { renderDatabaseWide, renderSchemaDefaultPrivileges } from './ddl/database-objects.js';
 import { loadThroughRoot } from './ddl/partitions.js';
 import type { PostDataPhases } from './ddl/post-data.js';
 import { renderDomainPostData, renderTablePostData, renderViewPostData } from './ddl/post-data.js';
@@ -58,6 +59,8 @@ export interface RenderedSchema {
   postData: string[];
   /** REFRESH MATERIALIZED VIEW for populated materialized views, dependency order, run last. */
   refreshMaterializedViews: string[];
+  /** Objects of no schema (global default privileges, publications, event triggers): after everything else. */
+  databaseWide: string[];
 }
 
 // Creation priority when dependencies leave a choice (pg_dump's order: types, functions, sequences, tables, views).
@@ -161,7 +164,9 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
       ...postData.constraints, ...postData.indexes, ...postData.attachments, ...deferred, ...postData.foreignKeys,
       ...postData.triggers, ...postData.security, ...renderComments(emitted),
       ...(options.owners ? renderOwners(emitted) : []), ...(options.privileges ? renderGrants(emitted) : []),
+      ...renderSchemaDefaultPrivileges(model, options),
     ],
     refreshMaterializedViews: views.filter((v) => v.materialized && v.populated).map((v) => `REFRESH MATERIALIZED VIEW ${qualify(v.schema, v.name)};`),
+    databaseWide: renderDatabaseWide(model, options),
   };
 }

@@ -24,6 +24,8 @@ export interface DumpSelection {
   excludeTableData?: string[];
   owners?: boolean;
   privileges?: boolean;
+  /** copy event triggers (default true; only a superuser can create them in the target) */
+  eventTriggers?: boolean;
   /** the database's large objects (default: unless `schemas` limits the dump, pg_dump's rule) */
   largeObjects?: boolean;
 }
@@ -106,6 +108,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       current = null;
       throwIfAborted(signal);
       const schema = await introspect(tx, selection);
+      if (options.eventTriggers === false) schema.eventTriggers = [];
       if (options.census !== false) await assertCopiable(tx, { ...selection, privileges: options.privileges }, options.sourceName);
       const renderOptions: RenderOptions = { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData };
       const rendered = renderSchema(schema, renderOptions);
@@ -156,6 +159,7 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       await out.write('-- sequences\n');
       for (const line of await readSequenceValues(tx, rendered.sequences)) await out.write(line);
       await out.write(['', '-- post-data', ...rendered.postData, '', ...rendered.refreshMaterializedViews, ''].join('\n'));
+      if (rendered.databaseWide.length > 0) await out.write(['', '-- objects of no schema', ...rendered.databaseWide, ''].join('\n'));
       if (options.dependents) {
         const dependents = await readDependents(tx, modelSchemas(schema));
         if (dependents.length > 0) await out.write(['', '-- objects outside the dumped schemas that depend on them', ...dependents.flatMap(renderDependent), ''].join('\n'));

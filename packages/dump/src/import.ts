@@ -14,6 +14,7 @@ import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
 import { schemasOfDump } from './replace/schemas.js';
 import { completeReplace, dropReplacedSchemas, planReplace, type ReplacePlan, type ReplaceReport } from './replace/replace-plan.js';
 import { verifySchemaModel } from './verify.js';
+import { createMissingRoles } from './roles.js';
 import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
 import { acquireTargetLock } from './target-lock.js';
 import { transactionControl } from './transaction-control.js';
@@ -59,6 +60,8 @@ export interface ImportOptions {
   carries?: { owners: boolean; privileges: boolean };
   /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
   acceptDependentLoss?: boolean;
+  /** create the roles the dump names that the target lacks, NOLOGIN (`--create-roles`; needs the model) */
+  createRoles?: boolean;
 }
 
 export interface ImportResult {
@@ -72,6 +75,8 @@ export interface ImportResult {
   durationMs: number;
   /** replace mode: objects outside the replaced schemas that were recreated, or lost (with acceptDependentLoss) */
   dependents?: ReplaceReport;
+  /** roles created in the target (createRoles) */
+  createdRoles?: string[];
 }
 
 /**
@@ -140,6 +145,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       let replacing: ReplacePlan | null = null;
       const model = source.manifest?.schema ?? options.model ?? null;
       const carries = source.manifest?.carries ?? options.carries ?? { owners: false, privileges: false };
+      const createdRoles = options.createRoles && model ? await createMissingRoles(tx, model, carries) : [];
       if (mode === 'replace') {
         replacing = await planReplace(tx, options.schemas ?? schemasOfDump(source.manifest), {
           owners: carries.owners, privileges: carries.privileges, acceptDependentLoss: options.acceptDependentLoss === true, model,
@@ -225,7 +231,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       }
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);
-      return { mode, statements, tables, rows, largeObjects, bytesRead: source.bytesRead, durationMs: Date.now() - started, ...(dependents ? { dependents } : {}) };
+      return { mode, statements, tables, rows, largeObjects, bytesRead: source.bytesRead, durationMs: Date.now() - started, ...(dependents ? { dependents } : {}), ...(createdRoles.length > 0 ? { createdRoles } : {}) };
     });
   } catch (error) {
     // the caller's own check refused: its error goes back as it was thrown

@@ -51,6 +51,8 @@ export interface ModelCheckOptions {
   privileges?: boolean;
 }
 
+const OF_NO_SCHEMA: ReadonlySet<string> = new Set(['default privileges', 'publication', 'event trigger']);
+
 /** Object kinds whose text is the server's deparser output, which changes between major versions. */
 const DEPARSED: ReadonlySet<string> = new Set(['view', 'materialized view', 'function', 'procedure', 'aggregate', 'trigger', 'rule', 'policy', 'index', 'constraint', 'domain']);
 
@@ -64,11 +66,13 @@ const DEPARSED: ReadonlySet<string> = new Set(['view', 'materialized view', 'fun
  * versions, the deparsed text of definitions (their presence is still checked).
  */
 export async function verifySchemaModel(tx: postgres.TransactionSql, model: SchemaModel, schemas: string[], targetName: string, options: ModelCheckOptions = {}): Promise<void> {
-  const target = await introspect(tx, { schemas });
+  const target = await introspect(tx, { schemas, databaseWide: true });
   const sameMajor = Math.floor(target.serverVersionNum / 10000) === Math.floor(model.serverVersionNum / 10000);
   const changes = diffSchemas(model, target, { owners: options.owners === true, privileges: options.privileges === true })
     .filter((c) => !(c.objectType === 'extension' && c.kind === 'changed' && /^version /.test(c.detail ?? '') && !(c.detail ?? '').includes('; ')))
-    .filter((c) => sameMajor || c.kind !== 'changed' || !DEPARSED.has(c.objectType));
+    .filter((c) => sameMajor || c.kind !== 'changed' || !DEPARSED.has(c.objectType))
+    // the target may have objects of no schema the dump does not: they are its own, left alone
+    .filter((c) => !(c.kind === 'added' && OF_NO_SCHEMA.has(c.objectType)));
   if (changes.length === 0) return;
   const named = changes.map((c) => `${c.objectType} ${c.name} ${c.kind === 'removed' ? 'missing' : c.kind === 'added' ? 'not in the dump' : `differs (${c.detail ?? ''})`}`);
   throw new DumpError('DUMP_VERIFY_FAILED', `the copy in "${targetName}" does not match the dump, nothing was committed: ${named.slice(0, 5).join('; ')}${named.length > 5 ? `; … (${named.length} in all)` : ''}`, { details: { differences: named } });

@@ -5,8 +5,18 @@ import { introspect } from './introspect.js';
 import { readUncopied } from './introspect/uncopied.js';
 import { modelSchemas, type SchemaModel } from './model.js';
 import { countTargetRows, judgeImport, tablesToCount, type Verdict } from './verdict.js';
+import { readMissingRoles, type MissingRole, type RoleUse } from './roles.js';
 
 /** What an import of a dump would do to a target, read from the target in one snapshot. */
+/** What the import will set, for the checks that depend on it. */
+export interface CheckOptions extends DiffOptions {
+  /** owners and privileges the import copies: their roles must exist in the target (see referencedRoles) */
+  roles?: RoleUse & {
+    /** the import creates the missing roles (NOLOGIN, no membership): not a refusal then, only a list */
+    create?: boolean;
+  };
+}
+
 export interface TargetCheck {
   /** The target's catalog of the schemas the dump replaces (those of them that exist). */
   target: SchemaModel;
@@ -14,6 +24,8 @@ export interface TargetCheck {
   verdict: Verdict;
   targetRowCounts: Record<string, number>;
   dependents: DependentFate[];
+  /** Roles the copy needs that the target's cluster lacks. */
+  missingRoles: MissingRole[];
 }
 
 /**
@@ -23,7 +35,7 @@ export interface TargetCheck {
  * them, and judges both import modes. Given a pool it opens its own REPEATABLE READ READ ONLY transaction; given a
  * transaction (an import's, under its lock) it reads inside it.
  */
-export async function checkTarget(sql: postgres.Sql | postgres.TransactionSql, dump: SchemaModel, options: DiffOptions = {}): Promise<TargetCheck> {
+export async function checkTarget(sql: postgres.Sql | postgres.TransactionSql, dump: SchemaModel, options: CheckOptions = {}): Promise<TargetCheck> {
   if (!('savepoint' in sql)) {
     return await (sql as postgres.Sql).begin('isolation level repeatable read read only', (tx) => checkTarget(tx, dump, options)) as TargetCheck;
   }
@@ -36,5 +48,12 @@ export async function checkTarget(sql: postgres.Sql | postgres.TransactionSql, d
   const dependents = predictDependents(await readDependents(sql, schemas), dump);
   // objects of the replaced schemas the model cannot carry: the replace drops them and no backup holds them
   const uncopied = await readUncopied(sql, schemas, { databaseWide: false, privileges: false });
-  return { target, changes, targetRowCounts, dependents, verdict: judgeImport(changes, { targetRowCounts, dependents, uncopied }) };
+  const missingRoles = await readMissingRoles(sql, dump, options.roles ?? {});
+  const [session] = await sql<{ superuser: boolean }[]>`SELECT rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user`;
+  const verdict = judgeImport(changes, {
+    targetRowCounts, dependents, uncopied,
+    missingRoles: { roles: missingRoles, created: options.roles?.create === true },
+    eventTriggersNeedSuperuser: (dump.eventTriggers?.length ?? 0) > 0 && session?.superuser !== true,
+  });
+  return { target, changes, targetRowCounts, dependents, missingRoles, verdict };
 }

@@ -4,6 +4,7 @@ import type { DiffOptions } from './diff/context.js';
 import { createContext } from './diff/context.js';
 import { diffExtensions, diffRoutines, diffSchemaList, diffSequences, diffViews } from './diff/objects.js';
 import { diffTables } from './diff/tables.js';
+import { diffDefaultPrivileges, diffEventTriggers, diffPublications } from './diff/database-objects.js';
 import { diffTypes } from './diff/types.js';
 
 export type { ChangeKind, ChangeSeverity, DataOnlySeverity, ReplaceSeverity, SchemaChange, SchemaObjectType } from './diff/change.js';
@@ -31,5 +32,8 @@ export function diffSchemas(from: SchemaModel, to: SchemaModel, options: DiffOpt
   diffTables(context, from.tables, to.tables, out);
   diffViews(context, from.views, to.views, out);
   diffRoutines(context, from, to, out);
+  diffDefaultPrivileges(context, from, to, out);
+  diffPublications(context, from, to, out);
+  diffEventTriggers(context, from, to, out);
   return out;
 }

@@ -5,7 +5,7 @@ export { SchemaDiffError } from './errors.js';
 export type { SchemaDiffErrorCode } from './errors.js';
 export { modelSchemas, objectKey } from './model.js';
 export type {
-  Column, CompositeAttribute, CompositeType, ConstraintType, DependencyEdge, DomainConstraint, DomainType, EnumType,
+  Column, CompositeAttribute, CompositeType, ConstraintType, DefaultPrivilege, DependencyEdge, DomainConstraint, DomainType, EnumType, EventTrigger, Publication, PublicationTable,
   ExtensionInfo, IdentitySpec, IndexInfo, ObjectKind, Ownership, Policy, RangeType, Routine, RoutineKind, Rule, SchemaInfo,
   SchemaModel, SequenceInfo, SequenceOptions, Table, TableConstraint, TableKind, Trigger, View, ViewColumn,
 } from './model.js';
@@ -18,6 +18,8 @@ export type { RenderOptions } from './render.js';
 export { predictDependents, readDependents } from './introspect/dependents.js';
 export type { Dependent, DependentFate, DependentKind, DependentsOptions } from './introspect/dependents.js';
 export { checkTarget } from './check.js';
-export type { TargetCheck } from './check.js';
+export type { CheckOptions, TargetCheck } from './check.js';
 export { CENSUS, readUncopied } from './introspect/uncopied.js';
 export type { CensusOptions, UncopiedObject } from './introspect/uncopied.js';
+export { readMissingRoles, referencedRoles } from './roles.js';
+export type { MissingRole, RoleUse } from './roles.js';

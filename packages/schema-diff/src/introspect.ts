@@ -5,7 +5,8 @@ import { readRelations } from './introspect/relations.js';
 import { readRoutines } from './introspect/routines.js';
 import { compareText } from './introspect/rows.js';
 import type { IntrospectOptions } from './introspect/scope.js';
-import { selectSchemas } from './introspect/scope.js';
+import { readsDatabaseWide, selectSchemas } from './introspect/scope.js';
+import { readDefaultPrivileges, readEventTriggers, readPublications } from './introspect/database-objects.js';
 import { readTypes } from './introspect/types.js';
 import type { ExtensionInfo, SchemaInfo, SchemaModel } from './model.js';
 import { objectKey } from './model.js';
@@ -78,6 +79,10 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
     dependencies: [],
   };
   model.dependencies = await readDependencies(tx, modelNodes(model));
+  const databaseWide = readsDatabaseWide(options);
+  model.defaultPrivileges = await readDefaultPrivileges(tx, schemaNames, databaseWide);
+  model.publications = await readPublications(tx, schemaNames, new Set(tables.map((t) => `${t.schema}.${t.name}`)), databaseWide);
+  model.eventTriggers = await readEventTriggers(tx, databaseWide);
   return model;
 }
 

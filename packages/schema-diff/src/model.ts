@@ -1,3 +1,7 @@
+import type { DefaultPrivilege, EventTrigger, Publication } from './model-database.js';
+
+export type { DefaultPrivilege, EventTrigger, Publication, PublicationTable } from './model-database.js';
+
 /**
  * The schema model: a JSON-serialisable picture of a database's user objects, read from pg_catalog by
  * `introspect` and rendered back to DDL by `@mbsync/dump`. It is stored in the dump manifest and diffed
@@ -121,6 +125,8 @@ export interface SequenceInfo extends Ownership, SequenceOptions {
 export interface IdentitySpec extends SequenceOptions {
   sequenceSchema: string;
   sequenceName: string;
+  /** The identity sequence's own privileges (aclitem[] text), when not the default. */
+  acl?: string[] | null;
 }
 
 export interface Column {
@@ -284,6 +290,12 @@ export interface SchemaModel {
   views: View[];
   /** From pg_depend (plus inheritance), between dumpable objects only, sorted. */
   dependencies: DependencyEdge[];
+  /** Database-wide: default privileges (those of the copied schemas; global ones in a whole-database copy). */
+  defaultPrivileges?: DefaultPrivilege[];
+  /** Database-wide: publications with the copy's tables (all of them in a whole-database copy). */
+  publications?: Publication[];
+  /** Database-wide: event triggers (a whole-database copy only). */
+  eventTriggers?: EventTrigger[];
 }
 
 function quoted(name: string): string {

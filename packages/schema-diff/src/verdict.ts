@@ -3,6 +3,7 @@ import type { SchemaChange } from './diff/change.js';
 import { compareText } from './diff/change.js';
 import type { DependentFate } from './introspect/dependents.js';
 import type { UncopiedObject } from './introspect/uncopied.js';
+import type { MissingRole } from './roles.js';
 
 /** What one import mode may do with the target. */
 export interface ModeVerdict {
@@ -23,6 +24,8 @@ export interface Verdict {
   missingExtensions: string[];
   /** Objects outside the replaced schemas that a replace drops with them: recreated after it, or lost. */
   dependents: { object: string; kind: string; recreated: boolean; reason?: string }[];
+  /** Roles the copy needs that the target lacks (created by the import with --create-roles). */
+  missingRoles: MissingRole[];
 }
 
 export interface JudgeContext {
@@ -32,6 +35,10 @@ export interface JudgeContext {
   dependents?: DependentFate[];
   /** Objects of the target's replaced schemas the model cannot carry (readUncopied): the replace drops them. */
   uncopied?: UncopiedObject[];
+  /** Roles the copy needs that the target lacks; `created`: the import creates them. */
+  missingRoles?: { roles: MissingRole[]; created: boolean };
+  /** The dump has event triggers and the importing role is not a superuser (only superusers create them). */
+  eventTriggersNeedSuperuser?: boolean;
 }
 
 function describe(change: SchemaChange): string {
@@ -96,11 +103,25 @@ export function judgeImport(changes: SchemaChange[], context: JudgeContext = {})
     const restrictive = d.kind === 'policy' && d.policy?.permissive === false ? '; it is a RESTRICTIVE policy: dropping it widens access' : '';
     replace.reasons.push(`${d.description} (outside the replaced schemas) would be dropped: ${fate.reason ?? 'it cannot be recreated'}${restrictive}`);
   }
+  const missing = context.missingRoles;
+  if (missing && missing.roles.length > 0) {
+    const list = missing.roles.map((r) => `${r.role} (${r.objects.slice(0, 3).join(', ')}${r.objects.length > 3 ? `, … ${r.objects.length} objects` : ''})`).join('; ');
+    if (missing.created) {
+      replace.warnings.push(`roles created in the target (NOLOGIN, no membership): ${list}`);
+    } else {
+      replace.allowed = false;
+      replace.reasons.push(`the target lacks role${missing.roles.length > 1 ? 's' : ''} the copy needs: ${list}. Create them with --create-roles (NOLOGIN, no password, no membership), or leave owners and privileges out with --no-owner --no-privileges (policies still need their roles)`);
+    }
+  }
+  if (context.eventTriggersNeedSuperuser) {
+    replace.allowed = false;
+    replace.reasons.push('the dump has event triggers and only a superuser can create them: connect as one, or leave them out with --no-event-triggers');
+  }
   for (const u of context.uncopied ?? []) {
     replace.needsConfirmation = true;
     replace.reasons.push(`${u.description} in the target would be dropped by the replace, and this tool cannot back it up`);
   }
-  return { replace, 'data-only': dataOnly, missingExtensions: missingExtensions.sort(compareText), dependents };
+  return { replace, 'data-only': dataOnly, missingExtensions: missingExtensions.sort(compareText), dependents, missingRoles: missing?.roles ?? [] };
 }
 
 /** The tables whose row counts decide whether replace needs confirmation, for `countTargetRows`. */

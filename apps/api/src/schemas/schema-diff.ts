@@ -41,6 +41,7 @@ export const SchemaDiffResult = Type.Object({
   verdict: Type.Object({
     replace: ModeVerdict, 'data-only': ModeVerdict, missingExtensions: Type.Array(Type.String()),
     dependents: Type.Array(Dependent, { description: 'objects of `to` outside the replaced schemas that depend on them' }),
+    missingRoles: Type.Array(Type.Object({ role: Type.String(), objects: Type.Array(Type.String()) }), { description: 'roles the copy needs that `to` lacks' }),
   }),
   targetRowCounts: Type.Record(Type.String(), Type.Number()),
   report: Type.String({ description: 'the human-readable report (as the CLI prints it)' }),

@@ -76,6 +76,9 @@ export function renderGrants(model: SchemaModel): string[] {
     out.push(...grantStatements(`TABLE ${qualify(t.schema, t.name)}`, t));
     for (const c of t.columns) {
       if (c.acl) out.push(...grantStatements(`TABLE ${qualify(t.schema, t.name)}`, { owner: t.owner, acl: c.acl }, quoteIdent(c.name)));
+      // an identity column's sequence has privileges of its own (USAGE for nextval)
+      const seq = c.identitySequence;
+      if (seq?.acl) out.push(...grantStatements(`SEQUENCE ${qualify(seq.sequenceSchema, seq.sequenceName)}`, { owner: t.owner, acl: seq.acl }));
     }
   }
   for (const v of model.views) out.push(...grantStatements(`TABLE ${qualify(v.schema, v.name)}`, v));

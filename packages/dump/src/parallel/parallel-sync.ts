@@ -20,6 +20,7 @@ import { pipeCopy } from './copy-pipe.js';
 import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
 import { dropStagingSchemas, dropStaleStagingSchemas, openLike, STAGE_SCHEMA_PREFIX } from './staging-schemas.js';
 import { readTargetExtensions } from './target-extensions.js';
+import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
 
 export interface ParallelSyncOptions extends DumpSelection {
@@ -41,6 +42,8 @@ export interface ParallelSyncOptions extends DumpSelection {
   lockWaitMs?: number;
   /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
   acceptDependentLoss?: boolean;
+  /** create the roles the copy names that the target lacks, NOLOGIN (`--create-roles`) */
+  createRoles?: boolean;
   signal?: AbortSignal;
   /** the source's schema model, read inside the snapshot, before the target is touched */
   onSchema?: (model: SchemaModel) => Promise<void> | void;
@@ -123,6 +126,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       coordinatorQuery = null;
       throwIfAborted(controller.signal);
       const model = await introspect(coord, selection);
+      if (options.eventTriggers === false) model.eventTriggers = [];
       await assertCopiable(coord, { ...selection, privileges: options.privileges }, options.sourceName);
       const [snapshot] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
       const plain = renderSchema(model, { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData });
@@ -291,7 +295,9 @@ class Run {
             throw new HookFailure(error);
           }
           throwIfAborted(this.signal);
-          const planned = planShadow(this.model, {
+          // roles are created in the main transaction, which the lanes cannot see before it commits
+          this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
+          const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.model, {
             prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
             excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary,
             targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
@@ -384,6 +390,8 @@ class Run {
 
   /** The coordinator's transaction (the snapshot), set while importInto runs. */
   coordinator: postgres.TransactionSql | null = null;
+  /** Roles created in the target by this import (createRoles). */
+  createdRoles: string[] = [];
 
   async #runOn(session: postgres.TransactionSql, statement: string, signal: AbortSignal): Promise<void> {
     throwIfAborted(signal);
@@ -563,8 +571,9 @@ class Run {
         this.meter.update({ message: 'large objects' }, true);
         await copyLargeObjects(this.coordinator!, (statement) => this.#runOn(sp, statement, this.signal), { owners: options.owners, privileges: options.privileges, signal: this.signal });
       }
-      dependents = await completeReplace(sp, replacing);
       for (const statement of plan.refresh) await this.#runOn(sp, statement, this.signal);
+      for (const statement of plan.databaseWide) await this.#runOn(sp, statement, this.signal);
+      dependents = await completeReplace(sp, replacing);
       this.meter.update({ message: 'checking the catalog' }, true);
       await verifySchemaModel(sp, this.model, this.schemas, options.targetName, { owners: options.owners, privileges: options.privileges });
     });
@@ -581,6 +590,7 @@ class Run {
     return {
       mode: 'replace', statements: statements + this.#statements, tables: tables.map((t) => ({ schema: t.schema, name: t.name, rows: t.rows })),
       rows: tables.reduce((n, t) => n + t.rows, 0), bytesRead: tables.reduce((n, t) => n + t.bytes, 0), dependents,
+      ...(this.createdRoles.length > 0 ? { createdRoles: this.createdRoles } : {}),
     };
   }
 
@@ -627,6 +637,7 @@ class Run {
     this.meter.update({ message: 'indexes, keys and triggers' }, true);
     for (const s of this.plain.postData) await run(s);
     for (const s of this.plain.refreshMaterializedViews) await run(s);
+    for (const s of this.plain.databaseWide) await run(s);
     const dependents = await completeReplace(tx, replacing);
     await verifySchemaModel(tx, this.model, this.schemas, this.options.targetName, { owners: this.options.owners, privileges: this.options.privileges });
     const tables = this.plain.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);

@@ -56,6 +56,8 @@ export interface ShadowPlan {
   finishing: string[];
   /** REFRESH MATERIALIZED VIEW, real names: run after the swap, on the new data */
   refresh: string[];
+  /** objects of no schema (publications, event triggers, global default privileges), real names: after the swap */
+  databaseWide: string[];
   /** extensions the target has where the dump wants them: moved into the new schema by the swap */
   relocate: { extension: string; schema: string }[];
 }
@@ -172,6 +174,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
     shadows, resolve, prep, tables, foreignKeys,
     finishing: rendered.postData.map(rewrite),
     refresh: rendered.refreshMaterializedViews,
+    databaseWide: rendered.databaseWide,
     relocate,
   };
 }

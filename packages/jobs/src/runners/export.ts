@@ -34,7 +34,10 @@ export async function runExport(input: ExportJobInput): Promise<ExportResult> {
       throw describePgError(error, 'source', input.source.name);
     });
     await assertDiskSpace(dirname(input.out), estimate.dumpBytes, input.config?.diskReserveBytes ?? 0, `the export of ${input.source.name}`);
-    const result = await exportDatabase({ ...input, sql, sourceName: input.source.name, jobs: input.jobs ?? input.config?.syncJobs ?? 1 });
+    // like pg_dump, owners and privileges unless told not to (--no-owner, --no-privileges)
+    const result = await exportDatabase({
+      ...input, owners: input.owners ?? true, privileges: input.privileges ?? true, sql, sourceName: input.source.name, jobs: input.jobs ?? input.config?.syncJobs ?? 1,
+    });
     const config = input.config;
     if (config && resolve(dirname(result.file)) === resolve(config.dumpDirectory)) {
       await pruneDumps(config.dumpDirectory, { keepCount: config.dumpKeepCount, keepDays: config.dumpKeepDays }, basename(result.file));

@@ -21,6 +21,7 @@ import type { Environment } from '../environments.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from './backup.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
+import { assertMayCreateRoles, roleChecks } from './roles.js';
 
 export interface ImportJobInput {
   target: Environment;
@@ -35,6 +36,8 @@ export interface ImportJobInput {
   config: CoreConfig;
   /** accept a replace that drops tables or columns holding rows */
   acceptDataLoss?: boolean;
+  /** create the roles the dump names that the target lacks (NOLOGIN); never on protected targets */
+  createRoles?: boolean;
   /** receives the schema report */
   onReport?: SchemaCheckOptions['onReport'];
   signal?: AbortSignal;
@@ -55,6 +58,7 @@ export interface ImportJobResult {
  */
 export async function runImport(input: ImportJobInput): Promise<ImportJobResult> {
   assertWritableTarget(input.target, { allowProtected: input.config.allowProtectedTargets, confirm: input.confirm });
+  assertMayCreateRoles(input.target, input.createRoles);
   const phases: Phase[] = input.noBackup ? ['validate', 'import', 'verify'] : ['validate', 'backup', 'import', 'verify'];
   const report = phaseReporter(input.onProgress, phases);
   input.onProgress?.(phaseEvent('validate', phases, `checking ${input.file}`));
@@ -79,11 +83,18 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
       schemas,
       lockWaitMs: input.config.targetLockWaitMs,
       acceptDependentLoss: input.acceptDataLoss ?? false,
+      createRoles: input.createRoles ?? false,
       signal: input.signal,
       onProgress: report('import'),
       beforeWrite: async (tx) => {
         // pg_dump files carry no schema model: only our dumps are validated
-        if (source.manifest) await checkTargetSchema(tx, source.manifest.schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
+        if (source.manifest) {
+          const carries = source.manifest.carries ?? { owners: false, privileges: false };
+          await checkTargetSchema(tx, source.manifest.schema, {
+            mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport,
+            roles: roleChecks({ ...carries, createRoles: input.createRoles }),
+          });
+        }
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: input.signal, onProgress: report('backup') });
       },
     });

@@ -25,6 +25,7 @@ import { JobsError } from '../errors.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from './backup.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
+import { assertMayCreateRoles, roleChecks } from './roles.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
 import { runReindex } from './reindex.js';
@@ -48,6 +49,8 @@ export interface SyncJobInput extends DumpSelection {
   config: CoreConfig;
   /** accept a replace that drops tables or columns holding rows */
   acceptDataLoss?: boolean;
+  /** create the roles the copy needs that the target lacks (NOLOGIN, no password, no membership); never on protected targets */
+  createRoles?: boolean;
   onReport?: SchemaCheckOptions['onReport'];
   signal?: AbortSignal;
   /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
@@ -69,8 +72,11 @@ export interface SyncJobResult {
  * export → validate → backup → import → verify. By default the dump streams from source to target
  * through memory (no disk needed); with keepDump it goes through a file in the dump directory.
  */
-export async function runSync(input: SyncJobInput): Promise<SyncJobResult> {
+export async function runSync(given: SyncJobInput): Promise<SyncJobResult> {
+  // like pg_dump, a copy carries owners and privileges unless told not to (--no-owner, --no-privileges)
+  const input: SyncJobInput = { ...given, owners: given.owners ?? true, privileges: given.privileges ?? true };
   assertWritableTarget(input.target, { allowProtected: input.config.allowProtectedTargets, confirm: input.confirm });
+  assertMayCreateRoles(input.target, input.createRoles);
   assertDistinct(input.source, input.target);
   const reindexing = !input.skipReindex && input.target.typesense !== undefined;
   const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify', ...(reindexing ? (['reindex'] as Phase[]) : [])];
@@ -134,6 +140,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       jobs,
       lockWaitMs: input.config.targetLockWaitMs,
       acceptDependentLoss: input.acceptDataLoss ?? false,
+      createRoles: input.createRoles ?? false,
       signal: input.signal,
       onSchema: (schema) => {
         model = schema;
@@ -141,7 +148,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
         input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
       },
       beforeWrite: async (tx) => {
-        await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
+        await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input) });
         if (!backupSql) startImport();
       },
       alongside: backupSql ? async (signal) => {
@@ -174,6 +181,7 @@ async function syncThroughFile(input: SyncJobInput, phases: Phase[]): Promise<Co
     noBackup: input.noBackup,
     config: input.config,
     acceptDataLoss: input.acceptDataLoss,
+    createRoles: input.createRoles,
     onReport: input.onReport,
     signal: input.signal,
     scope: input.scope,
@@ -255,6 +263,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
       model: schema,
       carries: { owners: input.owners === true, privileges: input.privileges === true },
       acceptDependentLoss: input.acceptDataLoss ?? false,
+      createRoles: input.createRoles ?? false,
       lockWaitMs: input.config.targetLockWaitMs,
       signal: controller.signal,
       onProgress: (p) => importing && importProgress?.(p),
@@ -263,7 +272,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
       // the export has written its trailer by the time the importer asks, so its counts are final
       expectedTables: () => exportedTables,
       beforeWrite: async (tx) => {
-        await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport });
+        await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input) });
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
         importing = true;
         input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));

@@ -1,5 +1,5 @@
 import type { ImportMode } from '@mbsync/dump';
-import { checkTarget, renderReport, type SchemaModel, type Verdict } from '@mbsync/schema-diff';
+import { checkTarget, renderReport, type CheckOptions, type SchemaModel, type Verdict } from '@mbsync/schema-diff';
 import type postgres from 'postgres';
 import { JobsError } from '../errors.js';
 
@@ -9,6 +9,8 @@ export interface SchemaCheckOptions {
   acceptDataLoss: boolean;
   /** receives the readable report (for a CLI to print, a job to store) */
   onReport?: (report: string, verdict: Verdict) => void;
+  /** what the import copies that names roles, and whether it creates the missing ones */
+  roles?: CheckOptions['roles'];
 }
 
 /**
@@ -18,7 +20,7 @@ export interface SchemaCheckOptions {
  * and cannot be recreated.
  */
 export async function checkTargetSchema(tx: postgres.TransactionSql, dumpSchema: SchemaModel, options: SchemaCheckOptions): Promise<Verdict> {
-  const { changes, verdict } = await checkTarget(tx, dumpSchema);
+  const { changes, verdict } = await checkTarget(tx, dumpSchema, options.roles ? { roles: options.roles } : {});
   const report = renderReport(changes, verdict);
   options.onReport?.(report, verdict);
   const modeVerdict = verdict[options.mode];

@@ -3,7 +3,8 @@ export type ChangeKind = 'added' | 'removed' | 'changed';
 
 export type SchemaObjectType =
   | 'schema' | 'extension' | 'table' | 'column' | 'constraint' | 'index' | 'enum' | 'domain' | 'composite' | 'range'
-  | 'sequence' | 'view' | 'materialized view' | 'function' | 'procedure' | 'aggregate' | 'trigger' | 'rule' | 'policy' | 'rls';
+  | 'sequence' | 'view' | 'materialized view' | 'function' | 'procedure' | 'aggregate' | 'trigger' | 'rule' | 'policy' | 'rls'
+  | 'default privileges' | 'publication' | 'event trigger';
 
 /** Replace mode: `destructive` = the target loses something that may hold rows, `warning` = it loses another object. */
 export type ReplaceSeverity = 'info' | 'warning' | 'destructive';

@@ -58,8 +58,14 @@ function columnAspects(context: DiffContext, a: Column, b: Column): Aspect[] {
     const seq = `${a.identitySequence.sequenceSchema}.${a.identitySequence.sequenceName}`;
     if (!context.targetSequences.has(seq)) {
       aspects.push({ text: `identity sequence ${seq} is missing on the target (data-only sets it)`, dataOnly: 'blocking' });
-    } else if (b.identitySequence && !same(a.identitySequence, b.identitySequence)) {
-      aspects.push({ text: 'identity sequence options differ' });
+    } else if (b.identitySequence) {
+      // its privileges count only when privileges are compared
+      const privileges = context.options.ownership || context.options.privileges;
+      const options = ({ acl: _acl, ...rest }: NonNullable<Column['identitySequence']>) => rest;
+      if (!same(options(a.identitySequence), options(b.identitySequence))) aspects.push({ text: 'identity sequence options differ' });
+      if (privileges && !same(a.identitySequence.acl ?? null, b.identitySequence.acl ?? null)) {
+        aspects.push({ text: `identity sequence privileges ${arrow(a.identitySequence.acl, b.identitySequence.acl)}` });
+      }
     }
   } else if (b.identitySequence) {
     aspects.push({ text: 'identity sequence only in the target' });

@@ -12,7 +12,7 @@ const SEQUENCE_COLUMNS = `pg_catalog.format_type(s.seqtypid, NULL) AS data_type,
   s.seqincrement::text AS increment, s.seqmin::text AS min_value, s.seqmax::text AS max_value,
   s.seqcache::text AS cache, s.seqcycle AS cycle`;
 
-interface SequenceRow { data_type: string; start: string; increment: string; min_value: string; max_value: string; cache: string; cycle: boolean }
+interface SequenceRow { data_type: string; start: string; increment: string; min_value: string; max_value: string; cache: string; cycle: boolean; acl?: string[] | null }
 interface ColumnRow {
   relid: number; name: string; position: number; type: string; not_null: boolean; default: string | null; identity: string;
   generated: string; collation: string | null; is_local: boolean; inherit_count: number; statistics: number; storage: string;
@@ -32,7 +32,7 @@ function toColumn(r: ColumnRow): Column {
     ...optional('default', r.generated === '' ? r.default : null),
     ...optional<'identity', Column['identity']>('identity', r.identity === 'a' ? 'always' : r.identity === 'd' ? 'by default' : null),
     ...(r.seq && r.seq_schema !== null && r.seq_name !== null
-      ? { identitySequence: { sequenceSchema: r.seq_schema, sequenceName: r.seq_name, ...sequenceOptions(r.seq) } } : {}),
+      ? { identitySequence: { sequenceSchema: r.seq_schema, sequenceName: r.seq_name, ...sequenceOptions(r.seq), ...optional('acl', r.seq.acl) } } : {}),
     ...optional('generated', r.generated === 's' ? r.default : null),
     ...optional('collation', r.collation),
     isLocal: r.is_local, inheritCount: r.inherit_count,
@@ -72,7 +72,8 @@ export async function readRelations(tx: postgres.TransactionSql, schemas: string
       sn.nspname AS seq_schema, sc.relname AS seq_name,
       CASE WHEN s.seqrelid IS NOT NULL THEN json_build_object(
         'data_type', pg_catalog.format_type(s.seqtypid, NULL), 'start', s.seqstart::text, 'increment', s.seqincrement::text,
-        'min_value', s.seqmin::text, 'max_value', s.seqmax::text, 'cache', s.seqcache::text, 'cycle', s.seqcycle) END AS seq
+        'min_value', s.seqmin::text, 'max_value', s.seqmax::text, 'cache', s.seqcache::text, 'cycle', s.seqcycle,
+        'acl', sc.relacl::text[]) END AS seq
     FROM pg_catalog.pg_attribute a
     JOIN pg_catalog.pg_class c ON c.oid = a.attrelid
     JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace

@@ -2,8 +2,8 @@ import type postgres from 'postgres';
 import { SchemaDiffError } from '../errors.js';
 
 /**
- * Schemas left out unless asked for by name: Supabase-managed ones (the target platform recreates them) and
- * PostgreSQL's own. `pg_temp_*` / `pg_toast_temp_*` are matched by pattern in `isManagedSchema`.
+ * Schemas a Supabase project's platform owns (plus PostgreSQL's own): a copy into a Supabase-shaped target leaves
+ * their structure to the platform. `pg_temp_*` / `pg_toast_temp_*` are matched by pattern in `isManagedSchema`.
  */
 export const MANAGED_SCHEMAS: readonly string[] = Object.freeze([
   'auth', 'storage', 'realtime', 'extensions', 'vault', 'graphql', 'graphql_public', 'supabase_functions',
@@ -13,12 +13,22 @@ export const MANAGED_SCHEMAS: readonly string[] = Object.freeze([
 
 /** Options of `introspect`: which schemas and tables make up the model. */
 export interface IntrospectOptions {
-  /** Only these schemas (may name managed ones, except the system schemas). Default: every non-managed schema. */
+  /** Only these schemas (not the system schemas). Default: every schema but the system ones, as pg_dump. */
   schemas?: string[];
-  /** Schemas to leave out in addition to MANAGED_SCHEMAS. */
+  /** Schemas to leave out. */
   excludeSchemas?: string[];
   /** Tables to leave out entirely, as 'schema.table' (unquoted names). */
   excludeTables?: string[];
+  /**
+   * Also read the database-wide objects a whole-database copy carries (publications, event triggers, global default
+   * privileges), as pg_dump does without -n. Default: when `schemas` is not given.
+   */
+  databaseWide?: boolean;
+}
+
+/** Whether a selection reads the database-wide objects too. */
+export function readsDatabaseWide(options: IntrospectOptions): boolean {
+  return options.databaseWide ?? options.schemas === undefined;
 }
 
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
@@ -44,5 +54,6 @@ export async function selectSchemas(tx: postgres.TransactionSql, options: Intros
     }
     return [...new Set(options.schemas)].filter((s) => !exclude.has(s)).sort();
   }
-  return rows.map((r) => r.name).filter((s) => !isManagedSchema(s) && !exclude.has(s));
+  // a staging schema is a replacement being built by an import into this database, never part of it
+  return rows.map((r) => r.name).filter((s) => !SYSTEM_SCHEMAS.has(s) && !/^pg_(toast_)?temp_\d+$/.test(s) && !s.startsWith('mbsync_stage_') && !exclude.has(s));
 }

@@ -85,11 +85,6 @@ export const CENSUS: readonly CensusEntry[] = Object.freeze([
   { kind: 'COLUMN OPTIONS', sql: `SELECT 'options (' || pg_catalog.array_to_string(ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%'), ', ') || ') of column ' || ${COLUMN_NAME} AS description
     ${COLUMNS} AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%')` },
   { kind: 'SECURITY LABEL', sql: `SELECT pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid) || ' (security label)' AS description FROM pg_catalog.pg_seclabel s` },
-  { kind: 'DEFAULT PRIVILEGES', when: (o) => o.privileges, sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_default_acl'::pg_catalog.regclass, d.oid, 0) AS description
-    FROM pg_catalog.pg_default_acl d LEFT JOIN pg_catalog.pg_namespace n ON n.oid = d.defaclnamespace
-    WHERE d.defaclnamespace = 0 OR n.nspname = ANY($1::text[])` },
-  { kind: 'EVENT TRIGGER', when: (o) => o.databaseWide, sql: databaseWide('pg_event_trigger') },
-  { kind: 'PUBLICATION', when: (o) => o.databaseWide, sql: databaseWide('pg_publication') },
   { kind: 'SUBSCRIPTION', when: (o) => o.databaseWide, sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_subscription'::pg_catalog.regclass, o.oid, 0) AS description
     FROM pg_catalog.pg_subscription o WHERE o.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())` },
   { kind: 'FOREIGN DATA WRAPPER', when: (o) => o.databaseWide, sql: databaseWide('pg_foreign_data_wrapper') },
