@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { describeEnvironment, loadCoreConfig, runSync, type CoreConfig } from '@mbsync/jobs/core';
-import { createDatabase, pgDumpSchema, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { createDatabase, pgDumpSchema, pgDumpSchemaFull, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 /**
  * Catalog coverage: one object of every kind pg_dump emits. Each is either copied (the target then equals the
@@ -84,6 +84,23 @@ const COPIED: Kind[] = [
     ALTER TABLE app.base ALTER COLUMN note SET STORAGE EXTERNAL;` },
   { kind: 'large objects with a comment', sql: `SELECT lo_from_bytea(0, 'hello'); SELECT lo_from_bytea(0, decode(repeat('ab', 200000), 'hex'));
     DO $$ BEGIN EXECUTE format('COMMENT ON LARGE OBJECT %s IS %L', (SELECT min(oid) FROM pg_largeobject_metadata), 'greeting'); END $$;` },
+  { kind: 'owners, grants (table, column, sequence, identity sequence, function, schema, type), default privileges', sql: `
+    DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'mbsync_test_reader') THEN CREATE ROLE mbsync_test_reader NOLOGIN; END IF; END $$;
+    GRANT USAGE ON SCHEMA app TO mbsync_test_reader; GRANT SELECT ON app.items TO mbsync_test_reader;
+    GRANT UPDATE (name) ON app.items TO mbsync_test_reader; GRANT USAGE ON SEQUENCE app.counter TO mbsync_test_reader;
+    GRANT USAGE ON SEQUENCE app.items_n_seq TO mbsync_test_reader;
+    REVOKE EXECUTE ON FUNCTION app.add(int, int) FROM PUBLIC; GRANT EXECUTE ON FUNCTION app.add(int, int) TO mbsync_test_reader;
+    GRANT USAGE ON TYPE app.mood TO mbsync_test_reader WITH GRANT OPTION;
+    ALTER DEFAULT PRIVILEGES IN SCHEMA app GRANT SELECT ON TABLES TO mbsync_test_reader;
+    ALTER DEFAULT PRIVILEGES GRANT USAGE ON SEQUENCES TO mbsync_test_reader;
+    ALTER TABLE app.scratch OWNER TO mbsync_test_reader;` },
+  { kind: 'publications (a table, a column list, a row filter, a schema) and an event trigger', sql: `
+    SET client_min_messages = error;
+    CREATE PUBLICATION pub_items FOR TABLE app.items (id, name) WHERE (id > 0), app.bookings WITH (publish = 'insert, update');
+    CREATE PUBLICATION pub_schema FOR TABLES IN SCHEMA app; COMMENT ON PUBLICATION pub_schema IS 'everything';
+    CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$;
+    CREATE EVENT TRIGGER on_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.on_ddl();
+    ALTER EVENT TRIGGER on_ddl DISABLE; COMMENT ON EVENT TRIGGER on_ddl IS 'watches';` },
   { kind: 'a table in public referencing the other schema', sql: `CREATE TABLE public.notes (id int PRIMARY KEY, item int REFERENCES app.items (id), mood app.mood); INSERT INTO public.notes VALUES (1, 1, 'happy');` },
 ];
 
@@ -109,8 +126,6 @@ const REFUSED: (Kind & { names: RegExp; cleanup?: string })[] = [
   { kind: 'table access method', sql: `CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler; CREATE TABLE public.h (a int) USING heap2;`, names: /table public\.h using access method heap2/ },
   { kind: 'foreign data wrapper, server, user mapping, foreign table', sql: `CREATE FOREIGN DATA WRAPPER my_fdw; CREATE SERVER my_server FOREIGN DATA WRAPPER my_fdw;
     CREATE USER MAPPING FOR postgres SERVER my_server; CREATE FOREIGN TABLE public.remote (a int) SERVER my_server;`, names: /foreign-data wrapper my_fdw; foreign table public\.remote; server my_server; user mapping for postgres on server my_server/ },
-  { kind: 'event trigger', sql: `CREATE FUNCTION public.on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$BEGIN END$$; CREATE EVENT TRIGGER on_ddl ON ddl_command_end EXECUTE FUNCTION public.on_ddl();`, names: /event trigger on_ddl/ },
-  { kind: 'publication', sql: `SET client_min_messages = error; CREATE TABLE public.p (a int PRIMARY KEY); CREATE PUBLICATION pub FOR TABLE public.p;`, names: /publication pub/ },
   { kind: 'subscription', sql: `SET client_min_messages = error; CREATE SUBSCRIPTION sub CONNECTION 'host=127.0.0.1 dbname=none' PUBLICATION pub WITH (connect = false);`, names: /subscription sub/,
     cleanup: `ALTER SUBSCRIPTION sub DISABLE; ALTER SUBSCRIPTION sub SET (slot_name = NONE); DROP SUBSCRIPTION sub;` },
   { kind: 'procedural language', sql: `CREATE LANGUAGE plfoo HANDLER plpgsql_call_handler VALIDATOR plpgsql_validator;`, names: /language plfoo/ },
@@ -154,7 +169,7 @@ describe('catalog coverage: every kind pg_dump emits is copied or refused before
       }
       const target = await fresh(`cover_dst_${jobs}`);
       await runSync({ source: describeEnvironment('src', source.url), target: describeEnvironment('dst', target.url), jobs, config });
-      assert.equal(pgDumpSchema(target.url), pgDumpSchema(source.url));
+      assert.equal(pgDumpSchemaFull(target.url), pgDumpSchemaFull(source.url), 'pg_dump with owners and privileges');
       assert.deepEqual(await snapshotDatabase(target.sql), await snapshotDatabase(source.sql));
       const largeObjects = (db: TestDatabase) => db.sql`SELECT oid::text, md5(lo_get(oid)) AS hash, obj_description(oid, 'pg_largeobject') AS comment FROM pg_largeobject_metadata ORDER BY oid`;
       assert.deepEqual(await largeObjects(target), await largeObjects(source));

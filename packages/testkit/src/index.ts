@@ -1,7 +1,7 @@
 export { ADMIN_URL, createDatabase, databaseUrl, dropDatabase } from './databases.js';
 export type { CreateDatabaseOptions, TestDatabase } from './databases.js';
 export { PLAIN_ADMIN_URL, clusterRoles, createPlainDatabase, dropPlainDatabase } from './plain-cluster.js';
-export { pgDumpSchema, pgDumpToFile, psqlFile, psqlText } from './referees.js';
+export { pgDumpSchema, pgDumpSchemaFull, pgDumpToFile, psqlFile, psqlText } from './referees.js';
 export { snapshotDatabase } from './compare.js';
 export type { DatabaseSnapshot } from './compare.js';
 export { freePort, startService } from './service-process.js';

@@ -23,7 +23,12 @@ export function psqlText(url: string, text: string): string {
 
 /** `pg_dump --schema-only` of a database, with the lines that legitimately differ between two databases removed. */
 export function pgDumpSchema(url: string, extraArgs: string[] = []): string {
-  const text = run('pg_dump', ['--schema-only', '--no-owner', '--no-privileges', ...extraArgs, '-d', url]);
+  return pgDumpSchemaFull(url, ['--no-owner', '--no-privileges', ...extraArgs]);
+}
+
+/** `pg_dump --schema-only` with owners and privileges (what a copy that carries them must reproduce). */
+export function pgDumpSchemaFull(url: string, extraArgs: string[] = []): string {
+  const text = run('pg_dump', ['--schema-only', ...extraArgs, '-d', url]);
   return text
     .split('\n')
     // pg_dump 15.14+ writes a random \restrict key per run

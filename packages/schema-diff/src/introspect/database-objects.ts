@@ -3,8 +3,8 @@ import type { DefaultPrivilege, EventTrigger, Publication } from '../model-datab
 import { compareText, optional } from './rows.js';
 
 const OBJECT_TYPES: Record<string, DefaultPrivilege['objectType']> = { r: 'tables', S: 'sequences', f: 'functions', T: 'types', n: 'schemas' };
-const NOT_MEMBER = (catalog: string, alias: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e
-  WHERE e.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass AND e.objid = ${alias}.oid AND e.deptype = 'e')`;
+const NOT_MEMBER = (catalog: string, alias: string) => `NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend member
+  WHERE member.classid = 'pg_catalog.${catalog}'::pg_catalog.regclass AND member.objid = ${alias}.oid AND member.deptype = 'e')`;
 
 /** Default privileges of the copied schemas, and the global ones when the copy is of the whole database. */
 export async function readDefaultPrivileges(tx: postgres.TransactionSql, schemas: string[], databaseWide: boolean): Promise<DefaultPrivilege[]> {
