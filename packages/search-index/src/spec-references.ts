@@ -161,9 +161,13 @@ function tokenize(sql: string): Token[] {
     } else if (sql.startsWith('/*', i)) {
       let depth = 0;
       do {
-        if (sql.startsWith('/*', i)) (depth++, (i += 2));
-        else if (sql.startsWith('*/', i)) (depth--, (i += 2));
-        else i++;
+        if (sql.startsWith('/*', i)) {
+          depth++;
+          i += 2;
+        } else if (sql.startsWith('*/', i)) {
+          depth--;
+          i += 2;
+        } else i++;
       } while (depth > 0 && i < sql.length);
     } else if (c === "'" || ((c === 'E' || c === 'e') && sql[i + 1] === "'")) {
       const escapes = c !== "'";
@@ -180,8 +184,10 @@ function tokenize(sql: string): Token[] {
       let text = '';
       i++;
       while (i < sql.length) {
-        if (sql[i] === '"' && sql[i + 1] === '"') (text += '"', (i += 2));
-        else if (sql[i] === '"') break;
+        if (sql[i] === '"' && sql[i + 1] === '"') {
+          text += '"';
+          i += 2;
+        } else if (sql[i] === '"') break;
         else text += sql[i++];
       }
       i++;
