@@ -4,6 +4,8 @@ export { pgDumpSchema, pgDumpToFile, psqlFile, psqlText } from './referees.js';
 export { snapshotDatabase } from './compare.js';
 export type { DatabaseSnapshot } from './compare.js';
 export { freePort, startService } from './service-process.js';
+export { startServices } from './services.js';
+export type { ApiAnswer, RunningServices, StartServicesOptions } from './services.js';
 export type { ChildService, LogLine } from './service-process.js';
 export { createItemsDatabase, createReplaceableTarget } from './fixtures.js';
 export type { ItemsDatabaseOptions } from './fixtures.js';
