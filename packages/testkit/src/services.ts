@@ -66,13 +66,7 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
       ...(body === undefined ? {} : { body: JSON.stringify(body) }),
     });
     const text = await res.text();
-    let json: unknown = null;
-    try {
-      json = text === '' ? null : JSON.parse(text);
-    } catch {
-      json = { text };
-    }
-    return { status: res.status, json };
+    return { status: res.status, json: parseJson(text) };
   };
   return {
     base,
@@ -92,4 +86,13 @@ export async function startServices(options: StartServicesOptions): Promise<Runn
       await Promise.all([api.kill(), worker.kill()]);
     },
   };
+}
+
+function parseJson(text: string): unknown {
+  if (text === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    return { text };
+  }
 }
