@@ -88,13 +88,17 @@ export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
         'Starts a new job with the payload of a failed or cancelled one (the checks of a new request run again), and links the two (`related.retryOf` / `related.retriedBy`). ' +
         'A job that is not failed or cancelled, or was already retried, answers 409 API_JOB_NOT_RETRYABLE. `confirm` is needed only for a reindex of a protected environment.',
       params: JobParams,
-      body: Type.Optional(Type.Object({ confirm: Type.Optional(Confirm) }, { additionalProperties: false })),
+      body: Type.Object({ confirm: Type.Optional(Confirm) }, { additionalProperties: false, description: 'optional: POST with no body at all is the usual call' }),
       response: { 202: RetryAccepted, ...errors(400, 403, 404, 409, 429, ...AUTH_ERRORS) },
+    },
+    // a retry is usually sent without a body
+    preValidation: async (request) => {
+      request.body ??= {};
     },
   }, async (request, reply) => {
     const { id } = request.params;
     if (!isJobId(id)) throw notFound(id);
     await jobQueue.ensureConnected();
-    return reply.status(202).send(await retryJob(app, config, id, request.body?.confirm));
+    return reply.status(202).send(await retryJob(app, config, id, request.body.confirm));
   });
 };
