@@ -133,6 +133,10 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
     const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
     return `${name} ${e.message}${shown}`;
   });
+  // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
+  if (typeof raw.REDIS_URL === 'string' && /^rediss?:\/\//.test(raw.REDIS_URL) && !URL.canParse(raw.REDIS_URL)) {
+    errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
+  }
   const apiKeys = parseApiKeys(env, errors);
   const trustProxy = parseTrustProxy(env.TRUST_PROXY, errors);
   const metricsToken = env.METRICS_TOKEN?.trim() || null;

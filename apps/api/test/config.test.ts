@@ -74,6 +74,7 @@ test('loadApiConfig: environment URLs are checked at start-up, named and never e
       LOCAL_DATABASE_URL: 'postgres://postgres@127.0.0.1/x',
       LOCAL_TYPESENSE_URL: 'http://127.0.0.1:8108',
       PROTECTED_ENVIRONMENTS: 'prod*,bad pattern',
+      REDIS_URL: `redis://:${secret}@redis.example.com:sixthousand`,
     });
     assert.fail('no error');
   } catch (error) {
@@ -83,7 +84,8 @@ test('loadApiConfig: environment URLs are checked at start-up, named and never e
     assert.match(text, /OTHER_DATABASE_URL cannot be parsed as a URL/);
     assert.match(text, /LOCAL_TYPESENSE_URL is set but LOCAL_TYPESENSE_API_KEY is not/);
     assert.match(text, /PROTECTED_ENVIRONMENTS must list name patterns/);
-    assert.ok(!text.includes(secret) && !text.includes('db.example.com') && !text.includes('mysql'), text);
+    assert.match(text, /REDIS_URL cannot be parsed as a URL/);
+    assert.ok(!text.includes(secret) && !text.includes('db.example.com') && !text.includes('redis.example.com') && !text.includes('mysql'), text);
   }
 });
 

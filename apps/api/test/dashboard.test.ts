@@ -275,18 +275,13 @@ describe('dashboard in headless Chromium against real api and worker processes',
   });
 
   test('retry a cancelled job with its button: a new job with the same payload runs, and the old card links to it', async () => {
+    // a sync cancelled mid-copy, as in the test before
     const known = await jobIds();
-    const lock = await holdLock(source, 'ACCESS EXCLUSIVE');
-    let id: string;
-    try {
-      await startSyncFromForm('local', { acceptDataLoss: true });
-      ({ id } = await newJobCard(known));
-      await page.locator(`#running li[data-job-id="${id}"][data-state="active"]`).waitFor();
-      await page.getByRole('button', { name: `Cancel sync #${id}` }).click();
-      await page.locator(`#history li[data-job-id="${id}"][data-state="cancelled"]`).waitFor({ timeout: 30_000 });
-    } finally {
-      await lock.release();
-    }
+    await startSyncFromForm('local', { acceptDataLoss: true });
+    const { id } = await newJobCard(known);
+    await page.locator(`#running li[data-job-id="${id}"][data-state="active"] .stats`, { hasText: /phase(backup|import)/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: `Cancel sync #${id}` }).click();
+    await page.locator(`#history li[data-job-id="${id}"][data-state="cancelled"]`).waitFor({ timeout: 60_000 });
     const before = await jobIds();
     const retry = page.getByRole('button', { name: `Retry sync #${id}` });
     await retry.focus();

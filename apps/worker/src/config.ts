@@ -91,6 +91,10 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
     return `${name} ${e.message}${shown}`;
   });
+  // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
+  if (typeof raw.REDIS_URL === 'string' && /^rediss?:\/\//.test(raw.REDIS_URL) && !URL.canParse(raw.REDIS_URL)) {
+    errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
+  }
   const collect = <T>(read: () => T): T | null => {
     try {
       return read();

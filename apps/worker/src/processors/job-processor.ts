@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { isShutdownReason, watchCancelKey } from '../cancellation.js';
 import type { WorkerConfig } from '../config.js';
 import { settleFailure } from '../job-errors.js';
-import { CommitRecorder, type FollowUpEnqueuer } from './commit-record.js';
+import { CommitRecorder, type FollowUpEnqueuer } from './commit-recorder.js';
 import { jobLogTarget, runWithJobLogState, type JobLogState } from '../job-log-context.js';
 import { ProgressPublisher } from '../progress-publisher.js';
 import type { JobOutcomeLabel, WorkerMetrics } from '../worker-metrics.js';

@@ -54,13 +54,14 @@ export class CommitRecorder {
   async onCommitted(commit: CommitInfo): Promise<void> {
     this.#committed = true;
     const pending = plannedReindex(this.#job.type, this.#job.payload, commit.target, this.#deps.environments);
-    this.#deps.log.info({ backupId: commit.backupId, rows: commit.import.rows }, 'import committed: the target is written');
     try {
       await updateJobRecord(this.#deps.redis, this.#deps.queue, this.#job.id, { targetWritten: true, committedAt: commit.committedAt, backupId: commit.backupId, committed: commit, reindexPending: pending });
     } catch (error) {
       // the job's result says it all the same; only a cancel arriving now would not be refused
       this.#deps.log.warn({ err: error }, 'could not record the commit in the job');
     }
+    // logged once recorded: whoever reads the line finds the record
+    this.#deps.log.info({ backupId: commit.backupId, rows: commit.import.rows }, 'import committed: the target is written');
   }
 
   /**
