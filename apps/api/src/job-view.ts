@@ -145,8 +145,8 @@ export async function loadJobView(store: JobStore, id: string): Promise<JobView 
     return cancelled ? viewCancelledJob(cancelled) : null;
   }
   const state = await job.getState();
-  // read the job again if it moved on meanwhile: the hash read first may predate the state change
-  const fresh = state === 'completed' || state === 'failed' ? ((await store.queue.getJob(id)) ?? job) : job;
+  // read the job again: the hash read first may predate the state (a finished job's result, a delayed one's error)
+  const fresh = state === 'waiting' || state === 'prioritized' ? job : ((await store.queue.getJob(id)) ?? job);
   const records = await readJobRecords(store.redis, store.queue, [id]);
   return viewJob(fresh, state, records.get(id));
 }
