@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '.bench/**', 'apps/api/public/vendor/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '.bench/**', 'apps/api/public/vendor/**', 'apps/api/.typed-client-*/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -51,10 +51,16 @@ describe('reindexCollections', () => {
       assert.match(text, /"downloads":9007199254740993\b/);
       assert.match(text, /"downloads":9223372036854775807\b/);
     }
-    // progress: per collection, documents in the byte fields, a final 100 % for each
-    const finals = progress.filter((p) => p.percent === 100 && p.table !== null);
+    // progress: documents of the current collection in the byte fields; the percent is the whole reindex's and
+    // never goes back when the next collection starts (each collection's end is its third of the way)
+    const percents = progress.map((p) => p.percent);
+    for (let i = 1; i < percents.length; i++) assert.ok(percents[i]! >= percents[i - 1]!, `percent went back: ${percents.join(', ')}`);
+    const finals = progress.filter((p) => p.table !== null && p.bytesDone === p.bytesTotal && /documents ready in/.test(p.message ?? ''));
     assert.deepEqual([...new Set(finals.map((p) => p.table))], ts.specs.map((s) => s.name));
+    assert.deepEqual(finals.map((p) => p.percent), [33.3, 66.7, 100]);
     for (const p of finals) assert.equal(p.bytesTotal, 3);
+    assert.equal(progress.at(-1)?.percent, 100);
+    assert.match(progress.at(-1)?.message ?? '', /^3 aliases moved: /);
     assert.ok(progress.every((p) => p.tablesTotal === 3 && p.bytesDone <= p.bytesTotal && p.rowsDone === p.bytesDone));
     assert.equal(progress.at(-1)?.tablesDone, 3);
   });

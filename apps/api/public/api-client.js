@@ -44,6 +44,7 @@ export const api = {
   jobs: (query = 'limit=20') => request('GET', `/api/jobs?${query}`),
   job: (id) => request('GET', `/api/jobs/${encodeURIComponent(id)}`),
   cancel: (id) => request('DELETE', `/api/jobs/${encodeURIComponent(id)}`),
+  retry: (id) => request('POST', `/api/jobs/${encodeURIComponent(id)}/retry`),
   start: (type, body) => request('POST', `/api/sync/${type}`, body),
   restore: (backupId, body) => request('POST', `/api/backups/${encodeURIComponent(backupId)}/restore`, body),
   schemaDiff: (from, to) => request('GET', `/api/schema/diff?from=${encodeURIComponent(from)}&to=${encodeURIComponent(to)}`),

@@ -26,6 +26,13 @@ const jobList = createJobList({
       const answer = await api.cancel(job.id);
       if (answer.state === 'cancelled') jobList.state({ jobId: job.id, state: 'cancelled', error: { code: 'CANCELLED', message: 'cancelled before it started' } });
     },
+    retry: async (job) => {
+      const started = await api.retry(job.id);
+      track(started, bodyFromPayload(job).body);
+      // the old job now links to the new one
+      void refreshJob(job.id);
+      return started;
+    },
     acceptDataLoss: async (job) => {
       const { type, body } = bodyFromPayload(job);
       const retry = { ...body, acceptDataLoss: true };

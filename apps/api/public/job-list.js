@@ -62,6 +62,13 @@ function resultStats(job) {
   if (r.type === 'backup') items.push(stat('backup', `${r.backupId}: ${formatCount(r.rows)} rows`));
   if (r.type === 'reindex') items.push(stat('collections', r.collections.join(', ')));
   if (r.dumpFile) items.push(stat('dump', r.dumpFile));
+  if (r.reindex) items.push(stat('search index', r.reindex.status === 'completed' ? `${r.reindex.collections.join(', ')} (${formatCount(r.reindex.documents)} documents)` : `${r.reindex.status}${r.reindex.followUpJobId ? `, reindex #${r.reindex.followUpJobId} queued` : ''}`));
+  // a job that failed or was cancelled after its import committed: the target holds the new data all the same
+  if (job.targetWritten && job.state !== 'completed') items.push(stat('target', `written${job.backupId ? ` (backup ${job.backupId})` : ''}`));
+  for (const warning of r.warnings ?? []) items.push(stat('warning', warning));
+  const related = job.related ?? {};
+  if (related.retryOf) items.push(stat('retry of', `#${related.retryOf}`));
+  if (related.reindexFor) items.push(stat('follows up', `#${related.reindexFor}`));
   return items;
 }
 
@@ -72,7 +79,7 @@ export function backupOf(job) {
 
 /**
  * Renders jobs into `running` and `history` (<ul>s). `actions` holds the callbacks the buttons call:
- * cancel(job), acceptDataLoss(job), restore(job, backupId, { confirm, acceptDataLoss }) → Promise, and
+ * cancel(job), retry(job), acceptDataLoss(job), restore(job, backupId, { confirm, acceptDataLoss }) → Promise, and
  * needsConfirm(envName) → boolean (protected or remote target).
  */
 export function createJobList({ running, history, runningEmpty, historyEmpty, announcer, actions }) {
@@ -117,6 +124,26 @@ export function createJobList({ running, history, runningEmpty, historyEmpty, an
         }
       });
       box.append(retry);
+    }
+    if (job.state === 'failed' || job.state === 'cancelled') {
+      const retriedBy = job.related?.retriedBy;
+      if (retriedBy) box.append(el('span', { class: 'note' }, `retried as #${retriedBy}`));
+      else {
+        const retry = el('button', { type: 'button', class: 'secondary', 'aria-label': `Retry ${title}` }, 'Retry');
+        retry.addEventListener('click', async () => {
+          retry.disabled = true;
+          retry.textContent = 'Retrying…';
+          try {
+            const started = await actions.retry(job);
+            announce(`${job.type} #${started.id} started again (retry of #${job.id})`);
+          } catch (error) {
+            retry.disabled = false;
+            retry.textContent = 'Retry';
+            showCardError(card, error);
+          }
+        });
+        box.append(retry);
+      }
     }
     const backupId = job.state === 'completed' ? backupOf(job) : null;
     if (backupId) box.append(restoreControl(job, backupId, card));
@@ -205,11 +232,15 @@ export function createJobList({ running, history, runningEmpty, historyEmpty, an
     if (job.error) {
       error.hidden = false;
       error.replaceChildren(el('code', {}, job.error.code), ` ${job.error.message}`);
+    } else if (unfinished && job.lastError) {
+      // waiting for its next attempt: why the last one failed
+      error.hidden = false;
+      error.replaceChildren(`attempt ${job.attempts} of ${job.maxAttempts} failed: `, el('code', {}, job.lastError.code), ` ${job.lastError.message}`);
     } else if (unfinished) {
       error.hidden = true;
     }
     // buttons are rebuilt only when the state changes, so focus is not lost to progress updates
-    const actionsKey = `${job.state}|${job.error?.code ?? ''}|${backupOf(job) ?? ''}`;
+    const actionsKey = `${job.state}|${job.error?.code ?? ''}|${backupOf(job) ?? ''}|${job.related?.retriedBy ?? ''}`;
     if (card.dataset.actionsKey !== actionsKey) {
       card.dataset.actionsKey = actionsKey;
       card.querySelector('.job-actions').replaceWith(actionsFor(job, card));

@@ -3,7 +3,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { ApiConfig } from './config.js';
-import { ApiError, installErrorHandlers } from './http-errors.js';
+import { ApiError, installErrorHandlers, sendError } from './http-errors.js';
 import { loggerOptions } from './logger.js';
 import { auth } from './plugins/auth.js';
 import { metricsSupport } from './plugins/metrics.js';
@@ -32,6 +32,11 @@ export interface BuildAppOptions {
   heartbeatMs?: number;
 }
 
+/** TRUST_PROXY=<n>: the n proxies nearest to the api are trusted (proxy-addr's hop count). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
+}
+
 /** Request bodies are small JSON documents (names and options). */
 const BODY_LIMIT_BYTES = 64 * 1024;
 
@@ -48,6 +53,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     ajv: { customOptions: { removeAdditional: false, coerceTypes: 'array', useDefaults: true } },
     return503OnClosing: true,
     forceCloseConnections: 'idle',
+    // behind nginx (TRUST_PROXY): request.ip and request.protocol come from X-Forwarded-For / -Proto
+    // (a hop count as the function fastify would build from it: its types do not list numbers)
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
+    // a path parameter may be longer than the longest id (200): the schema refuses it in the error shape
+    routerOptions: { maxParamLength: 256 },
+    // the router's own refusals (a parameter beyond that, a malformed URL) in the one error shape too
+    frameworkErrors: (error, request, reply) => {
+      sendError(request, reply, error);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>();
 
   installErrorHandlers(app);

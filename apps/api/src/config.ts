@@ -1,4 +1,5 @@
-import { JobsError, loadCoreConfig, loadEnvironments, type CoreConfig, type Environments } from '@mbsync/jobs';
+import { isIP } from 'node:net';
+import { JobsError, loadCoreConfig, loadEnvironments, readConfiguredSpecs, type CoreConfig, type Environments } from '@mbsync/jobs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -19,6 +20,8 @@ const ApiSettings = Type.Object({
   WS_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576 }),
   READY_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000 }),
   API_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0 }),
+  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1 }),
+  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1 }),
   LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
 });
 type ApiSettings = Static<typeof ApiSettings>;
@@ -34,6 +37,8 @@ const DEFAULTS: Record<keyof ApiSettings, string> = {
   WS_MAX_MESSAGE_BYTES: '4096',
   READY_TIMEOUT_MS: '500',
   API_SHUTDOWN_GRACE_MS: '10000',
+  JOB_HISTORY_MAX_AGE_SECONDS: '604800',
+  JOB_HISTORY_MAX_COUNT: '1000',
   LOG_LEVEL: 'info',
 };
 
@@ -55,7 +60,16 @@ export interface ApiConfig {
   wsMaxMessageBytes: number;
   readyTimeoutMs: number;
   shutdownGraceMs: number;
+  /** the workers' history limits, also applied to jobs cancelled before they started (kept by the api) */
+  history: { maxAgeSeconds: number; maxCount: number };
+  /**
+   * TRUST_PROXY: which proxies' X-Forwarded-For / -Proto are believed (request.ip for rate limits and logs).
+   * false (default): none; true: any; a number: that many hops; addresses/CIDRs: those (fastify's trustProxy)
+   */
+  trustProxy: boolean | number | string[];
   logLevel: string;
+  /** NODE_ENV=production: log lines are JSON even on a terminal */
+  production: boolean;
   core: Readonly<CoreConfig>;
   /** secret URLs inside: only names, flags and `typesense` presence ever leave the process */
   environments: Environments;
@@ -72,15 +86,38 @@ export class ApiConfigError extends Error {
   }
 }
 
-function parseApiKeys(raw: string | undefined, errors: string[]): string[] {
-  const keys = (raw ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
-  if (keys.length === 0) errors.push('API_KEYS is required: one or more comma-separated keys');
-  keys.forEach((key, i) => {
-    // the key itself is never echoed: only its position
-    if (key.length < MIN_API_KEY_LENGTH) errors.push(`API_KEYS key #${i + 1} is shorter than ${MIN_API_KEY_LENGTH} characters`);
-    if (/\s/.test(key)) errors.push(`API_KEYS key #${i + 1} contains whitespace`);
-  });
-  return keys;
+/**
+ * API_KEYS (comma-separated, several to rotate without downtime) and API_KEY (one key, as many `.env` files have
+ * it): both are read, and every key of either is accepted.
+ */
+function parseApiKeys(env: Env, errors: string[]): string[] {
+  const listed = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const single = env.API_KEY?.trim() ?? '';
+  if (listed.length === 0 && single === '') {
+    errors.push('no API key: set API_KEY to one key (e.g. `openssl rand -hex 32`), or API_KEYS to several, comma-separated (to rotate them)');
+    return [];
+  }
+  // the key itself is never echoed: only its variable and position
+  const check = (key: string, where: string) => {
+    if (key.length < MIN_API_KEY_LENGTH) errors.push(`${where} is shorter than ${MIN_API_KEY_LENGTH} characters`);
+    if (/\s/.test(key)) errors.push(`${where} contains whitespace`);
+  };
+  listed.forEach((key, i) => check(key, `API_KEYS key #${i + 1}`));
+  if (single !== '') check(single, 'API_KEY');
+  return [...listed, ...(single === '' ? [] : [single])];
+}
+
+/** TRUST_PROXY as fastify's trustProxy: true/false, a hop count, or addresses and CIDR ranges. */
+function parseTrustProxy(raw: string | undefined, errors: string[]): boolean | number | string[] {
+  const text = (raw ?? '').trim();
+  if (text === '' || /^(false|0|no)$/i.test(text)) return false;
+  if (/^(true|yes)$/i.test(text)) return true;
+  if (/^\d+$/.test(text)) return Number(text);
+  const entries = text.split(',').map((e) => e.trim()).filter((e) => e !== '');
+  const named = new Set(['loopback', 'linklocal', 'uniquelocal']);
+  const bad = entries.filter((e) => !named.has(e) && isIP(e.split('/')[0] ?? '') === 0);
+  if (bad.length > 0) errors.push(`TRUST_PROXY must be true, false, a number of hops, or comma-separated addresses/CIDR ranges (loopback, linklocal and uniquelocal are known too); not understood: ${bad.join(', ')}`);
+  return entries;
 }
 
 /** Reads and validates the api's variables (plus the core ones and the environments); every problem at once; frozen. */
@@ -96,18 +133,29 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
     const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
     return `${name} ${e.message}${shown}`;
   });
-  const apiKeys = parseApiKeys(env.API_KEYS, errors);
+  // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
+  if (typeof raw.REDIS_URL === 'string' && /^rediss?:\/\//.test(raw.REDIS_URL) && !URL.canParse(raw.REDIS_URL)) {
+    errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
+  }
+  const apiKeys = parseApiKeys(env, errors);
+  const trustProxy = parseTrustProxy(env.TRUST_PROXY, errors);
   const metricsToken = env.METRICS_TOKEN?.trim() || null;
   // like the API keys: long enough not to be guessed, and never echoed
   if (metricsToken !== null && (metricsToken.length < MIN_API_KEY_LENGTH || /\s/.test(metricsToken))) errors.push(`METRICS_TOKEN must be at least ${MIN_API_KEY_LENGTH} characters without whitespace`);
-  let core: Readonly<CoreConfig> | null = null;
-  try {
-    core = loadCoreConfig(env);
-  } catch (error) {
-    if (!(error instanceof JobsError)) throw error;
-    errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
-  }
-  if (errors.length > 0 || !core) throw new ApiConfigError([...new Set(errors)]);
+  const collect = <T>(read: () => T): T | null => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof JobsError)) throw error;
+      errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
+      return null;
+    }
+  };
+  const core = collect(() => loadCoreConfig(env));
+  const environments = collect(() => loadEnvironments(env));
+  // TYPESENSE_SPECS_FILE: checked now (reindex requests name its collections), not at the first reindex
+  const searchSpecs = collect(() => readConfiguredSpecs(env));
+  if (errors.length > 0 || !core || !environments) throw new ApiConfigError([...new Set(errors)]);
   const s = raw as ApiSettings;
   return Object.freeze({
     port: s.PORT,
@@ -121,8 +169,11 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
     wsMaxMessageBytes: s.WS_MAX_MESSAGE_BYTES,
     readyTimeoutMs: s.READY_TIMEOUT_MS,
     shutdownGraceMs: s.API_SHUTDOWN_GRACE_MS,
+    history: Object.freeze({ maxAgeSeconds: s.JOB_HISTORY_MAX_AGE_SECONDS, maxCount: s.JOB_HISTORY_MAX_COUNT }),
+    trustProxy: Array.isArray(trustProxy) ? Object.freeze([...trustProxy]) as string[] : trustProxy,
     logLevel: s.LOG_LEVEL,
-    core,
-    environments: loadEnvironments(env),
+    production: env.NODE_ENV?.trim() === 'production',
+    core: Object.freeze({ ...core, searchSpecs }),
+    environments,
   });
 }

@@ -14,6 +14,10 @@ export type ApiErrorCode =
   | 'API_JOB_NOT_FOUND'
   | 'API_DUMP_NOT_FOUND'
   | 'API_JOB_FINISHED'
+  | 'API_JOB_COMMITTED'
+  | 'API_JOB_NOT_RETRYABLE'
+  | 'API_DUMP_EXISTS'
+  | 'API_URI_TOO_LONG'
   | 'API_PAYLOAD_TOO_LARGE'
   | 'API_UNSUPPORTED_MEDIA_TYPE'
   | 'API_RATE_LIMITED'
@@ -58,6 +62,10 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   API_JOB_NOT_FOUND: rule(404),
   API_DUMP_NOT_FOUND: rule(404),
   API_JOB_FINISHED: rule(409),
+  API_JOB_COMMITTED: rule(409),
+  API_JOB_NOT_RETRYABLE: rule(409),
+  API_DUMP_EXISTS: rule(409),
+  API_URI_TOO_LONG: rule(414),
   API_PAYLOAD_TOO_LARGE: rule(413),
   API_UNSUPPORTED_MEDIA_TYPE: rule(415),
   API_RATE_LIMITED: rule(429),
@@ -73,6 +81,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   JOBS_CONFIRMATION_REQUIRED: rule(403),
   CANCELLED: rule(409),
   JOBS_SCHEMA_INCOMPATIBLE: rule(422),
+  JOBS_SEARCH_SPEC_MISMATCH: rule(422),
   JOBS_CONFIG_INVALID: rule(500, 'the server configuration is invalid'),
   JOBS_INTERNAL: rule(500, 'internal error'),
   JOBS_CONNECTION_FAILED: rule(502, 'a database or service could not be reached'),
@@ -86,6 +95,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   DUMP_CANCELLED: rule(409),
   DUMP_TARGET_BUSY: rule(409),
   DUMP_LOCK_TIMEOUT: rule(409),
+  DUMP_OUTPUT_EXISTS: rule(409),
   DUMP_MANIFEST_INVALID: rule(422),
   DUMP_FORMAT_UNSUPPORTED: rule(422),
   DUMP_CORRUPT: rule(422),
@@ -182,6 +192,7 @@ function fastifyCode(error: CodedError, status: number): string {
   if (error instanceof SyntaxError || error.code === 'FST_ERR_CTP_INVALID_JSON_BODY') return 'API_INVALID_JSON';
   if (status === 401) return 'API_UNAUTHORIZED';
   if (status === 404) return 'API_NOT_FOUND';
+  if (status === 414) return 'API_URI_TOO_LONG';
   if (status === 429) return 'API_RATE_LIMITED';
   return 'API_BAD_REQUEST';
 }
@@ -205,6 +216,8 @@ export function toErrorResponse(thrown: unknown): { status: number; body: ErrorB
   const fastifyStatus = typeof error.statusCode === 'number' ? error.statusCode : 0;
   if ((code === '' || code.startsWith('FST_')) && fastifyStatus >= 400 && fastifyStatus < 500) code = fastifyCode(error, fastifyStatus);
   const details = error.details !== null && typeof error.details === 'object' ? (error.details as Record<string, unknown>) : undefined;
+  // the router's message quotes the whole path back
+  if (code === 'API_URI_TOO_LONG') return respond(code, 'a path parameter is too long (at most 256 characters)');
   return respond(code || 'API_INTERNAL', error.message, details);
 }
 

@@ -1,5 +1,18 @@
-import { JobProgressSchema, jobStatus, parseFailedReason, redactSecrets, type JobProgressUpdate, type JobStatus } from '@mbsync/jobs';
+import {
+  JobProgressSchema,
+  jobStatus,
+  listCancelledJobs,
+  loadCancelledJob,
+  parseFailedReason,
+  readJobRecords,
+  redactSecrets,
+  type CancelledJob,
+  type JobProgressUpdate,
+  type JobRecord,
+  type JobStatus,
+} from '@mbsync/jobs';
 import type { Job, JobType as BullJobType, Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
 import { Value } from 'typebox/value';
 import type { ApiJobState, JobListQuery, JobView } from './schemas/jobs.js';
 
@@ -53,8 +66,32 @@ export function jobError(failedReason: string | undefined | null): { code: strin
   return { code, message: redactSecrets(message) };
 }
 
-/** One job as the api shows it, given its BullMQ state (from getState or from the set it was listed in). */
-export function viewJob(job: Job, bullState: string): JobView | null {
+/** Where the api reads jobs: the queue, and its Redis for the jobs' records and the jobs cancelled before they started. */
+export interface JobStore {
+  queue: Queue;
+  redis: Redis;
+}
+
+/**
+ * The ids the api hands out are BullMQ's own, whole numbers. Anything else cannot name a job, and must not reach
+ * Redis as one: `events`, `meta`, `metrics:workers`… are BullMQ's own keys under the same prefix.
+ */
+export function isJobId(id: string): boolean {
+  return /^[1-9][0-9]{0,15}$/.test(id);
+}
+
+/** What a job's record adds to its view: whether its write reached the target, and its links. */
+function recordFields(record: JobRecord): Pick<JobView, 'targetWritten' | 'committedAt' | 'backupId' | 'related'> {
+  return {
+    targetWritten: record.targetWritten === true,
+    committedAt: record.committedAt ?? null,
+    backupId: record.backupId ?? null,
+    related: { retryOf: record.retryOf ?? null, retriedBy: record.retriedBy ?? null, reindexJobId: record.reindexJobId ?? null, reindexFor: record.reindexFor ?? null },
+  };
+}
+
+/** One job as the api shows it, given its BullMQ state (from getState or from the set it was listed in) and its record. */
+export function viewJob(job: Job, bullState: string, record: JobRecord = {}): JobView | null {
   const state = toApiState(jobStatus(bullState, job.failedReason));
   if (!state || !job.id) return null;
   const progress = readProgress(job.progress);
@@ -70,20 +107,48 @@ export function viewJob(job: Job, bullState: string): JobView | null {
     createdAt: new Date(job.timestamp).toISOString(),
     startedAt: iso(job.processedOn),
     finishedAt: iso(job.finishedOn),
+    ...recordFields(record),
   };
   if (state === 'completed' && job.returnvalue !== null && typeof job.returnvalue === 'object') view.result = job.returnvalue as Record<string, unknown>;
   if ((state === 'failed' || state === 'cancelled') && job.failedReason) view.error = jobError(job.failedReason);
+  // waiting for its next attempt (a retry's backoff): why the last one failed
+  if ((state === 'delayed' || state === 'waiting' || state === 'active') && job.attemptsMade > 0 && job.failedReason) view.lastError = jobError(job.failedReason);
   return view;
 }
 
-/** A job by id with its current state; null when there is no such job. */
-export async function loadJobView(queue: Queue, id: string): Promise<JobView | null> {
-  const job = await queue.getJob(id);
-  if (!job) return null;
+/** A job cancelled before it started, from the history the api keeps of them. */
+export function viewCancelledJob(job: CancelledJob): JobView {
+  return {
+    id: job.id,
+    type: job.type,
+    state: 'cancelled',
+    percent: 0,
+    progress: null,
+    payload: job.payload,
+    attempts: job.attemptsMade,
+    maxAttempts: job.maxAttempts,
+    createdAt: new Date(job.createdAt).toISOString(),
+    startedAt: null,
+    finishedAt: new Date(job.cancelledAt).toISOString(),
+    error: { code: 'CANCELLED', message: redactSecrets(`cancelled before it started (${job.reason})`) },
+    ...(job.lastFailedReason ? { lastError: jobError(job.lastFailedReason) } : {}),
+    ...recordFields(job.record),
+  };
+}
+
+/** A job by id with its current state (a job cancelled before it started included); null when there is no such job. */
+export async function loadJobView(store: JobStore, id: string): Promise<JobView | null> {
+  if (!isJobId(id)) return null;
+  const job = await store.queue.getJob(id);
+  if (!job) {
+    const cancelled = await loadCancelledJob(store.redis, store.queue, id);
+    return cancelled ? viewCancelledJob(cancelled) : null;
+  }
   const state = await job.getState();
-  // read the job again if it moved on meanwhile: the hash read first may predate the state change
-  const fresh = state === 'completed' || state === 'failed' ? ((await queue.getJob(id)) ?? job) : job;
-  return viewJob(fresh, state);
+  // read the job again: the hash read first may predate the state (a finished job's result, a delayed one's error)
+  const fresh = state === 'waiting' || state === 'prioritized' ? job : ((await store.queue.getJob(id)) ?? job);
+  const records = await readJobRecords(store.redis, store.queue, [id]);
+  return viewJob(fresh, state, records.get(id));
 }
 
 /** Which BullMQ sets hold the jobs of an api state. */
@@ -100,17 +165,21 @@ const ALL_SETS: BullJobType[] = ['active', 'waiting', 'prioritized', 'waiting-ch
 /** Listing scans at most this many of the newest jobs per BullMQ set (history is bounded by the workers anyway). */
 export const LIST_SCAN_LIMIT = 2_000;
 
-/** Jobs filtered by state and type, newest first, paginated. */
-export async function listJobViews(queue: Queue, query: JobListQuery): Promise<{ jobs: JobView[]; total: number }> {
+/** Jobs filtered by state and type, newest first, paginated; jobs cancelled before they started are listed as cancelled. */
+export async function listJobViews(store: JobStore, query: JobListQuery): Promise<{ jobs: JobView[]; total: number }> {
   const sets = query.state ? SETS[query.state] : ALL_SETS;
   const found = await Promise.all(
-    sets.map(async (set) => (await queue.getJobs([set], 0, LIST_SCAN_LIMIT - 1, false)).map((job) => viewJob(job, set))),
+    sets.map(async (set) => (await store.queue.getJobs([set], 0, LIST_SCAN_LIMIT - 1, false)).map((job) => viewJob(job, set))),
   );
+  const cancelled = !query.state || query.state === 'cancelled' ? (await listCancelledJobs(store.redis, store.queue, LIST_SCAN_LIMIT)).map(viewCancelledJob) : [];
   const seen = new Set<string>();
-  const views = found
-    .flat()
+  const views = [...found.flat(), ...cancelled]
     .filter((v): v is JobView => v !== null && !seen.has(v.id) && (seen.add(v.id), true))
     .filter((v) => (!query.state || v.state === query.state) && (!query.type || v.type === query.type))
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt) || b.id.localeCompare(a.id, undefined, { numeric: true }));
-  return { jobs: views.slice(query.offset, query.offset + query.limit), total: views.length };
+  const page = views.slice(query.offset, query.offset + query.limit);
+  // the records of the page's jobs, in one round trip (a cancelled job's came with it)
+  const cancelledIds = new Set(cancelled.map((v) => v.id));
+  const records = await readJobRecords(store.redis, store.queue, page.filter((v) => !cancelledIds.has(v.id)).map((v) => v.id));
+  return { jobs: page.map((v) => (records.has(v.id) ? { ...v, ...recordFields(records.get(v.id)!) } : v)), total: views.length };
 }

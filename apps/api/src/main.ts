@@ -16,7 +16,9 @@ try {
   process.exit(1);
 }
 
-const app = await buildApp({ config, ...(process.stdout.isTTY ? { logStream: await prettyLogStream() } : {}) });
+// readable lines for a person at a terminal, except with NODE_ENV=production: JSON lines, one object each
+const pretty = process.stdout.isTTY && !config.production;
+const app = await buildApp({ config, ...(pretty ? { logStream: await prettyLogStream() } : {}) });
 
 // SIGINT/SIGTERM: stop accepting, let in-flight requests finish, close sockets with 1001 "server shutting down",
 // close Redis; after API_SHUTDOWN_GRACE_MS, exit anyway. A second signal exits at once.

@@ -274,6 +274,31 @@ describe('dashboard in headless Chromium against real api and worker processes',
     assert.deepEqual(await snapshotDatabase(local.sql), await snapshotDatabase(source.sql), 'the cancelled sync changed nothing');
   });
 
+  test('retry a cancelled job with its button: a new job with the same payload runs, and the old card links to it', async () => {
+    // a sync cancelled mid-copy, as in the test before
+    const known = await jobIds();
+    await startSyncFromForm('local', { acceptDataLoss: true });
+    const { id } = await newJobCard(known);
+    await page.locator(`#running li[data-job-id="${id}"][data-state="active"] .stats`, { hasText: /phase(backup|import)/ }).waitFor({ timeout: 60_000 });
+    await page.getByRole('button', { name: `Cancel sync #${id}` }).click();
+    await page.locator(`#history li[data-job-id="${id}"][data-state="cancelled"]`).waitFor({ timeout: 60_000 });
+    const before = await jobIds();
+    const retry = page.getByRole('button', { name: `Retry sync #${id}` });
+    await retry.focus();
+    await page.keyboard.press('Enter');
+    const rerun = await newJobCard(before);
+    assert.match(await rerun.card.locator('.job-title').textContent() ?? '', /source → local$/);
+    await page.locator(`#history li[data-job-id="${rerun.id}"][data-state="completed"]`).waitFor({ timeout: 90_000 });
+    assert.match(await rerun.card.locator('.stats').textContent() ?? '', new RegExp(`retry of#${id}`));
+    // the old card now says where it went, and offers no second retry
+    const old = page.locator(`#history li[data-job-id="${id}"]`);
+    await old.locator('.job-actions', { hasText: `retried as #${rerun.id}` }).waitFor();
+    assert.equal(await old.getByRole('button', { name: /^Retry/ }).count(), 0);
+    assert.match(await page.locator('#announcer').textContent() ?? '', /completed/);
+    assert.deepEqual(await snapshotDatabase(local.sql), await snapshotDatabase(source.sql));
+    assert.deepEqual(pageErrors, []);
+  });
+
   test('the api restarts: the page reconnects by itself and shows the current state of the job', async () => {
     const lock = await holdLock(source, 'ACCESS EXCLUSIVE');
     let id: string;

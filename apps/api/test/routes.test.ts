@@ -192,8 +192,14 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
       assert.equal(cancel.statusCode, 200, cancel.body);
       assert.deepEqual(cancel.json(), { id, outcome: 'removed', state: 'cancelled' });
     }
-    assertError(await get(`/api/jobs/${accepted.id}`), 404, 'API_JOB_NOT_FOUND');
-    assertError(await app.inject({ method: 'DELETE', url: `/api/jobs/${accepted.id}`, headers: AUTH }), 404, 'API_JOB_NOT_FOUND');
+    // cancelled before it started: gone from the queue, kept in the history as cancelled
+    const gone = (await get(`/api/jobs/${accepted.id}`)).json();
+    assert.equal(gone.state, 'cancelled');
+    assert.deepEqual(gone.payload, { source: 'local', target: 'other', keepDump: true });
+    assert.equal(gone.error.code, 'CANCELLED');
+    assert.match(gone.error.message, /^cancelled before it started/);
+    assert.equal((await get('/api/jobs?state=cancelled')).json().total, 3);
+    assertError(await app.inject({ method: 'DELETE', url: `/api/jobs/${accepted.id}`, headers: AUTH }), 409, 'API_JOB_FINISHED');
     assertError(await get('/api/jobs/does-not-exist'), 404, 'API_JOB_NOT_FOUND');
     assertError(await get('/api/jobs/bad%20id'), 400, 'API_VALIDATION_FAILED', 'params/id');
   });
@@ -225,7 +231,10 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
     assert.deepEqual(cancelled.error, { code: 'CANCELLED', message: 'cancelled over the api' });
     const failed = await wait(backupJob.id!, 'failed');
     assert.equal(failed.error.code, 'DUMP_CONNECTION_FAILED');
-    assert.equal((await get('/api/jobs?state=cancelled')).json().total, 1);
+    // this one was cancelled while running; the three of the test before, before they started
+    const cancelledJobs = (await get('/api/jobs?state=cancelled')).json();
+    assert.equal(cancelledJobs.total, 4);
+    assert.ok(cancelledJobs.jobs.some((j: { id: string }) => j.id === reindexId));
     assert.equal((await get('/api/jobs?state=failed')).json().total, 1);
     assert.equal((await get('/api/jobs?state=completed&type=export')).json().jobs[0].id, exportId);
   });

@@ -1,4 +1,4 @@
-import { describeEnvironment, describeUrlSafely, getEnvironment, isDatabaseUrl, type DatabaseScope, type Environment, type Environments } from '@mbsync/jobs/core';
+import { describeEnvironment, describeUrlSafely, getEnvironment, isDatabaseUrl, loadCoreConfig, type CoreConfig, type DatabaseScope, type Environment, type Environments } from '@mbsync/jobs/core';
 
 /** What every command gets from main.ts: the environment map and settings read from the process environment. */
 export interface CliContext {
@@ -9,6 +9,26 @@ export interface CliContext {
   scope?: DatabaseScope;
   /** tells the stall watchdog that the command is making progress (the progress output calls it) */
   onActivity?: (phase?: string) => void;
+  /** TYPESENSE_SPECS_FILE's collection specs, read and checked at start-up (null: the built-in ones) */
+  searchSpecs: CoreConfig['searchSpecs'];
+}
+
+/** The settings a command runs with: the core ones from the environment, the collection specs read at start-up. */
+export function commandConfig(context: CliContext): Readonly<CoreConfig> {
+  return Object.freeze({ ...loadCoreConfig(context.env), searchSpecs: context.searchSpecs });
+}
+
+/** What a write prints after its figures: the database it created, the search index it left stale. */
+export function writeNotes(result: { createdDatabase: string | null; reindex: { status: string; collections: string[]; documents: number; error?: { code: string; message: string } } | null }, target: string): Record<string, unknown> {
+  const notes: Record<string, unknown> = {};
+  if (result.createdDatabase) notes.createdDatabase = result.createdDatabase;
+  if (result.reindex?.status === 'completed') Object.assign(notes, { reindexed: result.reindex.collections.join(','), documents: result.reindex.documents });
+  else if (result.reindex) {
+    notes.reindex = result.reindex.status;
+    // the data is in: the command succeeds, and says plainly what is left to do
+    process.stderr.write(`mbsync: warning: the data of ${target} was written, but its search index was not rebuilt (${result.reindex.error ? `${result.reindex.error.code}: ${result.reindex.error.message}` : result.reindex.status}); run: pnpm mbsync reindex --from ${target}\n`);
+  }
+  return notes;
 }
 
 /** `--from`/`--to` take an environment name or a postgres:// URL (CLI only: the API accepts names only). */

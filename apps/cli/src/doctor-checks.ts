@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeUrlSafely, diskSpace, loadCoreConfig, loadEnvironments, openDatabase, type CoreConfig, type Environment } from '@mbsync/jobs/core';
+import { describeUrlSafely, diskSpace, environmentProblems, loadCoreConfig, loadEnvironments, loadSearchSpecs, openDatabase, type CoreConfig, type Environment, type Environments } from '@mbsync/jobs/core';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 
@@ -43,8 +43,20 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-/** The settings every process reads: core config, environments, Redis URL, queue prefix, API keys, log level. */
-export function checkConfig(env: Env): { result: CheckResult; core: Readonly<CoreConfig> | null } {
+/** The environments of `env`, or none when one of their URLs is unusable (checkConfig names which). */
+function safeEnvironments(env: Env): Environments {
+  try {
+    return loadEnvironments(env);
+  } catch {
+    return new Map();
+  }
+}
+
+/**
+ * The settings every process reads: core config, environments (their URLs parse, never echoed), the Typesense
+ * specs file, Redis URL, queue prefix, API keys, log level.
+ */
+export async function checkConfig(env: Env): Promise<{ result: CheckResult; core: Readonly<CoreConfig> | null }> {
   const problems: string[] = [];
   const warnings: string[] = [];
   let core: Readonly<CoreConfig> | null = null;
@@ -53,17 +65,22 @@ export function checkConfig(env: Env): { result: CheckResult; core: Readonly<Cor
   } catch (error) {
     problems.push(...(((error as { details?: { errors?: string[] } }).details?.errors) ?? [safeMessage(error)]));
   }
-  if (loadEnvironments(env).size === 0) problems.push('no environment: set <NAME>_DATABASE_URL');
+  const urlProblems = environmentProblems(env);
+  problems.push(...urlProblems);
+  await loadSearchSpecs(env).catch((error: unknown) => problems.push(...(((error as { details?: { errors?: string[] } }).details?.errors) ?? [safeMessage(error)])));
+  if (urlProblems.length === 0 && safeEnvironments(env).size === 0) problems.push('no environment: set <NAME>_DATABASE_URL');
   if (env.REDIS_URL && !/^rediss?:\/\//.test(env.REDIS_URL)) problems.push('REDIS_URL must start with redis:// or rediss://');
   if (env.QUEUE_PREFIX && !/^[A-Za-z0-9_.:-]{1,100}$/.test(env.QUEUE_PREFIX)) problems.push('QUEUE_PREFIX may hold letters, digits and _ . : - only');
   if (env.LOG_LEVEL && !LOG_LEVELS.includes(env.LOG_LEVEL.trim())) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
   const keys = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  if (keys.length === 0) warnings.push('API_KEYS is empty: the api will not start (the CLI does not need it)');
+  const single = env.API_KEY?.trim() ?? '';
+  if (keys.length === 0 && single === '') warnings.push('neither API_KEY nor API_KEYS is set: the api will not start (the CLI does not need them)');
   keys.forEach((k, i) => k.length < MIN_KEY_LENGTH && problems.push(`API_KEYS key #${i + 1} is shorter than ${MIN_KEY_LENGTH} characters`));
+  if (single !== '' && single.length < MIN_KEY_LENGTH) problems.push(`API_KEY is shorter than ${MIN_KEY_LENGTH} characters`);
   const token = env.METRICS_TOKEN?.trim();
   if (token && token.length < MIN_KEY_LENGTH) problems.push(`METRICS_TOKEN is shorter than ${MIN_KEY_LENGTH} characters`);
   const status: CheckStatus = problems.length ? 'fail' : warnings.length ? 'warn' : 'ok';
-  const detail = [...problems, ...warnings].join('; ') || `${loadEnvironments(env).size} environment(s), settings valid`;
+  const detail = [...problems, ...warnings].join('; ') || `${safeEnvironments(env).size} environment(s), settings valid`;
   return { result: { check: 'config', status, detail, data: { problems, warnings } }, core };
 }
 
@@ -185,8 +202,8 @@ export async function checkDirectory(label: string, directory: string, reserveBy
 
 /** Every check, in table order; environments and Typesense servers are checked in parallel. */
 export async function runDoctor(env: Env, options: DoctorOptions): Promise<CheckResult[]> {
-  const { result: config, core } = checkConfig(env);
-  const environments = [...loadEnvironments(env).values()].sort((a, b) => a.name.localeCompare(b.name));
+  const { result: config, core } = await checkConfig(env);
+  const environments = [...safeEnvironments(env).values()].sort((a, b) => a.name.localeCompare(b.name));
   const [redis, databases, searches] = await Promise.all([
     checkRedis(env, options),
     Promise.all(environments.map((e) => checkEnvironment(e, options))),

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { loadEnvironments, readStallTimeoutMs, watchForStalls } from '@mbsync/jobs/core';
+import { JobsError, loadEnvironments, loadSearchSpecs, readStallTimeoutMs, watchForStalls, type Environments } from '@mbsync/jobs/core';
 import { UsageError, type CliContext } from './cli-context.js';
 import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
 import { diffCommand, diffHelp } from './commands/diff.js';
@@ -54,7 +54,21 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const context: CliContext = { environments: loadEnvironments(process.env), env: process.env, signal: controller.signal };
+  // checked at start-up, every problem at once: bad environment URLs (named, never echoed), TYPESENSE_SPECS_FILE
+  let environments: Environments;
+  let searchSpecs: CliContext['searchSpecs'];
+  try {
+    environments = loadEnvironments(process.env);
+    searchSpecs = await loadSearchSpecs(process.env);
+  } catch (error) {
+    if (!(error instanceof JobsError)) throw error;
+    // doctor lists them in its table, with everything else it checks
+    if (name === 'doctor') return command.run({ environments: new Map(), env: process.env, signal: controller.signal, searchSpecs: null }, rest).then(() => 0, () => 1);
+    const problems = (error.details?.errors as string[] | undefined) ?? [error.message];
+    process.stderr.write(`mbsync: invalid configuration (.env or the environment):\n  ${problems.join('\n  ')}\n`);
+    return 1;
+  }
+  const context: CliContext = { environments, env: process.env, signal: controller.signal, searchSpecs };
   try {
     // STALL_TIMEOUT_SECONDS: a dead network fails the command (JOBS_STALLED) instead of hanging it
     await watchForStalls({ timeoutMs: readStallTimeoutMs(process.env), signal: controller.signal }, (watch) => command.run({ ...context, signal: watch.signal, scope: watch.scope, onActivity: watch.progress }, rest));

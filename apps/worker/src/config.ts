@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { JobsError, loadCoreConfig, loadEnvironments, type CoreConfig, type Environments } from '@mbsync/jobs';
+import { JobsError, loadCoreConfig, loadEnvironments, readConfiguredSpecs, type CoreConfig, type Environments } from '@mbsync/jobs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 
@@ -59,6 +59,8 @@ export interface WorkerConfig {
   /** how often the worker pushes its metrics snapshot into Redis for the api's /metrics */
   metricsIntervalMs: number;
   logLevel: string;
+  /** NODE_ENV=production: log lines are JSON even on a terminal (see .env.example) */
+  production: boolean;
   /** `<hostname>:<pid>`, stored on jobs and in their results */
   workerName: string;
   core: Readonly<CoreConfig>;
@@ -89,14 +91,24 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
     return `${name} ${e.message}${shown}`;
   });
-  let core: Readonly<CoreConfig> | null = null;
-  try {
-    core = loadCoreConfig(env);
-  } catch (error) {
-    if (!(error instanceof JobsError)) throw error;
-    errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
+  // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
+  if (typeof raw.REDIS_URL === 'string' && /^rediss?:\/\//.test(raw.REDIS_URL) && !URL.canParse(raw.REDIS_URL)) {
+    errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
   }
-  if (errors.length > 0 || !core) throw new WorkerConfigError([...new Set(errors)]);
+  const collect = <T>(read: () => T): T | null => {
+    try {
+      return read();
+    } catch (error) {
+      if (!(error instanceof JobsError)) throw error;
+      errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
+      return null;
+    }
+  };
+  const core = collect(() => loadCoreConfig(env));
+  const environments = collect(() => loadEnvironments(env));
+  // TYPESENSE_SPECS_FILE: read and validated now, so a bad file stops the worker instead of its first reindex
+  const searchSpecs = collect(() => readConfiguredSpecs(env));
+  if (errors.length > 0 || !core || !environments) throw new WorkerConfigError([...new Set(errors)]);
   const s = raw as WorkerSettings;
   return Object.freeze({
     redisUrl: s.REDIS_URL,
@@ -112,8 +124,9 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     progressIntervalMs: s.WORKER_PROGRESS_INTERVAL_MS,
     metricsIntervalMs: s.WORKER_METRICS_INTERVAL_MS,
     logLevel: s.LOG_LEVEL,
+    production: env.NODE_ENV?.trim() === 'production',
     workerName: `${hostname()}:${process.pid}`,
-    core,
-    environments: loadEnvironments(env),
+    core: Object.freeze({ ...core, searchSpecs }),
+    environments,
   });
 }

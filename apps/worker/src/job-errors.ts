@@ -19,6 +19,8 @@ export interface FailureContext {
   /** the abort reason when the job's signal fired (cancel or shutdown), else undefined */
   abortReason: unknown;
   targetBusyDelayMs: number;
+  /** the attempt's import already committed: the target is written, so the job is never retried or called cancelled */
+  committed?: boolean;
   log: Logger;
 }
 
@@ -29,6 +31,8 @@ export interface FailureContext {
  * - cancel abort → failed now with CANCELLED (UnrecoverableError)
  * - DUMP_TARGET_BUSY → delayed by targetBusyDelayMs (±20 %), no attempt used (DelayedError)
  * - transient → TransientJobError (retried with backoff); permanent → UnrecoverableError `CODE: message`.
+ * - after the commit (verify failed, the connection dropped…) → UnrecoverableError: a retry would copy again,
+ *   and the job's record already says the target was written.
  */
 export async function settleFailure(error: unknown, context: FailureContext): Promise<Error> {
   const { job, token, log, abortReason } = context;
@@ -41,6 +45,11 @@ export async function settleFailure(error: unknown, context: FailureContext): Pr
       log.warn({ err: moveError }, 'could not put the job back; it will be picked up as stalled');
       return new TransientJobError('JOBS_WORKER_SHUTDOWN', 'the worker shut down while running the job');
     }
+  }
+  if (context.committed) {
+    const classified = classifyError(error);
+    log.error({ code: classified.code }, `job failed after its import committed (the target is written; not retried): ${classified.message}`);
+    return new UnrecoverableError(formatFailedReason(classified.code, `${classified.message} (after the import committed: the target was written)`));
   }
   if (abortReason !== undefined) {
     const reason = String(abortReason).replace(CANCEL_REASON_PREFIX, '');

@@ -15,8 +15,10 @@ try {
   process.exit(1);
 }
 
-// pretty lines for a person at a terminal; JSON lines (one object per line) for PM2's log files and collectors
-const logger = createWorkerLogger({ level: config.logLevel, workerName: config.workerName, ...(process.stdout.isTTY ? { stream: await prettyLogStream() } : {}) });
+// pretty lines for a person at a terminal; JSON lines (one object per line) for PM2's log files and collectors,
+// and always with NODE_ENV=production
+const pretty = process.stdout.isTTY && !config.production;
+const logger = createWorkerLogger({ level: config.logLevel, workerName: config.workerName, ...(pretty ? { stream: await prettyLogStream() } : {}) });
 const jobWorker = await startJobWorker(config, logger);
 
 let signals = 0;

@@ -1,5 +1,5 @@
-import { JOB_QUEUE, workerMetricsKeys } from '@mbsync/jobs';
-import { Worker } from 'bullmq';
+import { JOB_QUEUE, enqueueJob, workerMetricsKeys } from '@mbsync/jobs';
+import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { SHUTDOWN_REASON, listenForCancels } from './cancellation.js';
@@ -33,7 +33,11 @@ export async function startJobWorker(config: Readonly<WorkerConfig>, logger: Log
   const keys = { toKey: (type: string) => worker.toKey(type) };
   const metrics = new WorkerMetrics(config.workerName, config.concurrency);
   let metricsPublisher: ReturnType<typeof publishWorkerMetrics> | null = null;
-  const processor = createJobProcessor({ config, redis, queue: keys, logger, metrics, onJobEnded: () => metricsPublisher?.nudge() });
+  // follow-up jobs (a reindex after a write whose own reindex failed) go on the same queue
+  const producer = new Queue(JOB_QUEUE, { connection: redis, prefix: config.queuePrefix });
+  producer.on('error', (error) => logger.warn({ err: { message: error.message } }, 'queue error'));
+  const enqueue = (type: 'reindex', payload: { environment: string }) => enqueueJob(producer, type, payload);
+  const processor = createJobProcessor({ config, redis, queue: keys, logger, metrics, enqueue, onJobEnded: () => metricsPublisher?.nudge() });
   const worker: Worker = new Worker(JOB_QUEUE, (job: CatalogueJob, token, signal) => processor(job, token, signal), {
     connection: redis,
     prefix: config.queuePrefix,
@@ -85,6 +89,7 @@ export async function startJobWorker(config: Readonly<WorkerConfig>, logger: Log
         await stopListening();
         // the last snapshot holds the jobs that just ended; it expires like any other
         await metricsPublisher?.stop();
+        await producer.close().catch(() => {});
         await Promise.allSettled([subscriber.quit(), redis.quit()]);
         logger.info('worker stopped');
       })();

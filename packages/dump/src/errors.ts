@@ -6,6 +6,8 @@ export type DumpErrorCode =
   | 'DUMP_PERMISSION_DENIED'
   | 'DUMP_LOCK_TIMEOUT'
   | 'DUMP_OUTPUT_NOT_WRITABLE'
+  /** the export's output file (or its manifest) already exists: dumps are never overwritten */
+  | 'DUMP_OUTPUT_EXISTS'
   | 'DUMP_CANCELLED'
   | 'DUMP_QUERY_FAILED'
   | 'DUMP_CORRUPT'

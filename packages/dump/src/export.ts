@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, fdatasync } from 'node:fs';
-import { access, mkdir, open, rename, rm, stat, writeFile, type FileHandle } from 'node:fs/promises';
+import { access, link, mkdir, open, rename, rm, stat, unlink, writeFile, type FileHandle } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,10 +43,16 @@ export interface ExportResult {
   manifest: DumpManifest;
 }
 
+/** Dumps and backups hold a database's data: only their owner may read them (directories we create: 0700). */
+const FILE_MODE = 0o600;
+const DIRECTORY_MODE = 0o700;
+
 /**
  * Exports a database to a plain SQL file (optionally gzipped) with a sidecar manifest. The file is written
- * as `<out>.<random>.partial`, fsync'd and renamed only when complete; on any failure or abort nothing is left
- * behind, and a process killed outright leaves only a file that says it is partial.
+ * as `<out>.<random>.partial`, fsync'd and put in place only when complete; on any failure or abort nothing is
+ * left behind, and a process killed outright leaves only a file that says it is partial. An existing dump is
+ * never replaced: `out` (and its manifest) are created exclusively, DUMP_OUTPUT_EXISTS otherwise. Files are
+ * mode 0600; a directory the export creates is 0700.
  */
 export async function exportDatabase(options: ExportOptions): Promise<ExportResult> {
   const { out } = options;
@@ -60,7 +66,7 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
   let handle: FileHandle;
   try {
     // 'wx': never overwrite a partial file another export is writing
-    handle = await open(partial, 'wx');
+    handle = await open(partial, 'wx', FILE_MODE);
   } catch (error) {
     throw outputError(out, error);
   }
@@ -83,6 +89,7 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
   // plain output: the hashing tap is the head (one stream between the driver and the file, no extra copy)
   const head: Transform = gzip ? createGzip({ level: options.gzipLevel ?? 3 }) : tap;
   const written = gzip ? pipeline(head, tap, file) : pipeline(tap, file);
+  let placed = false;
   // Surface pipeline failures (disk full, EIO) into the writer loop instead of leaving it waiting for 'drain'.
   let pipelineError: unknown;
   written.catch((error: unknown) => {
@@ -120,10 +127,11 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
       carries: { owners: options.owners === true, privileges: options.privileges === true },
       ...(options.backupOf ? { backupOf: options.backupOf } : {}),
     });
-    await writeFile(manifestPartial, JSON.stringify(manifest, null, 2) + '\n', { flag: 'w' });
+    await writeFile(manifestPartial, JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx', mode: FILE_MODE });
     await fsyncFile(manifestPartial);
-    await rename(partial, out);
-    await rename(manifestPartial, manifestFile);
+    await placeExclusively(partial, out);
+    placed = true;
+    await placeExclusively(manifestPartial, manifestFile);
     await fsyncFile(dirname(out));
     return { file: out, manifestFile, manifest };
   } catch (error) {
@@ -131,20 +139,47 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
     await written.catch(() => {});
     await rm(partial, { force: true });
     await rm(manifestPartial, { force: true });
+    // the file went in place but its manifest could not: the file is ours, and useless without it
+    if (placed) await rm(out, { force: true });
     throw error;
   }
+}
+
+/**
+ * Puts a finished file in place under a name that must not exist yet: a hard link fails with EEXIST instead of
+ * replacing (what rename would do), then the temporary name goes. On a file system without hard links the
+ * name is checked, then renamed (a narrow race, where two exports would pick the same name at the same moment).
+ */
+async function placeExclusively(from: string, to: string): Promise<void> {
+  try {
+    await link(from, to);
+    await unlink(from);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'EEXIST') throw existsError(to);
+    if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EOPNOTSUPP' && code !== 'ENOSYS') throw outputError(to, error);
+    if (await stat(to).then(() => true, () => false)) throw existsError(to);
+    await rename(from, to);
+  }
+}
+
+function existsError(path: string): DumpError {
+  return new DumpError('DUMP_OUTPUT_EXISTS', `${path} already exists: a dump is never overwritten (choose another name or remove it first)`, { details: { file: basename(path) } });
 }
 
 async function checkWritable(out: string): Promise<void> {
   const dir = dirname(out);
   try {
-    await mkdir(dir, { recursive: true });
+    await mkdir(dir, { recursive: true, mode: DIRECTORY_MODE });
     await access(dir, fsConstants.W_OK);
   } catch (error) {
     throw outputError(out, error);
   }
   const existing = await stat(out).catch(() => null);
   if (existing?.isDirectory()) throw new DumpError('DUMP_OUTPUT_NOT_WRITABLE', `output path ${out} is a directory`);
+  // refused before the source is read; the final, exclusive placement settles a race between two exports
+  if (existing) throw existsError(out);
+  if (await stat(manifestPath(out)).then(() => true, () => false)) throw existsError(manifestPath(out));
 }
 
 function outputError(out: string, error: unknown): DumpError {

@@ -1,3 +1,4 @@
+import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { JobsError } from './errors.js';
 import { DEFAULT_STALL_TIMEOUT_SECONDS } from './watchdog.js';
 
@@ -23,6 +24,13 @@ export interface CoreConfig {
   syncJobs: number;
   /** STALL_TIMEOUT_SECONDS: a job with no progress for this long is checked and failed when stalled (0 = off) */
   stallTimeoutMs: number;
+  /** TYPESENSE_RETRY_SECONDS: how long a reindex rides out an unreachable or overloaded Typesense before it fails */
+  typesenseRetryMs: number;
+  /**
+   * The collection specs of TYPESENSE_SPECS_FILE (null: the built-in ones). loadCoreConfig leaves it null; the
+   * apps read the file at start-up (loadSearchSpecs) and put the specs here.
+   */
+  searchSpecs: readonly CollectionSpec[] | null;
 }
 
 function numberSetting(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, errors: string[], min = 0): number {
@@ -52,6 +60,9 @@ export function readStallTimeoutMs(env: Readonly<Record<string, string | undefin
   return seconds * 1000;
 }
 
+/** How long a reindex retries an unreachable Typesense unless TYPESENSE_RETRY_SECONDS says otherwise. */
+export const DEFAULT_TYPESENSE_RETRY_SECONDS = 120;
+
 /** Lanes of a parallel sync unless SYNC_JOBS says otherwise (see docs/benchmarks.md). */
 export const DEFAULT_SYNC_JOBS = 2;
 
@@ -70,6 +81,8 @@ export function loadCoreConfig(env: Readonly<Record<string, string | undefined>>
     targetLockWaitMs: numberSetting(env, 'TARGET_LOCK_WAIT_SECONDS', 0, errors, 0) * 1000,
     syncJobs: Math.floor(numberSetting(env, 'SYNC_JOBS', DEFAULT_SYNC_JOBS, errors, 1)),
     stallTimeoutMs: numberSetting(env, 'STALL_TIMEOUT_SECONDS', DEFAULT_STALL_TIMEOUT_SECONDS, errors, 0) * 1000,
+    typesenseRetryMs: numberSetting(env, 'TYPESENSE_RETRY_SECONDS', DEFAULT_TYPESENSE_RETRY_SECONDS, errors, 0) * 1000,
+    searchSpecs: null,
   };
   if (errors.length) throw new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { errors });
   return Object.freeze(config);

@@ -2,16 +2,25 @@
 // catalogue (TypeBox, BullMQ types). The CLI uses it so that starting it stays fast.
 export { JobsError } from './errors.js';
 export type { JobsErrorCode } from './errors.js';
-export { loadCoreConfig, readStallTimeoutMs } from './config.js';
+export { DEFAULT_TYPESENSE_RETRY_SECONDS, loadCoreConfig, readStallTimeoutMs } from './config.js';
+export { loadSearchSpecs, readSearchSpecs } from './search-specs.js';
+export type { SpecsFileReader } from './search-specs.js';
+export { ensureTargetDatabase } from './target-database.js';
+export type { TargetDatabase } from './target-database.js';
 export type { CoreConfig } from './config.js';
 export {
+  DEFAULT_PROTECTED_PATTERNS,
   PROTECTED_NAMES,
+  databaseUrlProblem,
   describeEnvironment,
   describeUrlSafely,
+  environmentProblems,
   getEnvironment,
   isDatabaseUrl,
+  isProtectedName,
   loadEnvironments,
   normalizeEnvironmentName,
+  parseProtectedPatterns,
 } from './environments.js';
 export type { Environment, Environments } from './environments.js';
 export { assertWritableTarget } from './destination-guard.js';
@@ -41,4 +50,6 @@ export { checkTargetSchema } from './runners/validate.js';
 export type { SchemaCheckOptions } from './runners/validate.js';
 export type { SyncJobInput, SyncJobResult } from './runners/sync.js';
 export { runReindex } from './runners/reindex.js';
+export { reindexAfterCommit } from './runners/post-commit.js';
+export type { CommitCallback, CommitInfo, ReindexAfterCommitInput, ReindexOutcome } from './runners/post-commit.js';
 export type { ReindexJobInput } from './runners/reindex.js';

@@ -5,6 +5,8 @@ export type JobsErrorCode =
   | 'JOBS_CONFIRMATION_REQUIRED'
   | 'JOBS_INVALID_INPUT'
   | 'JOBS_SCHEMA_INCOMPATIBLE'
+  /** a Typesense collection spec reads tables or columns the dump does not have (checked before any write) */
+  | 'JOBS_SEARCH_SPEC_MISMATCH'
   /** an export or backup would not fit on its disk (checked before anything is written) */
   | 'JOBS_INSUFFICIENT_DISK_SPACE'
   /** no progress for STALL_TIMEOUT_SECONDS and the databases are not working for the job: the network stalled */

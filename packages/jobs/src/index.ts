@@ -25,6 +25,7 @@ export {
   SyncJobOutputSchema,
 } from './catalogue/job-outputs.js';
 export type {
+  ReindexJobSummary,
   BackupJobOutput,
   ExportJobOutput,
   ImportJobOutput,
@@ -35,10 +36,15 @@ export type {
   RestoreJobOutput,
   SyncJobOutput,
 } from './catalogue/job-outputs.js';
-export { CANCELLED_CODE, JobCatalogueError, classifyError, formatFailedReason, jobStatus, parseFailedReason, redactSecrets } from './catalogue/job-failure.js';
+export { CANCELLED_CODE, JobCatalogueError, classifyError, formatFailedReason, jobStatus, parseFailedReason, redactSecrets, requestWording } from './catalogue/job-failure.js';
 export type { ClassifiedError, FailureAction, JobFailureCode, JobStatus } from './catalogue/job-failure.js';
 export { CANCEL_KEY_TTL_SECONDS, cancelChannel, cancelKey, requestCancel } from './catalogue/job-cancel.js';
 export type { CancelMessage, CancelOutcome, CancelTarget, QueueKeys } from './catalogue/job-cancel.js';
+export { JOB_RECORD_FIELD, jobKey, parseJobRecord, readJobRecord, readJobRecords, updateJobRecord } from './catalogue/job-record.js';
+export type { JobRecord } from './catalogue/job-record.js';
+export { forgetCancelledJob, listCancelledJobs, loadCancelledJob, saveCancelledJob, updateCancelledJobRecord } from './catalogue/cancelled-jobs.js';
+export type { CancelledJob, CancelledJobRetention } from './catalogue/cancelled-jobs.js';
+export { configuredCollectionNames, readConfiguredSpecs } from './configured-specs.js';
 export { WORKER_METRICS_CONTENT_LIMIT_BYTES, parseWorkerMetrics, workerMetricsKeys } from './catalogue/worker-metrics.js';
 export type { WorkerMetric, WorkerMetricsKeys } from './catalogue/worker-metrics.js';
 export { DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_BACKOFF_MS, enqueueJob, jobOptions } from './catalogue/job-options.js';

@@ -103,4 +103,31 @@ describe('environments', () => {
     const envs = loadEnvironments({ LOCAL_DATABASE_URL: 'postgres://postgres@127.0.0.1/x' });
     assert.throws(() => getEnvironment(envs, 'prod'), (e: unknown) => e instanceof JobsError && e.code === 'JOBS_UNKNOWN_ENVIRONMENT' && /unknown environment "prod" \(configured: local\)/.test(e.message));
   });
+
+  test('PROTECTED_ENVIRONMENTS: name patterns protect staging2 or prod_eu; the guard refuses them like staging', () => {
+    const urls = { STAGING2_DATABASE_URL: 'postgres://postgres@127.0.0.1/a', PROD_EU_DATABASE_URL: 'postgres://postgres@127.0.0.1/b', QA_DATABASE_URL: 'postgres://postgres@127.0.0.1/c' };
+    const envs = loadEnvironments(urls);
+    assert.equal(getEnvironment(envs, 'staging2').protected, true);
+    assert.equal(getEnvironment(envs, 'prod_eu').protected, true);
+    assert.equal(getEnvironment(envs, 'qa').protected, false);
+    assert.throws(() => assertWritableTarget(getEnvironment(envs, 'staging2'), { allowProtected: false }), { code: 'JOBS_PROTECTED_TARGET' });
+    assert.throws(() => assertWritableTarget(getEnvironment(envs, 'prod_eu'), { allowProtected: true }), { code: 'JOBS_CONFIRMATION_REQUIRED' });
+    const own = loadEnvironments({ ...urls, PROTECTED_ENVIRONMENTS: 'qa' });
+    assert.deepEqual([...own.values()].filter((e) => e.protected).map((e) => e.name), ['qa']);
+  });
+
+  test('unusable URLs are refused at load, each named by its variable, never echoed', () => {
+    assert.throws(
+      () => loadEnvironments({ A_DATABASE_URL: `mysql://u:${FAKE_PASSWORD}@h/db`, B_DATABASE_URL: 'postgres://u@h:notaport/db', C_DATABASE_URL: 'postgres://u@h1:5432,h2:5433/db' }),
+      (error: unknown) => {
+        assert.ok(error instanceof JobsError && error.code === 'JOBS_CONFIG_INVALID');
+        assert.deepEqual(error.details?.errors, [
+          'A_DATABASE_URL must be a postgres:// or postgresql:// URL (e.g. postgres://user:password@host:5432/database)',
+          'B_DATABASE_URL cannot be parsed as a URL (check the host and port; encode special characters of the user and password, e.g. @ as %40)',
+        ]);
+        assert.ok(!error.message.includes(FAKE_PASSWORD));
+        return true;
+      },
+    );
+  });
 });

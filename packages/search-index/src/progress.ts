@@ -5,7 +5,9 @@
  * - `tablesDone` / `tablesTotal`: collections finished / selected
  * - `rowsDone`: documents done (imported or failed) in this collection, the same figure as `bytesDone`
  * - `bytesDone` / `bytesTotal`: documents done / rows of the spec query (its count(*), same snapshot)
- * - `bytesPerSecond`: documents per second in this collection; `percent` and `etaSeconds` follow from them
+ * - `bytesPerSecond`: documents per second in this collection; `etaSeconds` (of this collection) follows from them
+ * - `percent`: of the whole reindex, across the collections (each counts the same), so it never goes back when the
+ *   next collection starts: a job's bar and the api's progress stream (which drops reports that go back) stay live
  * - `message`: the same in words ("parts 2/3: 120,000/200,000 documents, 8,100/s")
  */
 export interface ReindexProgress {
@@ -58,7 +60,7 @@ export class ReindexMeter {
     this.#report(false);
   }
 
-  /** The collection is live (or given up): counted as done. */
+  /** The collection is complete (built and checked; live once every alias moved): counted as done. */
   finish(message?: string): void {
     this.#tablesDone++;
     this.#finished = true;
@@ -82,7 +84,9 @@ export class ReindexMeter {
     const elapsed = Math.max(0.001, (now - this.#startedAt) / 1000);
     const rate = this.#done / elapsed;
     const remaining = Math.max(0, this.#total - this.#done);
-    const fraction = this.#finished ? 1 : this.#total > 0 ? Math.min(1, this.#done / this.#total) : 0;
+    // a finished collection is already in tablesDone; the one being built counts by its documents
+    const current = this.#finished ? 0 : this.#total > 0 ? Math.min(1, this.#done / this.#total) : 0;
+    const fraction = this.#tablesTotal > 0 ? Math.min(1, (this.#tablesDone + current) / this.#tablesTotal) : 1;
     const progress: ReindexProgress = {
       table: this.#table,
       tablesDone: this.#tablesDone,

@@ -74,12 +74,14 @@ const DEFAULT_IMPORT_TIMEOUT_MS = 300_000;
 const CLEANUP_RETRY: Readonly<RetryPolicy> = { maxAttempts: 3, initialDelayMs: 200, maxDelayMs: 1000, maxElapsedMs: 5000 };
 
 /**
- * Rebuilds Typesense collections from PostgreSQL with zero downtime, one after the other: for each spec, the
- * rows of its query go into a new `<name>_<timestamp>` collection; every import line is checked and the
- * document count compared with the row count; only then is the alias `<name>` repointed (atomically), and the
- * collection it pointed to dropped by its real name. Any failure before the swap drops the new collection
- * and leaves the alias serving the old one. A first run over a plain collection named `<name>` migrates it to
- * an alias (see {@link reindexCollection}). Specs and their queries are checked before anything is written.
+ * Rebuilds Typesense collections from PostgreSQL with zero downtime, and moves their aliases together: first every
+ * spec's rows go into a new `<name>_<timestamp>` collection, each checked line by line and counted against its
+ * rows; only when ALL are complete are the aliases `<name>` repointed (each atomically, one after the other), and
+ * the collections they pointed to dropped by their real names. Any failure before the swap drops every new
+ * collection and leaves every alias serving the old one; an alias that cannot be moved puts back those already
+ * moved (see {@link swapAliases}), so searches never see one collection new and another old. A first run over a
+ * plain collection named `<name>` migrates it to an alias. Specs and their queries are checked before anything
+ * is written. The signal is honoured until the swap starts; the swap itself is not interrupted.
  */
 export async function reindexCollections(options: ReindexOptions): Promise<ReindexResult> {
   const started = Date.now();
@@ -104,13 +106,26 @@ export async function reindexCollections(options: ReindexOptions): Promise<Reind
       meter.note(`retrying ${event.what} (attempt ${event.attempt + 1}): ${event.error}`);
     },
   });
-  const results: CollectionReindexResult[] = [];
-  for (const spec of specs) {
-    const before = retries;
-    const result = await reindexCollection({ ...options, spec, server, meter, batchSize, maxFailures });
-    results.push({ ...result, retries: retries - before });
-    meter.idle();
+  const built: BuiltCollection[] = [];
+  try {
+    for (const spec of specs) {
+      const before = retries;
+      const one = await buildNewCollection({ ...options, spec, server, meter, batchSize, maxFailures });
+      built.push({ ...one, retries: retries - before });
+      meter.idle();
+    }
+    throwIfCancelled(options.signal);
+  } catch (error) {
+    return dropBuilt(server, built, options.logger, error);
   }
+  const before = retries;
+  await swapAliases(server, built, meter, options.logger);
+  const swapRetries = retries - before;
+  const results: CollectionReindexResult[] = [];
+  for (const one of built) results.push(await dropPrevious(server, one, options.logger));
+  // the swap's own retries are counted on the first collection (they are few, and not one collection's)
+  if (results[0]) results[0].retries += swapRetries;
+  meter.note(`${results.length} alias${results.length === 1 ? '' : 'es'} moved: ${results.map((r) => `${r.name} → ${r.collection}`).join(', ')}`);
   return { collections: results, seconds: (Date.now() - started) / 1000 };
 }
 
@@ -122,17 +137,22 @@ interface CollectionInput extends ReindexOptions {
   maxFailures: number;
 }
 
+/** A new collection, complete and checked, not yet behind its alias. */
+interface BuiltCollection extends Omit<CollectionReindexResult, 'previous' | 'notDropped' | 'migrated' | 'migrationGapMs'> {
+  /** where the alias pointed before (undefined: no alias yet) */
+  aliasTarget: string | undefined;
+  /** `name` is a plain collection, replaced by the alias on the swap (first run) */
+  plain: boolean;
+  migrationGapMs?: number;
+  /** the alias now points to `collection` */
+  swapped?: boolean;
+}
+
 /**
- * One collection's lifecycle: inspect → drop leftovers → create `<name>_<timestamp>` → fill → verify →
- * swap → drop the old collection.
- *
- * First-run migration: Typesense refuses an alias whose name a real collection holds (500, contract §1.5), so
- * a plain collection `<name>` must be dropped before `PUT /aliases/<name>`. The new collection is complete and
- * verified first, and the DELETE and the PUT are sent back to back, so searches on `<name>` miss (404) only
- * for those two requests; this is the one unavoidable gap, and it happens once. If the PUT then fails, the
- * new collection is kept (it is the only copy) and SEARCH_INDEX_SWAP_FAILED says so.
+ * One collection up to the swap: inspect → drop leftovers → create `<name>_<timestamp>` → fill → verify. On
+ * failure the new collection is dropped again and the alias was never touched.
  */
-async function reindexCollection(input: CollectionInput): Promise<Omit<CollectionReindexResult, 'retries'>> {
+async function buildNewCollection(input: CollectionInput): Promise<Omit<BuiltCollection, 'retries'>> {
   const { spec, server, meter, logger, signal } = input;
   const started = Date.now();
   const log = (message: string, details: Record<string, unknown> = {}) => logger?.info({ collection: spec.name, ...details }, message);
@@ -151,19 +171,8 @@ async function reindexCollection(input: CollectionInput): Promise<Omit<Collectio
 
   const collection = await createTarget(server, spec, input.now ?? (() => new Date()));
   log('created collection', { target: collection });
-  const cleanup = async (error: unknown): Promise<never> => {
-    try {
-      await server.withSignal(undefined).dropCollection(collection, CLEANUP_RETRY);
-    } catch (dropError) {
-      logger?.warn({ collection: spec.name, target: collection, error: describeError(dropError) }, 'could not drop the new collection; the next reindex will');
-      if (error instanceof SearchIndexError && error.details) error.details.leftover = collection;
-    }
-    throw error;
-  };
-
-  let build;
   try {
-    build = await buildCollection({ sql: input.sql, server, spec, collection, batchSize: input.batchSize, maxFailures: input.maxFailures, meter, signal });
+    const build = await buildCollection({ sql: input.sql, server, spec, collection, batchSize: input.batchSize, maxFailures: input.maxFailures, meter, signal });
     const expected = build.rows - build.failedCount;
     const counted = await server.documentCount(collection);
     if (build.rowsRead !== build.rows || counted !== expected || build.imported !== expected) {
@@ -174,60 +183,129 @@ async function reindexCollection(input: CollectionInput): Promise<Omit<Collectio
       );
     }
     throwIfCancelled(signal);
+    meter.finish(`${spec.name}: ${build.imported.toLocaleString('en-US')} documents ready in ${collection}`);
+    log('built', { target: collection, documents: build.imported, failed: build.failedCount });
+    return {
+      name: spec.name,
+      collection,
+      aliasTarget,
+      plain,
+      leftoversDropped,
+      rows: build.rows,
+      documents: build.imported,
+      failedCount: build.failedCount,
+      failures: build.failures,
+      seconds: (Date.now() - started) / 1000,
+    };
   } catch (error) {
-    return cleanup(error);
+    return dropBuilt(server, [{ name: spec.name, collection }], logger, error);
   }
+}
 
-  // The swap. From here on the new collection is never dropped: it may already be live.
-  meter.note(`${spec.name}: pointing the alias at ${collection}`);
-  let migrationGapMs: number | undefined;
-  try {
-    if (plain) {
-      const gapStarted = performance.now();
-      await server.dropCollection(spec.name);
-      await server.pointAlias(spec.name, collection);
-      migrationGapMs = Math.round((performance.now() - gapStarted) * 10) / 10;
-      log('migrated a plain collection to an alias', { target: collection, migrationGapMs });
-    } else {
-      await server.pointAlias(spec.name, collection);
+/**
+ * Drops new collections that will not go live (best effort, after the reindex's own signal may have fired) and
+ * rethrows `error`; a collection that could not be dropped is named in the error's details (`leftover`), and the
+ * next reindex drops it.
+ */
+async function dropBuilt(server: SearchServer, built: readonly Pick<BuiltCollection, 'name' | 'collection'>[], logger: ReindexLogger | undefined, error: unknown): Promise<never> {
+  for (const one of built) {
+    try {
+      await server.withSignal(undefined).dropCollection(one.collection, CLEANUP_RETRY);
+    } catch (dropError) {
+      logger?.warn({ collection: one.name, target: one.collection, error: describeError(dropError) }, 'could not drop the new collection; the next reindex will');
+      if (error instanceof SearchIndexError && error.details) error.details.leftover = one.collection;
     }
-  } catch (error) {
-    throw new SearchIndexError(
-      'SEARCH_INDEX_SWAP_FAILED',
-      plain
-        ? `${spec.name}: could not replace the plain collection "${spec.name}" by an alias to the complete collection ${collection} (${describeError(error)}); run the reindex again, or PUT /aliases/${spec.name} {"collection_name":"${collection}"}`
-        : `${spec.name}: could not point the alias at ${collection}; the alias still serves ${aliasTarget ?? 'nothing'} (${describeError(error)})`,
-      { cause: error, details: { collection: spec.name, target: collection, previous: aliasTarget ?? null, plain } },
-    );
   }
+  throw error;
+}
 
-  const previous = [aliasTarget].filter((n): n is string => n !== undefined && n !== collection && n !== spec.name);
-  if (plain) previous.unshift(spec.name);
+/**
+ * Points every alias at its new collection. Aliases that already exist are moved first (each PUT is atomic and
+ * can be undone); first-run migrations of plain collections come last, because a dropped plain collection cannot
+ * be brought back. Runs without the signal: stopping half way would leave the set split.
+ *
+ * If an alias cannot be moved, the aliases already moved are put back where they pointed (a new alias is
+ * deleted), the new collections are dropped, and SEARCH_INDEX_SWAP_FAILED says so (`details.rolledBack`). A
+ * failed migration keeps its new collection (the plain one is gone): the error says how to finish by hand.
+ */
+async function swapAliases(server: SearchServer, built: BuiltCollection[], meter: ReindexMeter, logger: ReindexLogger | undefined): Promise<void> {
+  const swap = server.withSignal(undefined);
+  const order = [...built.filter((b) => !b.plain), ...built.filter((b) => b.plain)];
+  meter.note(`moving ${order.length} alias${order.length === 1 ? '' : 'es'} together`);
+  for (const one of order) {
+    try {
+      if (one.plain) {
+        const gapStarted = performance.now();
+        await swap.dropCollection(one.name);
+        await swap.pointAlias(one.name, one.collection);
+        one.migrationGapMs = Math.round((performance.now() - gapStarted) * 10) / 10;
+        logger?.info({ collection: one.name, target: one.collection, migrationGapMs: one.migrationGapMs }, 'migrated a plain collection to an alias');
+      } else {
+        await swap.pointAlias(one.name, one.collection);
+      }
+      one.swapped = true;
+    } catch (error) {
+      const moved = order.filter((b) => b.swapped && !b.plain);
+      const undone = await rollBackAliases(swap, moved, logger);
+      const stuck = moved.filter((b) => !undone.includes(b.name)).map((b) => b.name);
+      const failure = new SearchIndexError(
+        'SEARCH_INDEX_SWAP_FAILED',
+        one.plain
+          ? `${one.name}: could not replace the plain collection "${one.name}" by an alias to the complete collection ${one.collection} (${describeError(error)}); run the reindex again, or PUT /aliases/${one.name} {"collection_name":"${one.collection}"}`
+          : `${one.name}: could not point the alias at ${one.collection} (${describeError(error)}); ${stuck.length === 0 ? 'every alias still serves its previous collection' : `aliases that could not be put back: ${stuck.join(', ')}`}`,
+        { cause: error, details: { collection: one.name, target: one.collection, previous: one.aliasTarget ?? null, plain: one.plain, rolledBack: stuck.length === 0, movedBack: undone } },
+      );
+      // kept: collections an alias still points to (migrations, failed put-backs) and a failed migration's own
+      const live = (b: BuiltCollection) => (b.swapped === true && !undone.includes(b.name)) || (b === one && b.plain);
+      return dropBuilt(server, built.filter((b) => !live(b)), logger, failure);
+    }
+  }
+}
+
+/** Points each moved alias back where it pointed before (a new alias is deleted); returns the names put back. */
+async function rollBackAliases(server: SearchServer, moved: readonly BuiltCollection[], logger: ReindexLogger | undefined): Promise<string[]> {
+  const undone: string[] = [];
+  for (const one of moved) {
+    try {
+      if (one.aliasTarget === undefined) await server.deleteAlias(one.name, CLEANUP_RETRY);
+      else await server.pointAlias(one.name, one.aliasTarget, CLEANUP_RETRY);
+      undone.push(one.name);
+    } catch (error) {
+      logger?.warn({ collection: one.name, target: one.collection, error: describeError(error) }, 'could not put the alias back');
+    }
+  }
+  return undone;
+}
+
+/** After the swap: the collections that served `name` before are dropped by their real names (best effort). */
+async function dropPrevious(server: SearchServer, one: BuiltCollection, logger: ReindexLogger | undefined): Promise<CollectionReindexResult> {
+  const previous = [one.aliasTarget].filter((n): n is string => n !== undefined && n !== one.collection && n !== one.name);
+  if (one.plain) previous.unshift(one.name);
   const notDropped: string[] = [];
   for (const old of previous) {
-    if (old === spec.name) continue; // the plain collection, dropped during the swap
+    if (old === one.name) continue; // the plain collection, dropped during the swap
     try {
       await server.withSignal(undefined).dropCollection(old);
     } catch (error) {
       notDropped.push(old);
-      logger?.warn({ collection: spec.name, previous: old, error: describeError(error) }, 'could not drop the previous collection; the next reindex will');
+      logger?.warn({ collection: one.name, previous: old, error: describeError(error) }, 'could not drop the previous collection; the next reindex will');
     }
   }
-  meter.finish(`${spec.name}: ${build.imported.toLocaleString('en-US')} documents live in ${collection}`);
-  log('reindexed', { target: collection, previous, documents: build.imported, failed: build.failedCount });
+  logger?.info({ collection: one.name, target: one.collection, previous, documents: one.documents, failed: one.failedCount }, 'reindexed');
   return {
-    name: spec.name,
-    collection,
+    name: one.name,
+    collection: one.collection,
     previous,
     notDropped,
-    migrated: plain,
-    ...(migrationGapMs === undefined ? {} : { migrationGapMs }),
-    leftoversDropped,
-    rows: build.rows,
-    documents: build.imported,
-    failedCount: build.failedCount,
-    failures: build.failures,
-    seconds: (Date.now() - started) / 1000,
+    migrated: one.plain,
+    ...(one.migrationGapMs === undefined ? {} : { migrationGapMs: one.migrationGapMs }),
+    leftoversDropped: one.leftoversDropped,
+    rows: one.rows,
+    documents: one.documents,
+    failedCount: one.failedCount,
+    failures: one.failures,
+    retries: one.retries,
+    seconds: one.seconds,
   };
 }
 

@@ -96,10 +96,21 @@ export class SearchServer {
   }
 
   /** `PUT /aliases/<alias>`: an atomic repoint (contract §1.5). */
-  async pointAlias(alias: string, collection: string): Promise<void> {
+  async pointAlias(alias: string, collection: string, policy?: Readonly<RetryPolicy>): Promise<void> {
     await this.#retry(`point alias ${alias} at ${collection}`, async () => {
       await this.#client.aliases().upsert(alias, { collection_name: collection });
-    });
+    }, policy);
+  }
+
+  /** `DELETE /aliases/<alias>` (undoing the swap of an alias that did not exist before); a missing alias is fine. */
+  async deleteAlias(alias: string, policy?: Readonly<RetryPolicy>): Promise<void> {
+    await this.#retry(`delete alias ${alias}`, async () => {
+      try {
+        await this.#client.aliases(alias).delete();
+      } catch (error) {
+        if (!(error instanceof Errors.ObjectNotFound)) throw error;
+      }
+    }, policy);
   }
 
   /**

@@ -9,6 +9,8 @@ export { startPostgresInstance } from './postgres-instance.js';
 export type { PostgresInstance, PostgresInstanceOptions } from './postgres-instance.js';
 export { createTestCertificates } from './test-certificates.js';
 export type { TestCertificates } from './test-certificates.js';
+export { startServices } from './services.js';
+export type { ApiAnswer, RunningServices, StartServicesOptions } from './services.js';
 export type { ChildService, LogLine } from './service-process.js';
 export { createItemsDatabase, createReplaceableTarget } from './fixtures.js';
 export type { ItemsDatabaseOptions } from './fixtures.js';

@@ -42,7 +42,10 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
         title: 'multiboard-sync API',
         version: '0.1.0',
         description: `Copies PostgreSQL databases between configured environments through queued jobs and shows their progress live.\n${WS_PROTOCOL_SUMMARY}`,
+        license: { name: 'Proprietary: the multiboard-sync project', identifier: 'LicenseRef-Proprietary' },
       },
+      // relative: the api serving this document, wherever it is reached (behind a proxy too)
+      servers: [{ url: '/', description: 'the api this document was fetched from' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'API key as a bearer token' },
@@ -61,26 +64,6 @@ async function swaggerPlugin(app: FastifyInstance): Promise<void> {
     },
     // components named after the schemas' $id instead of def-0, def-1…
     refResolver: { buildLocalReference: (json, _baseUri, _fragment, i) => (typeof json.$id === 'string' ? json.$id : `def-${i}`) },
-    // @fastify/websocket hides /ws; it is documented here by hand
-    transformObject: (documentObject) => {
-      const doc = ('openapiObject' in documentObject ? documentObject.openapiObject : documentObject.swaggerObject) as { paths?: Record<string, unknown> };
-      doc.paths = {
-        ...doc.paths,
-        '/ws': {
-          get: {
-            tags: ['system'],
-            summary: 'WebSocket: live job states and progress',
-            description: `Upgrade to a WebSocket (authenticated before the upgrade: API key header or ?ticket=). ${WS_PROTOCOL_SUMMARY}`,
-            parameters: [{ name: 'ticket', in: 'query', required: false, schema: { type: 'string' }, description: 'single-use ticket from POST /api/ws-ticket' }],
-            responses: {
-              '101': { description: 'switching protocols' },
-              '401': { description: 'missing or wrong API key / ticket', content: { 'application/json': { schema: { $ref: '#/components/schemas/ErrorResponse' } } } },
-            },
-          },
-        },
-      };
-      return doc as never;
-    },
   });
   await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: true });
 }

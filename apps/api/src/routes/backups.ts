@@ -11,7 +11,7 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
   const directory = config.core.backupDirectory;
 
   app.get('/api/backups', {
-    schema: { tags: ['files'], summary: 'Backups taken before imports, newest first', response: { 200: BackupList, ...errors(...AUTH_ERRORS) } },
+    schema: { operationId: 'listBackups', tags: ['files'], summary: 'Backups taken before imports, newest first', response: { 200: BackupList, ...errors(...AUTH_ERRORS) } },
   }, async () => {
     // the absolute file path stays on the server
     const backups = (await listBackups(directory)).map(({ file: _file, ...rest }) => rest);
@@ -21,8 +21,10 @@ export const backupRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app,
   app.post('/api/backups/:id/restore', {
     config: { rateLimit: { max: config.rateLimit.max, timeWindow: config.rateLimit.timeWindowMs } },
     schema: {
+      operationId: 'restoreBackup',
       tags: ['files'],
       summary: 'Restore a backup into its environment (or `to`)',
+      description: 'A restore job: the schemas the backup holds are replaced in one transaction (the current state is backed up first, unless noBackup), then the Typesense collections are rebuilt when the environment has Typesense (unless skipReindex).',
       params: BackupParams,
       body: RestoreBody,
       response: { 202: JobAccepted, ...errors(400, 403, 404, 429, ...AUTH_ERRORS) },

@@ -11,7 +11,7 @@ export const dumpRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
   const directory = config.core.dumpDirectory;
 
   app.get('/api/dumps', {
-    schema: { tags: ['files'], summary: 'Dump files in the dump directory, newest first', response: { 200: DumpList, ...errors(...AUTH_ERRORS) } },
+    schema: { operationId: 'listDumps', tags: ['files'], summary: 'Dump files in the dump directory, newest first', response: { 200: DumpList, ...errors(...AUTH_ERRORS) } },
   }, async () => {
     const files = await listDumpFiles(directory);
     const dumps = await Promise.all(files.map(async (f) => ({ name: f.name, bytes: f.bytes, modifiedAt: f.modifiedAt, manifest: await dumpManifestSummary(f.path) })));
@@ -20,6 +20,7 @@ export const dumpRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
 
   app.get('/api/dumps/:name', {
     schema: {
+      operationId: 'downloadDump',
       tags: ['files'],
       summary: 'Download a dump file (streamed)',
       description: 'The name must be a plain file name from GET /api/dumps; anything with a path answers 400.',

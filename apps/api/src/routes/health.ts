@@ -1,4 +1,5 @@
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
+import { Type } from 'typebox';
 import { errors } from '../schemas/common.js';
 import { Health, Ready } from '../schemas/health.js';
 import type { RouteOptions } from './sync.js';
@@ -7,11 +8,19 @@ import type { RouteOptions } from './sync.js';
 export const healthRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config }) => {
   app.get('/health', {
     config: { public: true },
-    schema: { tags: ['system'], summary: 'Liveness (no API key needed)', security: [], response: { 200: Health } },
+    schema: {
+      operationId: 'getHealth',
+      tags: ['system'],
+      summary: 'Liveness (no API key needed)',
+      description: 'Takes no parameters (anything else answers 400). 503 while the api shuts down.',
+      security: [],
+      querystring: Type.Object({}, { additionalProperties: false }),
+      response: { 200: Health, ...errors(400, 503) },
+    },
   }, async () => ({ status: 'ok' as const }));
 
   app.get('/ready', {
-    schema: { tags: ['system'], summary: 'Readiness: Redis reachable', response: { 200: Ready, 503: Ready, ...errors(401) } },
+    schema: { operationId: 'getReadiness', tags: ['system'], summary: 'Readiness: Redis reachable', response: { 200: Ready, 503: Ready, ...errors(401) } },
   }, async (_request, reply) => {
     const redis = await app.jobQueue.ping(config.readyTimeoutMs);
     return reply.status(redis ? 200 : 503).send({ status: redis ? 'ready' : 'unavailable', redis });

@@ -15,6 +15,7 @@ export const metricsRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app
     // the API-key check of every route is replaced by this route's own, which also takes METRICS_TOKEN
     config: { public: true },
     schema: {
+      operationId: 'getMetrics',
       tags: ['system'],
       summary: 'Prometheus metrics of the api and every live worker',
       description: 'Text exposition format 0.0.4. Needs `Authorization: Bearer <METRICS_TOKEN>` or an API key.',

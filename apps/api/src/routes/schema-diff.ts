@@ -10,6 +10,7 @@ import type { RouteOptions } from './sync.js';
 export const schemaDiffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config }) => {
   app.get('/api/schema/diff', {
     schema: {
+      operationId: 'diffSchemas',
       tags: ['schema'],
       summary: 'Compare the schemas of two environments',
       description: 'Reads both catalogs (read-only transactions), lists what differs and whether a replace or data-only import from `from` into `to` is possible.',

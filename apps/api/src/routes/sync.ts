@@ -1,4 +1,6 @@
-import { enqueueJob, type JobPayloads, type JobType } from '@mbsync/jobs';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { configuredCollectionNames, enqueueJob, type JobPayloads, type JobType } from '@mbsync/jobs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from 'typebox';
@@ -32,25 +34,43 @@ function defined<T extends Record<string, unknown>>(value: T): T {
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
-const accepted = <B extends TSchema>(summary: string, description: string, body: B) => ({
+const accepted = <B extends TSchema>(operationId: string, summary: string, description: string, body: B, extra: number[] = []) => ({
+  operationId,
   tags: ['sync'],
   summary,
   description,
   body,
-  response: { 202: JobAccepted, ...errors(400, 403, 404, 429, ...AUTH_ERRORS) },
+  response: { 202: JobAccepted, ...errors(400, 403, 404, ...extra, 429, ...AUTH_ERRORS) },
 });
+
+/** True when a file (or its manifest) is already at `path`. */
+async function exists(path: string): Promise<boolean> {
+  const found = async (p: string) => stat(p).then(() => true, () => false);
+  return (await found(path)) || (await found(`${path}.manifest.json`));
+}
+
+const REINDEX_NOTE = ' When the target has Typesense, its collections are rebuilt last (unless `skipReindex`); a failed reindex does not fail the job: see `result.reindex` and `result.warnings`.';
 
 /** POST /api/sync/export|import|sync|reindex: validate names, guard the target, enqueue. */
 export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config }) => {
   const mutating = { rateLimit: { max: config.rateLimit.max, timeWindow: config.rateLimit.timeWindowMs } };
 
-  app.post('/api/sync/export', { config: mutating, schema: accepted('Export an environment to a dump file', 'Writes `file` (or a generated name) into the dump directory. Reads only.', ExportBody) }, async (request, reply) => {
+  app.post('/api/sync/export', {
+    config: mutating,
+    schema: accepted('startExport', 'Export an environment to a dump file', 'Writes `file` (or a generated name) into the dump directory; an existing dump is never overwritten (409 API_DUMP_EXISTS, or DUMP_OUTPUT_EXISTS when another export took the name meanwhile). Files are mode 0600. Reads only.', ExportBody, [409]),
+  }, async (request, reply) => {
     const { from, ...options } = request.body;
     const source = resolveEnvironment(config.environments, from);
+    if (options.file && (await exists(join(config.core.dumpDirectory, options.file)))) {
+      throw new ApiError('API_DUMP_EXISTS', `body/file: the dump "${options.file}" already exists; dumps are never overwritten (choose another name, or leave it out for a generated one)`, { field: 'body/file' });
+    }
     return reply.status(202).send(await startJob(app, 'export', defined({ source: source.name, ...options })));
   });
 
-  app.post('/api/sync/import', { config: mutating, schema: accepted('Import a dump file into an environment', 'The target is backed up first (unless noBackup). Protected targets need the server to allow them and `confirm`.', ImportBody) }, async (request, reply) => {
+  app.post('/api/sync/import', {
+    config: mutating,
+    schema: accepted('startImport', 'Import a dump file into an environment', `The target is backed up first (unless noBackup). Protected targets need the server to allow them and \`confirm\`.${REINDEX_NOTE}`, ImportBody),
+  }, async (request, reply) => {
     const { to, confirm, ...options } = request.body;
     const target = resolveEnvironment(config.environments, to);
     assertWritable(target, config.core, confirm);
@@ -58,7 +78,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     return reply.status(202).send(await startJob(app, 'import', defined({ target: target.name, confirm, ...options })));
   });
 
-  app.post('/api/sync/sync', { config: mutating, schema: accepted('Copy one environment into another', 'export → validate → backup → import → verify, streamed inside one worker.', SyncBody) }, async (request, reply) => {
+  app.post('/api/sync/sync', {
+    config: mutating,
+    schema: accepted('startSync', 'Copy one environment into another', `export → validate → backup → import → verify → reindex, streamed inside one worker.${REINDEX_NOTE}`, SyncBody),
+  }, async (request, reply) => {
     const { from, to, confirm, ...options } = request.body;
     const source = resolveEnvironment(config.environments, from);
     const target = resolveEnvironment(config.environments, to);
@@ -67,10 +90,16 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     return reply.status(202).send(await startJob(app, 'sync', defined({ source: source.name, target: target.name, confirm, ...options })));
   });
 
-  app.post('/api/sync/reindex', { config: mutating, schema: accepted("Rebuild an environment's Typesense collections", 'Needs a Typesense server configured for the environment.', ReindexBody) }, async (request, reply) => {
+  app.post('/api/sync/reindex', {
+    config: mutating,
+    schema: accepted('startReindex', "Rebuild an environment's Typesense collections", 'Needs a Typesense server configured for the environment. Every collection is built and checked first; then the aliases move together (or, on a failure, none does).', ReindexBody),
+  }, async (request, reply) => {
     const { to, confirm, collections } = request.body;
     const target = resolveEnvironment(config.environments, to);
     if (!target.typesense) throw new ApiError('API_TYPESENSE_NOT_CONFIGURED', `environment "${target.name}" has no Typesense server (set ${target.name.toUpperCase()}_TYPESENSE_URL)`, { field: 'body/to' });
+    const known = configuredCollectionNames(config.core);
+    const unknown = (collections ?? []).filter((name) => !known.includes(name));
+    if (unknown.length > 0) throw new ApiError('API_BAD_REQUEST', `body/collections: no collection spec named ${unknown.join(', ')} (known: ${known.join(', ')})`, { field: 'body/collections', known });
     // the search index of a protected environment is as protected as its database
     assertWritable(target, config.core, confirm);
     return reply.status(202).send(await startJob(app, 'reindex', defined({ environment: target.name, collections })));

@@ -1,6 +1,6 @@
 import { Type } from 'typebox';
 import { EnvironmentName } from './common.js';
-import { AcceptDataLoss, Confirm, DumpFileName } from './sync.js';
+import { AcceptDataLoss, Confirm, DumpFileName, SkipReindex } from './sync.js';
 
 export const DumpInfo = Type.Object({
   name: Type.String(),
@@ -43,6 +43,7 @@ export const RestoreBody = Type.Object(
     confirm: Type.Optional(Confirm),
     noBackup: Type.Optional(Type.Boolean({ description: 'skip backing up the target before restoring' })),
     acceptDataLoss: Type.Optional(AcceptDataLoss),
+    skipReindex: Type.Optional(SkipReindex),
   },
   { additionalProperties: false, description: '`to` defaults to the environment the backup was taken of' },
 );

@@ -29,6 +29,17 @@ const JobErrorInfo = Type.Object({
   message: Type.String(),
 });
 
+/** The jobs a job is linked to. */
+const RelatedJobs = Type.Object(
+  {
+    retryOf: Type.Union([JobId, Type.Null()], { description: 'this job re-runs that failed or cancelled one (POST /api/jobs/{id}/retry)' }),
+    retriedBy: Type.Union([JobId, Type.Null()], { description: 'the job that re-ran this one' }),
+    reindexJobId: Type.Union([JobId, Type.Null()], { description: "the reindex job queued after this write's own reindex failed" }),
+    reindexFor: Type.Union([JobId, Type.Null()], { description: 'this reindex job follows up that write' }),
+  },
+  { description: 'links between jobs' },
+);
+
 /** One job as the api shows it (GET /api/jobs/:id, list items, WebSocket snapshots). */
 export const JobView = Type.Object(
   {
@@ -45,6 +56,13 @@ export const JobView = Type.Object(
     finishedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
     result: Type.Optional(JobResult),
     error: Type.Optional(JobErrorInfo),
+    lastError: Type.Optional(Type.Object(JobErrorInfo.properties, { description: 'a job waiting for its next attempt (delayed): why the last one failed' })),
+    targetWritten: Type.Boolean({
+      description: "the job's import committed: the target holds its data whatever the job's end (sync, import, restore); from then on a cancel answers 409",
+    }),
+    committedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()]),
+    backupId: Type.Union([Type.String(), Type.Null()], { description: 'the backup taken before the import that committed (restore it with POST /api/backups/{id}/restore)' }),
+    related: RelatedJobs,
   },
   { $id: 'JobView' },
 );
@@ -82,7 +100,14 @@ export const JobList = Type.Object({
 export const CancelResult = Type.Object({
   id: JobId,
   outcome: Type.Union([Type.Literal('removed'), Type.Literal('cancelling')], {
-    description: 'removed: it was waiting and is gone (state cancelled); cancelling: it is running and its worker was told to stop',
+    description: 'removed: it was waiting; it will not run and stays in the history as cancelled. cancelling: it is running and its worker was told to stop',
   }),
   state: JobState,
 });
+
+/** 202 answer of POST /api/jobs/{id}/retry: the new job, linked to the old one. */
+export const RetryAccepted = Type.Object({
+  ...JobAccepted.properties,
+  retryOf: Type.String({ description: 'the failed or cancelled job this one re-runs, with the same payload' }),
+});
+

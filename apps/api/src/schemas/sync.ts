@@ -26,10 +26,16 @@ export const Confirm = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]*$', maxLen
 /** Accepting that a replace import drops target tables or columns that hold rows. */
 export const AcceptDataLoss = Type.Boolean({ description: 'accept that a replace import drops target tables or columns holding rows (else the job fails with JOBS_CONFIRMATION_REQUIRED; see GET /api/schema/diff)' });
 
+/** Leaving the target's search index alone after a write. */
+export const SkipReindex = Type.Boolean({
+  description: "do not rebuild the target's Typesense collections after the import (done when the target has Typesense; rebuild later with POST /api/sync/reindex)",
+});
+
 const write = {
   confirm: Type.Optional(Confirm),
   noBackup: Type.Optional(Type.Boolean({ description: 'skip the backup of the target taken before the import' })),
   acceptDataLoss: Type.Optional(AcceptDataLoss),
+  skipReindex: Type.Optional(SkipReindex),
 };
 
 const closed = { additionalProperties: false } as const;
@@ -46,7 +52,12 @@ export const ReindexBody = Type.Object(
   {
     to: EnvironmentName,
     collections: Type.Optional(
-      Type.Array(Type.Union([Type.Literal('components'), Type.Literal('parts'), Type.Literal('attributes')]), { minItems: 1, uniqueItems: true }),
+      Type.Array(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,99}$' }), {
+        minItems: 1,
+        maxItems: 100,
+        uniqueItems: true,
+        description: 'collections to rebuild (default: every one of the specs: components, parts, attributes, or those of TYPESENSE_SPECS_FILE)',
+      }),
     ),
     confirm: write.confirm,
   },

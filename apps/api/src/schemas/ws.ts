@@ -13,3 +13,11 @@ export type ClientMessage = Static<typeof ClientMessage>;
 
 /** A subscription: one job, or every job. */
 export type Subscription = { jobId: string } | { all: true };
+
+/** What a plain GET /ws (no upgrade) answers. */
+export const WsInfo = Type.Object({
+  upgrade: Type.Literal('websocket'),
+  path: Type.String(),
+  authentication: Type.String(),
+  messages: Type.String(),
+});

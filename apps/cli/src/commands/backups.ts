@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { findBackup, listBackups } from '@mbsync/dump';
-import { getEnvironment, loadCoreConfig, runImport } from '@mbsync/jobs/core';
-import { UsageError, type CliContext } from '../cli-context.js';
+import { getEnvironment, runImport } from '@mbsync/jobs/core';
+import { commandConfig, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 
 export const backupsHelp = `Usage: pnpm mbsync backups [--json]
@@ -10,7 +10,7 @@ Lists the backups in BACKUP_DIRECTORY, newest first: id, target, time, size, tab
 
 export async function backupsCommand(context: CliContext, argv: string[]): Promise<void> {
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false } }, strict: true });
-  const config = loadCoreConfig(context.env);
+  const config = commandConfig(context);
   const backups = await listBackups(config.backupDirectory);
   if (values.json) {
     process.stdout.write(JSON.stringify({ backups }) + '\n');
@@ -26,11 +26,12 @@ export async function backupsCommand(context: CliContext, argv: string[]): Promi
   for (const r of [head, ...rows]) process.stdout.write(r.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd() + '\n');
 }
 
-export const restoreHelp = `Usage: pnpm mbsync restore <backup-id> [--to <environment>] [--confirm <name>] [--yes] [--no-backup] [--json]
+export const restoreHelp = `Usage: pnpm mbsync restore <backup-id> [--to <environment>] [--confirm <name>] [--yes] [--no-backup] [--skip-reindex] [--json]
 
 Puts a backup back: the schemas the import replaced are dropped and restored from the backup, in one
 transaction. The current state is itself backed up first (unless --no-backup). --yes accepts that tables or
-columns created since the backup, and their rows, are dropped.`;
+columns created since the backup, and their rows, are dropped. When the target has Typesense, its collections
+are rebuilt afterwards (--skip-reindex: not).`;
 
 export async function restoreCommand(context: CliContext, argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({
@@ -42,12 +43,13 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
       'no-backup': { type: 'boolean', default: false },
       yes: { type: 'boolean', default: false },
       json: { type: 'boolean', default: false },
+      'skip-reindex': { type: 'boolean', default: false },
     },
     strict: true,
   });
   const id = positionals[0];
   if (!id || positionals.length > 1) throw new UsageError('restore takes one backup id (see pnpm mbsync backups)');
-  const config = loadCoreConfig(context.env);
+  const config = commandConfig(context);
   const backup = await findBackup(config.backupDirectory, id);
   const target = getEnvironment(context.environments, values.to ?? backup.target);
   const output = createProgressOutput(values.json, context.onActivity);
@@ -60,12 +62,13 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
       confirm: values.confirm,
       noBackup: values['no-backup'],
       acceptDataLoss: values.yes,
+      skipReindex: values['skip-reindex'],
       config,
       signal: context.signal,
       scope: context.scope,
       onProgress: (p) => output.update(p.phase, p),
     });
-    output.done('restore', { backup: backup.id, target: target.name, tables: result.import.tables.length, rows: result.import.rows, backup_of_current_state: result.backup?.id ?? 'none' });
+    output.done('restore', { backup: backup.id, target: target.name, tables: result.import.tables.length, rows: result.import.rows, backup_of_current_state: result.backup?.id ?? 'none', ...writeNotes(result, target.name) });
   } finally {
     output.clear();
   }

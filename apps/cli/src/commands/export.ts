@@ -6,7 +6,8 @@ import { createProgressOutput } from '../progress-bar.js';
 export const exportHelp = `Usage: pnpm mbsync export --from <environment|postgres-url> --out <file.sql|file.sql.gz> [options]
 
 Writes a plain-SQL dump of a database by streaming (one consistent snapshot), with a sidecar
-<file>.manifest.json. The file appears only when complete.
+<file>.manifest.json. The file appears only when complete, and never replaces an existing one (a
+different --out, or remove the old dump first). Files are written mode 0600 (readable by you only).
 
 Options:
   --from <name|url>           source environment (e.g. staging, from STAGING_DATABASE_URL) or a postgres:// URL

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadCoreConfig, runImport } from '@mbsync/jobs/core';
-import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { runImport } from '@mbsync/jobs/core';
+import { commandConfig, resolveDatabase, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { WRITE_OPTIONS, writeSettings } from '../write-options.js';
 
@@ -8,7 +8,8 @@ export const importHelp = `Usage: pnpm mbsync import --to <environment|postgres-
 
 Imports a dump (ours, or pg_dump's plain output) in ONE transaction: the target changes completely or not
 at all. Our dumps are checked against their manifest (size, sha256) before the target is touched, and the
-target's affected schemas are backed up to BACKUP_DIRECTORY first.
+target's affected schemas are backed up to BACKUP_DIRECTORY first. When the target has Typesense, its
+collections are rebuilt afterwards. A missing target database on this machine is created first.
 
 Options:
   --to <name|url>        target environment or postgres:// URL
@@ -19,6 +20,8 @@ Options:
                          non-local targets; protected ones also need ALLOW_PROTECTED_TARGETS=true
   --no-backup            skip the backup of the target
   --yes                  accept a replace that drops tables or columns holding rows
+  --skip-reindex         do not rebuild the target's Typesense collections afterwards (done when
+                         <TARGET>_TYPESENSE_URL is set)
   --json                 progress and result as JSON lines on stdout
   -h, --help             show this help`;
 
@@ -29,13 +32,14 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
       ...WRITE_OPTIONS,
       to: { type: 'string' },
       in: { type: 'string' },
+      'skip-reindex': { type: 'boolean', default: false },
     },
     strict: true,
   });
   if (!values.to) throw new UsageError('import needs --to <environment|postgres-url>');
   if (!values.in) throw new UsageError('import needs --in <file>');
   const settings = writeSettings(values);
-  const config = loadCoreConfig(context.env);
+  const config = commandConfig(context);
   const target = resolveDatabase(context, values.to);
   const output = createProgressOutput(values.json, context.onActivity);
   try {
@@ -43,6 +47,7 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
       target,
       file: values.in,
       ...settings,
+      skipReindex: values['skip-reindex'],
       config,
       signal: context.signal,
       scope: context.scope,
@@ -55,6 +60,7 @@ export async function importCommand(context: CliContext, argv: string[]): Promis
       seconds: Math.round(result.import.durationMs / 100) / 10,
       backup: result.backup?.id ?? 'none',
       verified: result.verify ? `${result.verify.tables} tables` : 'no manifest',
+      ...writeNotes(result, target.name),
     });
   } finally {
     output.clear();

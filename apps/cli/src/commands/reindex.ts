@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runReindex } from '@mbsync/jobs/core';
-import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { commandConfig, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 
 export const reindexHelp = `Usage: pnpm mbsync reindex --from <environment> [options]
@@ -14,7 +14,8 @@ Typesense comes from <NAME>_TYPESENSE_URL and <NAME>_TYPESENSE_API_KEY.
 Options:
   --from <name>             environment (e.g. local, from LOCAL_DATABASE_URL + LOCAL_TYPESENSE_URL)
   --collections <a,b>       rebuild only these collections (default: all of the specs)
-  --specs <file.json>       collection specs replacing the defaults: { "collections": [ … ] }
+  --specs <file.json>       collection specs replacing the defaults: { "collections": [ … ] } (default:
+                            TYPESENSE_SPECS_FILE when set, see README)
   --batch-size <n>          documents per import request (default 1000)
   --max-failures <n>        failed documents tolerated per collection (default 0: any failure aborts)
   --json                    print progress and the result as JSON lines on stdout
@@ -44,10 +45,13 @@ export async function reindexCommand(context: CliContext, argv: string[]): Promi
   if (collections !== undefined && collections.length === 0) throw new UsageError('--collections needs at least one collection name');
   const batchSize = count(values['batch-size'], '--batch-size', 1);
   const maxFailures = count(values['max-failures'], '--max-failures', 0);
+  const config = commandConfig(context);
   const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runReindex({
       environment,
+      ...(config.searchSpecs ? { specs: config.searchSpecs } : {}),
+      retry: { maxElapsedMs: config.typesenseRetryMs },
       ...(collections === undefined ? {} : { collections }),
       ...(values.specs === undefined ? {} : { specsFile: values.specs }),
       ...(batchSize === undefined ? {} : { batchSize }),

@@ -1,12 +1,13 @@
 import { parseArgs } from 'node:util';
-import { loadCoreConfig, runSync } from '@mbsync/jobs/core';
-import { parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { runSync } from '@mbsync/jobs/core';
+import { commandConfig, parseJobs, resolveDatabase, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { WRITE_OPTIONS, writeSettings } from '../write-options.js';
 
 export const syncHelp = `Usage: pnpm mbsync sync --from <environment|postgres-url> --to <environment|postgres-url> [options]
 
-Copies a database: export → validate → backup → import → verify, each a phase with progress. By default
+Copies a database: export → validate → backup → import → verify → reindex, each a phase with progress.
+A missing target database on this machine (loopback) is created first, as createdb would. By default
 the dump streams from source to target without touching disk; --keep-dump writes it to DUMP_DIRECTORY.
 The target ends as a copy of the source, or unchanged. In replace mode with --jobs above 1 (the default,
 SYNC_JOBS), tables are copied and indexed over several connections into a staging schema (mbsync_stage_*)
@@ -21,8 +22,9 @@ Options:
   --no-backup                 skip the backup of the target
   --keep-dump                 keep the dump file in DUMP_DIRECTORY
   --jobs <n>                  connections per side (1-16; default SYNC_JOBS, else 2)
-  --no-reindex                skip the last phase: rebuilding the target's Typesense collections (run when
-                              <TARGET>_TYPESENSE_URL is set)
+  --skip-reindex              skip the last phase: rebuilding the target's Typesense collections (run when
+                              <TARGET>_TYPESENSE_URL is set; --no-reindex works too). A reindex that fails
+                              after the copy committed is a warning (exit 0): rerun it with mbsync reindex
   --yes                       accept a replace that drops tables or columns holding rows
   --schema <name>             copy only this schema (repeatable)
   --exclude-schema <name>     leave this schema out (repeatable)
@@ -41,6 +43,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       'keep-dump': { type: 'boolean', default: false },
       jobs: { type: 'string' },
       'no-reindex': { type: 'boolean', default: false },
+      'skip-reindex': { type: 'boolean', default: false },
       schema: { type: 'string', multiple: true },
       'exclude-schema': { type: 'string', multiple: true },
       'exclude-table': { type: 'string', multiple: true },
@@ -52,7 +55,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   if (!values.to) throw new UsageError('sync needs --to <environment|postgres-url>');
   const settings = writeSettings(values);
   const jobs = parseJobs(values.jobs);
-  const config = loadCoreConfig(context.env);
+  const config = commandConfig(context);
   const source = resolveDatabase(context, values.from);
   const target = resolveDatabase(context, values.to);
   const output = createProgressOutput(values.json, context.onActivity);
@@ -63,7 +66,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       ...settings,
       keepDump: values['keep-dump'],
       jobs,
-      skipReindex: values['no-reindex'],
+      skipReindex: values['no-reindex'] || values['skip-reindex'],
       schemas: values.schema,
       excludeSchemas: values['exclude-schema'],
       excludeTables: values['exclude-table'],
@@ -83,7 +86,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       backup: result.backup?.id ?? 'none',
       verified: result.verify ? `${result.verify.tables} tables` : 'no',
       ...(result.dumpFile ? { dump: result.dumpFile } : {}),
-      ...(result.reindex ? { reindexed: result.reindex.collections.join(','), documents: result.reindex.documents } : {}),
+      ...writeNotes(result, target.name),
     });
   } finally {
     output.clear();

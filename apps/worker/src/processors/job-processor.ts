@@ -1,10 +1,11 @@
-import { runCatalogueJob, watchForStalls, type JobOutputs, type JobType } from '@mbsync/jobs';
+import { runCatalogueJob, watchForStalls, type JobOutputs, type JobType, type ReindexJobSummary } from '@mbsync/jobs';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import { watchCancelKey } from '../cancellation.js';
+import { isShutdownReason, watchCancelKey } from '../cancellation.js';
 import type { WorkerConfig } from '../config.js';
 import { settleFailure } from '../job-errors.js';
+import { CommitRecorder, type FollowUpEnqueuer } from './commit-recorder.js';
 import { jobLogTarget, runWithJobLogState, type JobLogState } from '../job-log-context.js';
 import { ProgressPublisher } from '../progress-publisher.js';
 import type { JobOutcomeLabel, WorkerMetrics } from '../worker-metrics.js';
@@ -22,6 +23,13 @@ export interface ProcessorDeps {
   metrics?: Pick<WorkerMetrics, 'jobStarted'>;
   /** called when an attempt ended, whatever the outcome (the metrics publisher pushes soon after) */
   onJobEnded?: () => void;
+  /** queues the follow-up reindex of a write whose own reindex did not finish */
+  enqueue: FollowUpEnqueuer;
+}
+
+/** A write's output (sync, import, restore): the commit and the reindex after it. */
+function isWriteOutcome(outcome: object): outcome is { reindex: ReindexJobSummary; warnings: string[]; target: string; targetWritten: boolean } {
+  return 'targetWritten' in outcome && 'reindex' in outcome && 'warnings' in outcome && 'target' in outcome;
 }
 
 /** The outcome label of an attempt that threw, from what settleFailure made of it. */
@@ -62,24 +70,38 @@ async function processJob(deps: ProcessorDeps, logState: JobLogState, job: Catal
   const cancelWatch = watchCancelKey(deps.redis, deps.queue, jobId, deps.config.cancelPollMs, abort);
   const progress = new ProgressPublisher(job, attempt, deps.config.progressIntervalMs, log);
   const startedAt = new Date().toISOString();
+  const commits = new CommitRecorder({ redis: deps.redis, queue: deps.queue, environments: deps.config.environments, enqueue: deps.enqueue, log }, { id: jobId, type: job.name, payload: job.data });
   log.info('job started');
   try {
-    await cancelWatch.check();
-    if (controller.signal.aborted) throw new Error('cancelled before start');
-    // STALL_TIMEOUT_SECONDS: a dead network fails the attempt with JOBS_STALLED (retried) instead of hanging it
-    const outcome = await watchForStalls({ timeoutMs: deps.config.core.stallTimeoutMs, signal: controller.signal, label: `job ${jobId}` }, (watch) => runCatalogueJob(job.name, job.data, {
-      environments: deps.config.environments,
-      config: deps.config.core,
-      signal: watch.signal,
-      scope: watch.scope,
-      onProgress: (p) => {
-        watch.progress(p.phase);
-        // phases only move forward (see ProgressPublisher.push)
-        if (p.phases.indexOf(p.phase) >= p.phases.indexOf(logState.phase as (typeof p.phases)[number])) logState.phase = p.phase;
-        recorder?.progress(p);
-        progress.push(p);
-      },
-    }));
+    // an earlier attempt committed (its worker died after the commit): the target is written, never copy again
+    const earlier = await commits.earlier();
+    let outcome: Awaited<ReturnType<typeof runCatalogueJob>>;
+    if (earlier.committed) {
+      outcome = await commits.resume(earlier);
+    } else {
+      await cancelWatch.check();
+      if (controller.signal.aborted) throw new Error('cancelled before start');
+      // STALL_TIMEOUT_SECONDS: a dead network fails the attempt with JOBS_STALLED (retried) instead of hanging it
+      outcome = await watchForStalls({ timeoutMs: deps.config.core.stallTimeoutMs, signal: controller.signal, label: `job ${jobId}` }, (watch) => runCatalogueJob(job.name, job.data, {
+        environments: deps.config.environments,
+        config: deps.config.core,
+        signal: watch.signal,
+        scope: watch.scope,
+        onProgress: (p) => {
+          watch.progress(p.phase);
+          // phases only move forward (see ProgressPublisher.push)
+          if (p.phases.indexOf(p.phase) >= p.phases.indexOf(logState.phase as (typeof p.phases)[number])) logState.phase = p.phase;
+          recorder?.progress(p);
+          progress.push(p);
+        },
+        onCommitted: (commit) => commits.onCommitted(commit),
+      }));
+      // a write whose reindex failed (or was stopped by a shutdown) completes; the reindex is queued on its own
+      if (isWriteOutcome(outcome)) {
+        const shutdown = controller.signal.aborted && isShutdownReason(controller.signal.reason);
+        outcome = await commits.followUp(outcome, shutdown);
+      }
+    }
     await progress.flush();
     cancelWatch.stop();
     await cancelWatch.clear();
@@ -96,6 +118,7 @@ async function processJob(deps: ProcessorDeps, logState: JobLogState, job: Catal
       token,
       abortReason: controller.signal.aborted ? controller.signal.reason : undefined,
       targetBusyDelayMs: deps.config.targetBusyDelayMs,
+      committed: commits.committed,
       log,
     });
     if (settled.name === 'UnrecoverableError') await cancelWatch.clear();

@@ -10,6 +10,8 @@ export interface TestQueue {
   queue: Queue;
   events: QueueEvents;
   redis: Redis;
+  /** how long cancelled-before-start jobs stay in the history (requestCancel) */
+  retention: { maxAgeSeconds: number; maxCount: number };
   /** obliterates the queue and closes every connection */
   close(): Promise<void>;
 }
@@ -29,6 +31,7 @@ export async function openTestQueue(name: string, redisUrl = TEST_REDIS_URL): Pr
     queue,
     events,
     redis,
+    retention: { maxAgeSeconds: 3600, maxCount: 100 },
     async close() {
       // bounded: after a test restarted Redis under them, a graceful close can wait forever
       await bounded(queue.obliterate({ force: true }));

@@ -7,10 +7,11 @@ import { phaseReporter, type PhaseProgressCallback } from '../progress.js';
 import { takeBackup } from '../runners/backup.js';
 import { runExport } from '../runners/export.js';
 import { runImport, type ImportJobResult } from '../runners/import.js';
+import type { CommitCallback, ReindexOutcome } from '../runners/post-commit.js';
 import { runReindex } from '../runners/reindex.js';
 import { runSync } from '../runners/sync.js';
-import { JobCatalogueError } from './job-failure.js';
-import type { ImportJobSummary, JobOutputs, JobRunInfo } from './job-outputs.js';
+import { JobCatalogueError, requestWording } from './job-failure.js';
+import type { ImportJobSummary, JobOutputs, JobRunInfo, ReindexJobSummary } from './job-outputs.js';
 import { parsePayload, type JobPayloads } from './job-payloads.js';
 import type { JobType } from './job-types.js';
 
@@ -23,6 +24,8 @@ export interface JobRunContext {
   /** the stall watchdog's scope: the job's connections are opened in it */
   scope?: DatabaseScope | undefined;
   onProgress: PhaseProgressCallback;
+  /** told when a write's import committed (sync, import, restore): the worker records it in the job */
+  onCommitted?: CommitCallback;
 }
 
 /** What an adapter returns: the job's output without the run info the worker adds. */
@@ -34,6 +37,23 @@ export type JobAdapter<T extends JobType> = (payload: JobPayloads[T], context: J
 function summarizeImport(result: ImportJobResult): ImportJobSummary {
   const r = result.import;
   return { mode: r.mode, tables: r.tables.length, rows: r.rows, bytesRead: r.bytesRead, durationMs: r.durationMs, backupId: result.backup?.id ?? null, verified: result.verify !== null };
+}
+
+/** What a write reports besides its figures: the commit, the reindex after it, the warnings an operator needs. */
+function writeOutcome(result: Pick<ImportJobResult, 'reindex' | 'createdDatabase'>, target: string) {
+  const warnings: string[] = [];
+  if (result.createdDatabase) warnings.push(`the database ${result.createdDatabase} of "${target}" did not exist and was created`);
+  const reindex = reindexSummary(result.reindex);
+  if (reindex && reindex.status !== 'completed') {
+    const why = reindex.error ? `${reindex.error.code}: ${requestWording(reindex.error.message)}` : reindex.status;
+    warnings.push(`the data of "${target}" was written, but its search index was not rebuilt (${why}); searches still see the previous collections`);
+  }
+  return { targetWritten: true, reindex, createdDatabase: result.createdDatabase, warnings };
+}
+
+function reindexSummary(outcome: ReindexOutcome | null): ReindexJobSummary {
+  if (!outcome) return null;
+  return { status: outcome.status, collections: outcome.collections, documents: outcome.documents, ...(outcome.error ? { error: outcome.error } : {}), followUpJobId: null };
 }
 
 /** Schemas of a target that a backup without a schema list covers: every non-system schema. */
@@ -56,7 +76,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
   },
 
-  async import(payload, { environments, config, signal, scope, onProgress }) {
+  async import(payload, { environments, config, signal, scope, onProgress, onCommitted }) {
     const target = getEnvironment(environments, payload.target);
     const result = await runImport({
       target,
@@ -66,19 +86,21 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       confirm: payload.confirm,
       noBackup: payload.noBackup,
       acceptDataLoss: payload.acceptDataLoss,
+      skipReindex: payload.skipReindex,
       config,
       signal,
       scope,
       onProgress,
+      onCommitted,
     });
-    return { type: 'import', target: target.name, file: payload.file, import: summarizeImport(result) };
+    return { type: 'import', target: target.name, file: payload.file, import: summarizeImport(result), ...writeOutcome(result, target.name) };
   },
 
-  async sync(payload, { environments, config, signal, scope, onProgress }) {
+  async sync(payload, { environments, config, signal, scope, onProgress, onCommitted }) {
     const source = getEnvironment(environments, payload.source);
     const target = getEnvironment(environments, payload.target);
     const { source: _s, target: _t, ...options } = payload;
-    const result = await runSync({ ...options, source, target, config, signal, scope, onProgress });
+    const result = await runSync({ ...options, source, target, config, signal, scope, onProgress, onCommitted });
     return {
       type: 'sync',
       source: source.name,
@@ -86,6 +108,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       export: result.export,
       import: summarizeImport(result),
       dumpFile: result.dumpFile === null ? null : basename(result.dumpFile),
+      ...writeOutcome(result, target.name),
     };
   },
 
@@ -101,17 +124,39 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     }
   },
 
-  async restore(payload, { environments, config, signal, scope, onProgress }) {
+  async restore(payload, { environments, config, signal, scope, onProgress, onCommitted }) {
     const backup = await findBackup(config.backupDirectory, payload.backupId);
     const target = getEnvironment(environments, payload.target ?? backup.target);
-    const result = await runImport({ target, file: backup.file, mode: 'replace', schemas: backup.schemas, confirm: payload.confirm, noBackup: payload.noBackup, acceptDataLoss: payload.acceptDataLoss, config, signal, scope, onProgress });
-    return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result) };
+    const result = await runImport({
+      target,
+      file: backup.file,
+      mode: 'replace',
+      schemas: backup.schemas,
+      confirm: payload.confirm,
+      noBackup: payload.noBackup,
+      acceptDataLoss: payload.acceptDataLoss,
+      skipReindex: payload.skipReindex,
+      config,
+      signal,
+      scope,
+      onProgress,
+      onCommitted,
+    });
+    return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result), ...writeOutcome(result, target.name) };
   },
 
-  async reindex(payload, { environments, signal, scope, onProgress }) {
+  async reindex(payload, { environments, config, signal, scope, onProgress }) {
     const environment = getEnvironment(environments, payload.environment);
-    const result = await runReindex({ environment, collections: payload.collections, signal, scope, onProgress: phaseReporter(onProgress, ['reindex'])('reindex') });
-    return { type: 'reindex', environment: environment.name, collections: result.collections.map((c) => c.name) };
+    const result = await runReindex({
+      environment,
+      collections: payload.collections,
+      ...(config.searchSpecs ? { specs: config.searchSpecs } : {}),
+      retry: { maxElapsedMs: config.typesenseRetryMs },
+      signal,
+      scope,
+      onProgress: phaseReporter(onProgress, ['reindex'])('reindex'),
+    });
+    return { type: 'reindex', environment: environment.name, collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) };
   },
 };
 

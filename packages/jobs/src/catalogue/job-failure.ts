@@ -63,6 +63,30 @@ export function redactSecrets(text: string): string {
   return text.replace(/\b([a-z][a-z0-9+.-]*:\/\/)[^\s/@]*@/gi, '$1***@').replace(/(password\s*=\s*)\S+/gi, '$1***');
 }
 
+/** The request field of each CLI option a message may name (jobs are started over HTTP with these names). */
+const REQUEST_FIELDS: Readonly<Record<string, string>> = {
+  '--yes': '"acceptDataLoss": true',
+  '--no-backup': '"noBackup": true',
+  '--no-reindex': '"skipReindex": true',
+  '--skip-reindex': '"skipReindex": true',
+  '--keep-dump': '"keepDump": true',
+  '--mode': '"mode"',
+  '--jobs': '"jobs"',
+  '--schema': '"schemas"',
+};
+
+/**
+ * A runner's message as an HTTP client should read it: the CLI options it names become the request fields a job
+ * is started with (`confirm with --yes` → `set "acceptDataLoss": true`, `pass --confirm staging` → `set "confirm":
+ * "staging"`). The packages word their errors for the command line, where most of them are met first.
+ */
+export function requestWording(message: string): string {
+  return message
+    .replace(/\(confirm with --yes\)/g, '(set "acceptDataLoss": true in the request to accept it)')
+    .replace(/pass --confirm ([A-Za-z0-9_-]+)/g, 'set "confirm": "$1" in the request')
+    .replace(/--[a-z][a-z-]*/g, (option) => REQUEST_FIELDS[option] ?? `"${option.slice(2).replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())}"`);
+}
+
 /**
  * Decides whether a failed attempt is retried, waits for its target, or fails for good. Transient: connection
  * refused/reset, 57P01 admin shutdown, 40001 serialization failure, DUMP_CONNECTION_FAILED, Typesense 5xx.
@@ -70,7 +94,8 @@ export function redactSecrets(text: string): string {
  * corrupt dumps, unknown errors — is permanent.
  */
 export function classifyError(error: unknown): ClassifiedError {
-  const message = redactSecrets(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '';
+  // the worker runs jobs for HTTP clients: options are named as request fields
+  const message = requestWording(redactSecrets(error instanceof Error ? error.message : String(error)).split('\n')[0] ?? '');
   const result = (code: string, action: FailureAction): ClassifiedError => ({ code, message, retryable: action !== 'fail', action });
   if (error instanceof JobCatalogueError) return result(error.code, error.code === 'JOBS_CONNECTION_FAILED' ? 'retry' : 'fail');
   // a stalled network is worth another attempt; the other JobsErrors are about the request

@@ -23,6 +23,34 @@ const ImportSummary = Type.Object({
   verified: Type.Boolean(),
 });
 
+/** The reindex that follows a committed write (null: the target has no Typesense, or skipReindex). */
+const ReindexSummary = Type.Union([
+  Type.Object({
+    /** failed and cancelled never fail the write: its data is in (see `warnings`) */
+    status: Type.Union([Type.Literal('completed'), Type.Literal('failed'), Type.Literal('cancelled')]),
+    /** collections rebuilt (completed) */
+    collections: Type.Array(Type.String()),
+    documents: Type.Integer(),
+    error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    /** the `reindex` job queued to try again on its own (failed, or stopped by a worker shutdown); null if none */
+    followUpJobId: Type.Union([Type.String(), Type.Null()]),
+  }),
+  Type.Null(),
+]);
+
+/** What every job writing to a target reports besides its own figures. */
+const write = {
+  /** the import committed: the target holds the new data (always true for a completed write) */
+  targetWritten: Type.Boolean(),
+  reindex: ReindexSummary,
+  /** the loopback target's database was missing and was created (its name), else null */
+  createdDatabase: Type.Union([Type.String(), Type.Null()]),
+  /** things the operator should know: a search index left stale… */
+  warnings: Type.Array(Type.String()),
+  /** this attempt found the import already committed by an earlier one and did not copy again */
+  resumed: Type.Optional(Type.Boolean()),
+};
+
 export const ExportJobOutputSchema = Type.Object({
   type: Type.Literal('export'),
   /** file name in DUMP_DIRECTORY (usable as an import job's `file`) */
@@ -34,7 +62,7 @@ export const ExportJobOutputSchema = Type.Object({
   ...run,
 });
 
-export const ImportJobOutputSchema = Type.Object({ type: Type.Literal('import'), target: Type.String(), file: Type.String(), import: ImportSummary, ...run });
+export const ImportJobOutputSchema = Type.Object({ type: Type.Literal('import'), target: Type.String(), file: Type.String(), import: ImportSummary, ...write, ...run });
 
 export const SyncJobOutputSchema = Type.Object({
   type: Type.Literal('sync'),
@@ -44,6 +72,7 @@ export const SyncJobOutputSchema = Type.Object({
   import: ImportSummary,
   /** file name in DUMP_DIRECTORY when keepDump was set */
   dumpFile: Type.Union([Type.String(), Type.Null()]),
+  ...write,
   ...run,
 });
 
@@ -58,13 +87,14 @@ export const BackupJobOutputSchema = Type.Object({
   ...run,
 });
 
-export const RestoreJobOutputSchema = Type.Object({ type: Type.Literal('restore'), target: Type.String(), restoredBackupId: Type.String(), import: ImportSummary, ...run });
+export const RestoreJobOutputSchema = Type.Object({ type: Type.Literal('restore'), target: Type.String(), restoredBackupId: Type.String(), import: ImportSummary, ...write, ...run });
 
-/** A reindex job: the collections rebuilt behind their aliases. */
-export const ReindexJobOutputSchema = Type.Object({ type: Type.Literal('reindex'), environment: Type.String(), collections: Type.Array(Type.String()), ...run });
+/** A reindex job: the collections rebuilt behind their aliases (moved together). */
+export const ReindexJobOutputSchema = Type.Object({ type: Type.Literal('reindex'), environment: Type.String(), collections: Type.Array(Type.String()), documents: Type.Integer(), ...run });
 
 export type ExportJobOutput = Static<typeof ExportJobOutputSchema>;
 export type ImportJobSummary = Static<typeof ImportSummary>;
+export type ReindexJobSummary = Static<typeof ReindexSummary>;
 export type ImportJobOutput = Static<typeof ImportJobOutputSchema>;
 export type SyncJobOutput = Static<typeof SyncJobOutputSchema>;
 export type BackupJobOutput = Static<typeof BackupJobOutputSchema>;

@@ -29,7 +29,12 @@ const write = {
   noBackup: Type.Optional(Type.Boolean()),
   /** accept that a replace import drops target tables or columns holding rows (else JOBS_CONFIRMATION_REQUIRED) */
   acceptDataLoss: Type.Optional(Type.Boolean()),
+  /** do not rebuild the target's Typesense collections after the import (done when the target has Typesense) */
+  skipReindex: Type.Optional(Type.Boolean()),
 };
+
+/** A Typesense collection (alias) name of a spec: the built-in components, parts, attributes, or TYPESENSE_SPECS_FILE's. */
+const CollectionName = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_-]{0,99}$' });
 
 const closed = { additionalProperties: false } as const;
 
@@ -44,7 +49,7 @@ export const RestorePayload = Type.Object(
   closed,
 );
 export const ReindexPayload = Type.Object(
-  { environment: EnvironmentName, collections: Type.Optional(Type.Array(Type.Union([Type.Literal('components'), Type.Literal('parts'), Type.Literal('attributes')]), { minItems: 1, uniqueItems: true })) },
+  { environment: EnvironmentName, collections: Type.Optional(Type.Array(CollectionName, { minItems: 1, maxItems: 100, uniqueItems: true })) },
   closed,
 );
 

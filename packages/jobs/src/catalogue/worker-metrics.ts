@@ -1,4 +1,4 @@
-import type { QueueKeys } from './job-cancel.js';
+import type { QueueKeys } from './queue-keys.js';
 
 /**
  * Where workers leave their metrics for the api: each worker SETs a snapshot (prom-client's

@@ -14,12 +14,16 @@ import {
   type ImportResult,
   type RowCountCheck,
 } from '@mbsync/dump';
+import type { CollectionSpec } from '@mbsync/search-index/specs';
 import type { CoreConfig } from '../config.js';
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { assertWritableTarget } from '../destination-guard.js';
 import type { Environment } from '../environments.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
+import { ensureTargetDatabase } from '../target-database.js';
 import { takeBackup } from './backup.js';
+import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type ReindexOutcome } from './post-commit.js';
+import { assertSpecsFitDump } from './search-check.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
 
@@ -40,6 +44,12 @@ export interface ImportJobInput {
   createRoles?: boolean;
   /** receives the schema report */
   onReport?: SchemaCheckOptions['onReport'];
+  /** skip the last phase, the reindex of the target's Typesense (run when the target has one configured) */
+  skipReindex?: boolean;
+  /** called once the import committed, before verify and reindex (see CommitInfo) */
+  onCommitted?: CommitCallback;
+  /** specs to check against the dump's schema before writing when someone else reindexes afterwards (a sync) */
+  checkSpecs?: readonly CollectionSpec[];
   signal?: AbortSignal;
   /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
   scope?: DatabaseScope | undefined;
@@ -50,16 +60,23 @@ export interface ImportJobResult {
   import: ImportResult;
   backup: BackupInfo | null;
   verify: RowCountCheck | null;
+  /** the target's Typesense rebuilt after the commit; null when it has none (or skipReindex) */
+  reindex: ReindexOutcome | null;
+  /** the loopback target's database did not exist and was created (its name), else null */
+  createdDatabase: string | null;
 }
 
 /**
- * guard → check the file → (lock, validate, backup) → import in one transaction → verify row counts.
- * The guard runs before any connection; the backup is taken while the target lock is held.
+ * guard → check the file → (lock, validate, backup) → import in one transaction → verify row counts → reindex.
+ * The guard runs before any connection; the backup is taken while the target lock is held. A missing loopback
+ * target database is created first. Once the import committed, `onCommitted` is told, and the reindex (when the
+ * target has Typesense) can no longer fail the job: its outcome is in the result.
  */
 export async function runImport(input: ImportJobInput): Promise<ImportJobResult> {
   assertWritableTarget(input.target, { allowProtected: input.config.allowProtectedTargets, confirm: input.confirm });
   assertMayCreateRoles(input.target, input.createRoles);
-  const phases: Phase[] = input.noBackup ? ['validate', 'import', 'verify'] : ['validate', 'backup', 'import', 'verify'];
+  const reindexing = !input.skipReindex && input.target.typesense !== undefined;
+  const phases: Phase[] = [...(input.noBackup ? ['validate', 'import', 'verify'] : ['validate', 'backup', 'import', 'verify']) as Phase[], ...(reindexing ? (['reindex'] as Phase[]) : [])];
   const report = phaseReporter(input.onProgress, phases);
   input.onProgress?.(phaseEvent('validate', phases, `checking ${input.file}`));
   // A file without a manifest (pg_dump's, or ours with the manifest lost) is read through once before any
@@ -71,6 +88,9 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   const scanned = hasManifest ? null : await scanDumpFile(input.file);
   const source = await openDumpFile(input.file);
   const schemas = input.schemas ?? (source.manifest ? schemasOfDump(source.manifest) : scanned!);
+  const specs = source.manifest ? (input.checkSpecs ?? (reindexing ? await reindexSpecs(input.config) : null)) : null;
+  const target = await ensureTargetDatabase(input.target, input.scope);
+  if (target.created) input.onProgress?.(phaseEvent('validate', phases, `created the database ${target.database} on ${input.target.name}`));
   const sql = openDatabase(input.target, { applicationName: 'mbsync import', scope: input.scope });
   const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
   let backup: BackupInfo | null = null;
@@ -95,12 +115,17 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
             roles: roleChecks({ ...carries, createRoles: input.createRoles }),
           });
         }
+        if (specs && source.manifest) await assertSpecsFitDump(specs, source.manifest.schema, schemas, input.target.name);
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: input.signal, onProgress: report('backup') });
       },
     });
+    // assigned inside beforeWrite, which TypeScript cannot see
+    const committed = backup as BackupInfo | null;
+    await input.onCommitted?.({ target: input.target.name, committedAt: new Date().toISOString(), backupId: committed?.id ?? null, import: commitSummary(result) });
     input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
     const verify = source.manifest ? await verifyRowCounts(sql, source.manifest.tables, input.target.name) : null;
-    return { import: result, backup, verify };
+    const reindex = reindexing ? await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress }) : null;
+    return { import: result, backup, verify, reindex, createdDatabase: target.created ? target.database : null };
   } finally {
     await sql.end({ timeout: 1 });
     await backupSql?.end({ timeout: 1 });

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ProgressCallback } from '@mbsync/dump';
 import type { ReindexLogger, ReindexResult, RetryPolicy } from '@mbsync/search-index';
+import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { openDatabase, type DatabaseScope } from '../database.js';
 import type { Environment } from '../environments.js';
 import { JobsError } from '../errors.js';
@@ -12,6 +13,8 @@ export interface ReindexJobInput {
   collections?: string[];
   /** A JSON specs file (`{ "collections": [ … ] }`) replacing the default specs. */
   specsFile?: string;
+  /** Specs replacing the default ones (TYPESENSE_SPECS_FILE, read at start-up); `specsFile` wins. */
+  specs?: readonly CollectionSpec[] | undefined;
   /** Documents per import request (default 1000). */
   batchSize?: number;
   /** Failed documents tolerated per collection (default 0: any failure aborts before the swap). */
@@ -38,8 +41,8 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
     throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense API key: set ${prefix}_TYPESENSE_API_KEY`, { environment: environment.name });
   }
   // loaded on demand: the Typesense client is heavy, and exports and imports never need it
-  const { openTypesense, parseCollectionSpecsJson, reindexCollections } = await import('@mbsync/search-index');
-  const specs = input.specsFile === undefined ? undefined : parseCollectionSpecsJson(await readSpecsFile(input.specsFile), input.specsFile);
+  const { openTypesense, readCollectionSpecsFile, reindexCollections } = await import('@mbsync/search-index');
+  const specs = input.specsFile === undefined ? input.specs : readCollectionSpecsFile(await readSpecsFile(input.specsFile), input.specsFile);
   const sql = openDatabase(environment, { applicationName: 'mbsync reindex', scope: input.scope });
   const typesense = openTypesense(environment.typesense);
   try {

@@ -23,12 +23,15 @@ import { parseDatabaseHosts } from '../hosts.js';
 import type { Environment } from '../environments.js';
 import { JobsError } from '../errors.js';
 import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
+import { ensureTargetDatabase } from '../target-database.js';
+import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { takeBackup } from './backup.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
-import { runReindex } from './reindex.js';
+import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type CommitInfo, type ReindexOutcome } from './post-commit.js';
+import { assertSpecsFitDump } from './search-check.js';
 
 export interface SyncJobInput extends DumpSelection {
   source: Environment;
@@ -52,6 +55,8 @@ export interface SyncJobInput extends DumpSelection {
   /** create the roles the copy needs that the target lacks (NOLOGIN, no password, no membership); never on protected targets */
   createRoles?: boolean;
   onReport?: SchemaCheckOptions['onReport'];
+  /** called once the import committed, before verify and reindex (see CommitInfo) */
+  onCommitted?: CommitCallback;
   signal?: AbortSignal;
   /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
   scope?: DatabaseScope | undefined;
@@ -64,13 +69,18 @@ export interface SyncJobResult {
   backup: BackupInfo | null;
   verify: RowCountCheck | null;
   dumpFile: string | null;
-  /** collections rebuilt in the target's Typesense, null when it has none (or skipReindex) */
-  reindex: { collections: string[]; documents: number } | null;
+  /** the target's Typesense rebuilt after the commit (it never fails the sync), null when it has none (or skipReindex) */
+  reindex: ReindexOutcome | null;
+  /** the loopback target's database did not exist and was created (its name), else null */
+  createdDatabase: string | null;
 }
 
 /**
- * export → validate → backup → import → verify. By default the dump streams from source to target
- * through memory (no disk needed); with keepDump it goes through a file in the dump directory.
+ * export → validate → backup → import → verify → reindex. By default the dump streams from source to target
+ * through memory (no disk needed); with keepDump it goes through a file in the dump directory. A missing loopback
+ * target database is created first. When the target has Typesense, its collection specs are checked against the
+ * dump's schema with the target, before anything is written; after the commit (`onCommitted`), the reindex can
+ * no longer fail the sync: its outcome is in the result.
  */
 export async function runSync(given: SyncJobInput): Promise<SyncJobResult> {
   // like pg_dump, a copy carries owners and privileges unless told not to (--no-owner, --no-privileges)
@@ -82,11 +92,20 @@ export async function runSync(given: SyncJobInput): Promise<SyncJobResult> {
   const phases: Phase[] = ['export', 'validate', ...(input.noBackup ? [] : (['backup'] as Phase[])), 'import', 'verify', ...(reindexing ? (['reindex'] as Phase[]) : [])];
   const jobs = input.jobs ?? input.config.syncJobs;
   const parallel = !input.keepDump && (input.mode ?? 'replace') === 'replace' && jobs > 1;
-  const copied = await (input.keepDump ? syncThroughFile(input, phases) : parallel ? syncInParallel(input, phases, jobs) : syncStreaming(input, phases));
-  if (!reindexing) return { ...copied, reindex: null };
+  const specs = reindexing ? await reindexSpecs(input.config) : null;
+  const target = await ensureTargetDatabase(input.target, input.scope);
+  if (target.created) input.onProgress?.(phaseEvent('export', phases, `created the database ${target.database} on ${input.target.name}`));
+  const copied = await (input.keepDump ? syncThroughFile(input, phases, specs) : parallel ? syncInParallel(input, phases, jobs, specs) : syncStreaming(input, phases, specs));
+  const createdDatabase = target.created ? target.database : null;
+  if (!reindexing) return { ...copied, reindex: null, createdDatabase };
   // last phase: the target's search index from the data just committed
-  const result = await runReindex({ environment: input.target, signal: input.signal, scope: input.scope, onProgress: phaseReporter(input.onProgress, phases)('reindex') });
-  return { ...copied, reindex: { collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) } };
+  const reindex = await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress });
+  return { ...copied, reindex, createdDatabase };
+}
+
+/** Tells `onCommitted` that the import into the target committed, with what the sync knows at that moment. */
+async function committed(input: SyncJobInput, backup: BackupInfo | null, result: ImportResult, exported: CommitInfo['export']): Promise<void> {
+  await input.onCommitted?.({ target: input.target.name, committedAt: new Date().toISOString(), backupId: backup?.id ?? null, import: commitSummary(result), export: exported, dumpFile: null });
 }
 
 function assertDistinct(source: Environment, target: Environment): void {
@@ -101,13 +120,15 @@ function assertDistinct(source: Environment, target: Environment): void {
   }
 }
 
-type CopyResult = Omit<SyncJobResult, 'reindex'>;
+type CopyResult = Omit<SyncJobResult, 'reindex' | 'createdDatabase'>;
+/** The specs whose tables the dump must have (the target has Typesense), or null. */
+type Specs = readonly CollectionSpec[] | null;
 
 /**
  * Replace mode over `jobs` connections per side (see syncParallel): validate and lock in the target's main
  * transaction, back the target up while the lanes load staging schemas, then one short final transaction.
  */
-async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number): Promise<CopyResult> {
+async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number, specs: Specs): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
@@ -149,6 +170,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       },
       beforeWrite: async (tx) => {
         await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input) });
+        if (specs) await assertSpecsFitDump(specs, model!, schemas, input.target.name);
         if (!backupSql) startImport();
       },
       alongside: backupSql ? async (signal) => {
@@ -157,18 +179,20 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       } : undefined,
       onProgress: (p) => importing && importProgress?.(p),
     });
+    const rows = result.tables.reduce((n, t) => n + t.rows, 0);
+    const dataBytes = result.tables.reduce((n, t) => n + t.bytes, 0);
+    const exported = { tables: result.tables.length, rows, dataBytes, durationMs: Date.now() - started };
+    await committed(input, backup, result.import, exported);
     // rows and catalog were checked in the final transaction, before COMMIT
     input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
     const verify: RowCountCheck = result.verified;
-    const rows = result.tables.reduce((n, t) => n + t.rows, 0);
-    const dataBytes = result.tables.reduce((n, t) => n + t.bytes, 0);
-    return { export: { tables: result.tables.length, rows, dataBytes, durationMs: Date.now() - started }, import: result.import, backup, verify, dumpFile: null };
+    return { export: exported, import: result.import, backup, verify, dumpFile: null };
   } finally {
     await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
   }
 }
 
-async function syncThroughFile(input: SyncJobInput, phases: Phase[]): Promise<CopyResult> {
+async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
   const started = Date.now();
   const out = join(input.config.dumpDirectory, timestampedFileName(input.source.name, '.sql'));
   const exported = await runExport({ ...input, out, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('export') });
@@ -183,15 +207,22 @@ async function syncThroughFile(input: SyncJobInput, phases: Phase[]): Promise<Co
     acceptDataLoss: input.acceptDataLoss,
     createRoles: input.createRoles,
     onReport: input.onReport,
+    // the sync reindexes itself, last; the import checks the specs against the dump's schema before writing
+    skipReindex: true,
+    ...(specs ? { checkSpecs: specs } : {}),
+    onCommitted: input.onCommitted
+      ? (commit) => input.onCommitted!({ ...commit, export: { tables: exported.manifest.tables.length, rows: exported.manifest.rows, dataBytes: exported.manifest.dataBytes, durationMs: exportMs }, dumpFile: exported.file })
+      : undefined,
     signal: input.signal,
     scope: input.scope,
     onProgress: input.onProgress ? (p) => input.onProgress!({ ...p, phases }) : undefined,
   });
   const m = exported.manifest;
-  return { export: { tables: m.tables.length, rows: m.rows, dataBytes: m.dataBytes, durationMs: exportMs }, ...imported, dumpFile: exported.file };
+  const { reindex: _reindex, createdDatabase: _created, ...copied } = imported;
+  return { export: { tables: m.tables.length, rows: m.rows, dataBytes: m.dataBytes, durationMs: exportMs }, ...copied, dumpFile: exported.file };
 }
 
-async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<CopyResult> {
+async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const controller = new AbortController();
@@ -273,6 +304,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
       expectedTables: () => exportedTables,
       beforeWrite: async (tx) => {
         await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input) });
+        if (specs) await assertSpecsFitDump(specs, schema, schemas, input.target.name);
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
         importing = true;
         input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
@@ -282,9 +314,11 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[]): Promise<Copy
     // destroys the pipe, or the export would wait forever for a full pipe to drain
     imported.catch((error: unknown) => stopExport(error));
     const [stats, result] = await Promise.all([exporting, imported]);
+    const exported = { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs };
+    await committed(input, backup, result, exported);
     input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
     const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
-    return { export: { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs }, import: result, backup, verify, dumpFile: null };
+    return { export: exported, import: result, backup, verify, dumpFile: null };
   } catch (error) {
     stopExport(error);
     await exporting.catch(() => {});

@@ -1,0 +1,4 @@
+/** Anything that names a queue's keys the way BullMQ does (a Queue, a Worker, a QueueEvents). */
+export interface QueueKeys {
+  toKey(type: string): string;
+}

@@ -1,0 +1,92 @@
+import type { ImportMode, ImportResult } from '@mbsync/dump';
+import type { CollectionSpec } from '@mbsync/search-index/specs';
+import type { CoreConfig } from '../config.js';
+import type { DatabaseScope } from '../database.js';
+import type { Environment } from '../environments.js';
+import { phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
+import { runReindex } from './reindex.js';
+
+/**
+ * The moment a write became real: the import's transaction committed on the target. From here on the target
+ * holds the new data whatever happens next; a runner calls `onCommitted` with this before it verifies or
+ * reindexes, so a job's record can say so (and a retry never copies again).
+ */
+export interface CommitInfo {
+  /** the target environment's name */
+  target: string;
+  committedAt: string;
+  /** the backup taken before the import (null with noBackup) */
+  backupId: string | null;
+  import: { mode: ImportMode; tables: number; rows: number; bytesRead: number; durationMs: number };
+  /** a sync's export figures */
+  export?: { tables: number; rows: number; dataBytes: number; durationMs: number };
+  /** a sync's kept dump (keepDump) */
+  dumpFile?: string | null;
+}
+
+/** The import part of a CommitInfo, from the importer's result. */
+export function commitSummary(result: ImportResult): CommitInfo['import'] {
+  return { mode: result.mode, tables: result.tables.length, rows: result.rows, bytesRead: result.bytesRead, durationMs: result.durationMs };
+}
+
+/** Called by a runner right after its import committed; awaited before the runner goes on. */
+export type CommitCallback = (commit: CommitInfo) => Promise<void> | void;
+
+/** How the reindex after a committed write went. It never fails the write: the data is in. */
+export interface ReindexOutcome {
+  status: 'completed' | 'failed' | 'cancelled';
+  /** the collections rebuilt (completed) */
+  collections: string[];
+  documents: number;
+  /** why it failed or stopped: a package code (SEARCH_INDEX_UNAVAILABLE, JOBS_STALLED…) or CANCELLED */
+  error?: { code: string; message: string };
+}
+
+export interface ReindexAfterCommitInput {
+  target: Environment;
+  config: Pick<CoreConfig, 'searchSpecs' | 'typesenseRetryMs'>;
+  phases: Phase[];
+  signal?: AbortSignal | undefined;
+  scope?: DatabaseScope | undefined;
+  onProgress?: PhaseProgressCallback | undefined;
+}
+
+/**
+ * The last phase of a write: the target's Typesense rebuilt from the data just committed. A failure or a cancel
+ * is reported in the outcome, not thrown: the copy stands, and a reindex can run on its own later (the worker
+ * queues one). Aliases move together or not at all, so a failed reindex leaves searches on the old collections.
+ */
+export async function reindexAfterCommit(input: ReindexAfterCommitInput): Promise<ReindexOutcome> {
+  try {
+    const result = await runReindex({
+      environment: input.target,
+      ...(input.config.searchSpecs ? { specs: input.config.searchSpecs } : {}),
+      retry: { maxElapsedMs: input.config.typesenseRetryMs },
+      signal: input.signal,
+      scope: input.scope,
+      onProgress: phaseReporter(input.onProgress, input.phases)('reindex'),
+    });
+    return { status: 'completed', collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) };
+  } catch (error) {
+    const reason: unknown = input.signal?.aborted ? input.signal.reason : undefined;
+    const stalled = (reason as { code?: unknown } | undefined)?.code === 'JOBS_STALLED';
+    if (input.signal?.aborted && !stalled) {
+      return { status: 'cancelled', collections: [], documents: 0, error: { code: 'CANCELLED', message: `reindex stopped: ${describe(reason)}` } };
+    }
+    const cause = stalled ? reason : error;
+    const code = (cause as { code?: unknown }).code;
+    return { status: 'failed', collections: [], documents: 0, error: { code: typeof code === 'string' && /^[A-Z][A-Z0-9_]+$/.test(code) ? code : 'JOBS_INTERNAL', message: describe(cause) } };
+  }
+}
+
+/** The specs a write's reindex will use: TYPESENSE_SPECS_FILE's, else the built-in ones (loaded on demand). */
+export async function reindexSpecs(config: Pick<CoreConfig, 'searchSpecs'>): Promise<readonly CollectionSpec[]> {
+  if (config.searchSpecs) return config.searchSpecs;
+  const { DEFAULT_COLLECTION_SPECS } = await import('@mbsync/search-index/specs');
+  return DEFAULT_COLLECTION_SPECS;
+}
+
+function describe(value: unknown): string {
+  const text = value instanceof Error ? value.message : String(value ?? 'cancelled');
+  return text.split('\n')[0] ?? '';
+}
