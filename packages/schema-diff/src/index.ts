@@ -21,3 +21,10 @@ export { checkTarget } from './check.js';
 export type { TargetCheck } from './check.js';
 export { CENSUS, readUncopied } from './introspect/uncopied.js';
 export type { CensusOptions, UncopiedObject } from './introspect/uncopied.js';
+export { catalogObjects, operatorArguments } from './catalog-objects.js';
+export type {
+  Cast, CatalogObjects, Collation, Conversion, Operator, OperatorClass, OperatorFamily, OperatorMember, StatisticsObject, SupportFunction,
+  TextSearchConfiguration, TextSearchDictionary, TextSearchMapping, TextSearchParser, TextSearchTemplate,
+} from './catalog-objects.js';
+export { castKey, catalogObjectIdentities, catalogObjectKeys, operatorKey } from './catalog-object-keys.js';
+export type { CatalogObjectKind } from './model.js';
