@@ -52,7 +52,7 @@ export interface ModelCheckOptions {
 }
 
 /** Object kinds whose text is the server's deparser output, which changes between major versions. */
-const DEPARSED: ReadonlySet<string> = new Set(['view', 'materialized view', 'function', 'procedure', 'aggregate', 'trigger', 'rule', 'policy', 'index', 'constraint', 'domain']);
+const DEPARSED: ReadonlySet<string> = new Set(['view', 'materialized view', 'function', 'procedure', 'aggregate', 'trigger', 'rule', 'policy', 'index', 'constraint', 'domain', 'statistics']);
 
 /**
  * Reads the target's catalog of the replaced schemas inside the importing transaction and compares it with the

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { catalogObjectIdentities } from '../catalog-object-keys.js';
 import { objectKey } from '../model.js';
 import type { SchemaModel } from '../model.js';
 import { compareText } from './rows.js';
@@ -123,6 +124,11 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
       AND NOT (w.c = 'pg_catalog.pg_extension'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension x
         WHERE x.oid = w.o AND x.extnamespace IN ${REPLACED}))
       AND w.c <> 'pg_catalog.pg_default_acl'::pg_catalog.regclass
+      -- a cast on a replaced schema's type or function is the replace's own: the model carries it (the diff reports it)
+      AND NOT (w.c = 'pg_catalog.pg_cast'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+        LEFT JOIN pg_catalog.pg_type ks ON ks.oid = k.castsource LEFT JOIN pg_catalog.pg_type kt ON kt.oid = k.casttarget
+        LEFT JOIN pg_catalog.pg_proc kf ON kf.oid = k.castfunc
+        WHERE k.oid = w.o AND (ks.typnamespace IN ${REPLACED} OR kt.typnamespace IN ${REPLACED} OR kf.pronamespace IN ${REPLACED})))
       -- an operator family's members go with the family
       AND w.c NOT IN ('pg_catalog.pg_amop'::pg_catalog.regclass, 'pg_catalog.pg_amproc'::pg_catalog.regclass)
       -- parts of a listed object, and members of extensions, go with their owner
@@ -370,6 +376,7 @@ function modelKeys(model: SchemaModel): Set<string> {
   for (const t of [...model.enums, ...model.domains, ...model.compositeTypes, ...model.rangeTypes]) keys.add(objectKey('type', t.schema, t.name));
   for (const r of model.routines) keys.add(objectKey('function', r.schema, r.name, r.identityArguments));
   for (const t of model.tables) for (const c of t.constraints) keys.add(`constraint:${quotedIdent(c.name)} on ${quotedIdent(t.schema)}.${quotedIdent(t.name)}`);
+  for (const key of catalogObjectIdentities(model)) keys.add(key);
   return keys;
 }
 
