@@ -73,6 +73,15 @@ const WALK = `
         AND m.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.refobjid IN (SELECT oid FROM kept))
   )`;
 
+/**
+ * pg_identify_object with its schema unquoted: it returns the schema as quote_identifier spells it (`"Lib"`), while
+ * the replaced schemas and the model's keys hold the plain name.
+ */
+function identified(args: string): string {
+  return `(SELECT x.type, CASE WHEN x.schema LIKE '"%' THEN pg_catalog.replace(pg_catalog.substr(x.schema, 2, pg_catalog.length(x.schema) - 2), '""', '"')
+    ELSE x.schema END AS schema, x.name, x.identity FROM pg_catalog.pg_identify_object(${args}) x)`;
+}
+
 interface NodeRow {
   c: number; o: number; s: number; type: string; schema: string | null; identity: string; description: string; relkind: string | null;
   table_schema: string | null; table_name: string | null; name: string | null; contype: string | null;
@@ -103,7 +112,7 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
       COALESCE(rc.relname, con.conname, tg.tgname, pol.polname, rw.rulename, p.proname, et.evtname, att.attname) AS name,
       con.contype
     FROM walk w
-    CROSS JOIN LATERAL pg_catalog.pg_identify_object(w.c, w.o, w.s) i
+    CROSS JOIN LATERAL ${identified('w.c, w.o, w.s')} i
     LEFT JOIN pg_catalog.pg_class rc ON w.c = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = w.o
     LEFT JOIN pg_catalog.pg_attribute att ON rc.oid IS NOT NULL AND w.s <> 0 AND att.attrelid = w.o AND att.attnum = w.s
     LEFT JOIN pg_catalog.pg_constraint con ON w.c = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND con.oid = w.o
@@ -191,7 +200,7 @@ async function readNeeds(sql: postgres.Sql | postgres.TransactionSql, schemas: s
       CASE WHEN p.oid IS NOT NULL THEN pg_catalog.pg_get_function_identity_arguments(p.oid) END AS args,
       a.attname AS column
     FROM part JOIN pg_catalog.pg_depend d ON d.classid = part.pc AND d.objid = part.po
-    CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0) i
+    CROSS JOIN LATERAL ${identified('d.refclassid, d.refobjid, 0')} i
     LEFT JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = d.refobjid
     LEFT JOIN pg_catalog.pg_attribute a ON rc.oid IS NOT NULL AND d.refobjsubid > 0 AND a.attrelid = rc.oid AND a.attnum = d.refobjsubid
     LEFT JOIN pg_catalog.pg_type ty ON d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND ty.oid = d.refobjid
