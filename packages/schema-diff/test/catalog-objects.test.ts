@@ -1,7 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { createDatabase, psqlText, type TestDatabase } from '@mbsync/testkit';
-import { catalogObjectKeys, diffSchemas, introspect, judgeImport, modelNodes, readUncopied, renderReport, type SchemaModel } from '../src/index.js';
+import {
+  catalogObjectKeys, diffSchemas, introspect, judgeImport, modelNodes, predictDependents, readDependents, readUncopied, renderReport, type SchemaModel,
+} from '../src/index.js';
 
 /** Catalog objects in two schemas, one of them outside the selection in some tests, and a cast between built-in types. */
 const SOURCE = `
@@ -107,6 +109,21 @@ describe('catalog objects in the model', () => {
       'CAST: cast from macaddr to bigint',
       'STATISTICS: statistics object other.t_stats on public.t (the object and its table must both be copied)',
     ]);
+  });
+
+  test('outside the replaced schemas: a view using their operator and collation comes back; a cast on their type is the replace\'s own', async () => {
+    psqlText(db.url, `CREATE SCHEMA reporting;
+      CREATE VIEW reporting.close AS SELECT id, name COLLATE lib.bytes AS name FROM public.t WHERE n OPERATOR(lib.~=) 3;`);
+    try {
+      const dependents = await readDependents(db.sql, ['lib', 'other', 'public']);
+      const view = dependents.find((d) => d.description === 'view reporting.close');
+      assert.ok(view?.needs.includes('operator:lib.~=(integer,integer)') && view.needs.includes('collation:lib.bytes'), JSON.stringify(view?.needs));
+      assert.deepEqual(predictDependents(dependents, model).map((f) => `${f.dependent.description}: ${f.recreated}`), ['view reporting.close: true']);
+      // the cast from bigint to other.money2 goes with its type and function, and the dump brings it back
+      assert.ok(!dependents.some((d) => /^cast /.test(d.description)));
+    } finally {
+      psqlText(db.url, 'DROP SCHEMA reporting CASCADE;');
+    }
   });
 
   test('the diff catches a missing object of each kind, and the report names it', async () => {

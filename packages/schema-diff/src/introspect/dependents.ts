@@ -147,6 +147,8 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
         WHERE t.oid = w.o AND (t.typrelid <> 0 OR (t.typelem <> 0 AND t.typlen = -1))))
       AND NOT (w.c = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND rw.rulename = '_RETURN')
       AND NOT (w.c = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND tg.tgisinternal)
+      -- a view's column (typed by, or collated with, something dropped) goes with the view, which the walk holds too
+      AND NOT (w.s <> 0 AND rc.relkind IN ('v', 'm') AND EXISTS (SELECT 1 FROM walk x WHERE x.c = w.c AND x.o = w.o AND x.s = 0))
       -- a column default of a dropped column goes with the column
       AND NOT (w.c = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM walk x
         WHERE x.c = 'pg_catalog.pg_class'::pg_catalog.regclass AND x.o = ad.adrelid AND x.s IN (0, ad.adnum)))
