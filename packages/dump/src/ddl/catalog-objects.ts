@@ -26,6 +26,7 @@ export interface CatalogRenderer {
   render: () => string[];
 }
 
+/** CREATE COLLATION with pg_dump's options: provider, determinism, the locale (or LC_COLLATE and LC_CTYPE), ICU rules. */
 export function renderCollation(c: Collation): string {
   const options = [`provider = ${c.provider}`];
   if (!c.deterministic) options.push('deterministic = false');
@@ -39,16 +40,19 @@ export function renderCollation(c: Collation): string {
   return `CREATE COLLATION ${qualify(c.schema, c.name)} (${options.join(', ')});`;
 }
 
+/** CREATE TEXT SEARCH PARSER naming its functions. */
 export function renderTextSearchParser(p: TextSearchParser): string {
   const options = [`START = ${p.start}`, `GETTOKEN = ${p.getToken}`, `END = ${p.end}`, ...(p.headline ? [`HEADLINE = ${p.headline}`] : []), `LEXTYPES = ${p.lexTypes}`];
   return `CREATE TEXT SEARCH PARSER ${qualify(p.schema, p.name)} (\n    ${options.join(',\n    ')}\n);`;
 }
 
+/** CREATE TEXT SEARCH TEMPLATE naming its functions. */
 export function renderTextSearchTemplate(t: TextSearchTemplate): string {
   const options = [...(t.init ? [`INIT = ${t.init}`] : []), `LEXIZE = ${t.lexize}`];
   return `CREATE TEXT SEARCH TEMPLATE ${qualify(t.schema, t.name)} (\n    ${options.join(',\n    ')}\n);`;
 }
 
+/** CREATE TEXT SEARCH DICTIONARY on its template, with the template's options as the server keeps them. */
 export function renderTextSearchDictionary(d: TextSearchDictionary): string {
   return `CREATE TEXT SEARCH DICTIONARY ${qualify(d.schema, d.name)} (\n    TEMPLATE = ${d.template}${d.options ? `,\n    ${d.options}` : ''}\n);`;
 }
@@ -121,6 +125,7 @@ export function renderOperatorClass(c: OperatorClass): string {
   return `CREATE OPERATOR CLASS ${qualify(c.schema, c.name)}\n    ${c.default ? 'DEFAULT ' : ''}FOR TYPE ${c.type} ${usingMethod(c)} FAMILY ${c.family} AS\n    ${items.join(',\n    ')};`;
 }
 
+/** CREATE [DEFAULT] CONVERSION. */
 export function renderConversion(c: Conversion): string {
   return `CREATE ${c.default ? 'DEFAULT ' : ''}CONVERSION ${qualify(c.schema, c.name)} FOR ${quoteLiteral(c.from)} TO ${quoteLiteral(c.to)} FROM ${c.function};`;
 }
