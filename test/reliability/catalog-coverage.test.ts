@@ -102,36 +102,98 @@ const COPIED: Kind[] = [
     CREATE EVENT TRIGGER on_ddl ON ddl_command_end WHEN TAG IN ('CREATE TABLE') EXECUTE FUNCTION public.on_ddl();
     ALTER EVENT TRIGGER on_ddl DISABLE; COMMENT ON EVENT TRIGGER on_ddl IS 'watches';` },
   { kind: 'a table in public referencing the other schema', sql: `CREATE TABLE public.notes (id int PRIMARY KEY, item int REFERENCES app.items (id), mood app.mood); INSERT INTO public.notes VALUES (1, 1, 'happy');` },
+  { kind: 'collations (libc, ICU nondeterministic) used by a column with a unique key, a domain, a composite attribute, an index', sql: `
+    CREATE COLLATION app.bytes (provider = libc, locale = 'C'); COMMENT ON COLLATION app.bytes IS 'bytewise';
+    CREATE COLLATION app.ci (provider = icu, locale = 'und-u-ks-level2', deterministic = false);
+    CREATE DOMAIN app.ci_text AS text COLLATE app.ci;
+    CREATE TYPE app.labelled AS (label text COLLATE app.bytes);
+    CREATE TABLE app.tags (id int PRIMARY KEY, name text COLLATE app.ci UNIQUE, code app.ci_text, sorted text, l app.labelled);
+    CREATE INDEX tags_sorted ON app.tags (sorted COLLATE app.bytes);
+    INSERT INTO app.tags SELECT g, 'Tag' || g, 'c' || g, chr(64 + g), ROW('L' || g)::app.labelled FROM generate_series(1, 20) g;` },
+  { kind: 'text search parser, template, dictionaries, configuration; a generated tsvector column and an index calling to_tsvector with it', sql: `
+    CREATE TEXT SEARCH PARSER app.words (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype, HEADLINE = prsd_headline);
+    CREATE TEXT SEARCH TEMPLATE app.plain (INIT = dsimple_init, LEXIZE = dsimple_lexize);
+    CREATE TEXT SEARCH DICTIONARY app.plain_dict (TEMPLATE = app.plain, STOPWORDS = english, ACCEPT = false);
+    CREATE TEXT SEARCH DICTIONARY app.stem (TEMPLATE = snowball, LANGUAGE = english);
+    CREATE TEXT SEARCH CONFIGURATION app.search (PARSER = app.words);
+    ALTER TEXT SEARCH CONFIGURATION app.search ADD MAPPING FOR asciiword, word WITH app.plain_dict, app.stem;
+    ALTER TEXT SEARCH CONFIGURATION app.search ADD MAPPING FOR numword WITH simple;
+    CREATE TEXT SEARCH CONFIGURATION app.english_copy (COPY = pg_catalog.english);
+    COMMENT ON TEXT SEARCH CONFIGURATION app.search IS 'search'; COMMENT ON TEXT SEARCH DICTIONARY app.stem IS 'stems';
+    COMMENT ON TEXT SEARCH PARSER app.words IS 'words'; COMMENT ON TEXT SEARCH TEMPLATE app.plain IS 'plain';
+    CREATE TABLE app.docs (id int PRIMARY KEY, body text, tsv tsvector GENERATED ALWAYS AS (to_tsvector('app.search'::regconfig, body)) STORED);
+    CREATE INDEX docs_fts ON app.docs USING gin (to_tsvector('app.english_copy'::regconfig, body));
+    INSERT INTO app.docs (id, body) VALUES (1, 'The quick brown foxes jumped'), (2, 'Running runners run 42 times'), (3, 'a an the of');` },
+  { kind: 'casts WITH FUNCTION (assignment), WITH INOUT (implicit, in a default that has no pg_depend entry on it), WITHOUT FUNCTION', sql: `
+    CREATE TYPE app.grade AS ENUM ('sad', 'ok', 'happy');
+    CREATE FUNCTION app.to_pair(int) RETURNS app.pair LANGUAGE sql IMMUTABLE AS 'SELECT ROW($1, NULL)::app.pair';
+    CREATE CAST (int AS app.pair) WITH FUNCTION app.to_pair(int) AS ASSIGNMENT; COMMENT ON CAST (int AS app.pair) IS 'pairs';
+    CREATE CAST (app.mood AS app.grade) WITH INOUT AS IMPLICIT;
+    CREATE TYPE app.intspan AS RANGE (subtype = int4); CREATE CAST (app.intspan AS bytea) WITHOUT FUNCTION;
+    CREATE TABLE app.graded (id int PRIMARY KEY, g app.grade DEFAULT 'happy'::app.mood, p app.pair);
+    INSERT INTO app.graded (id, p) SELECT g, g FROM generate_series(1, 5) g;
+    CREATE VIEW app.pairs AS SELECT id, id::app.pair AS p FROM app.graded;` },
+  { kind: 'operators (binary with commutator and negator, prefix); a btree family with a loose member and a reversed class; a hash class; indexes, a check, a generated column and a view using them', sql: `
+    CREATE FUNCTION app.int_eq(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE STRICT AS 'SELECT $1 = $2';
+    CREATE FUNCTION app.int_ne(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE STRICT AS 'SELECT $1 <> $2';
+    CREATE FUNCTION app.neg(int) RETURNS int LANGUAGE sql IMMUTABLE STRICT AS 'SELECT -$1';
+    CREATE FUNCTION app.rev_cmp(int, int) RETURNS int LANGUAGE sql IMMUTABLE STRICT AS 'SELECT btint4cmp($2, $1)';
+    CREATE OPERATOR app.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.int_eq, COMMUTATOR = OPERATOR(app.===), NEGATOR = OPERATOR(app.!==),
+      RESTRICT = eqsel, JOIN = eqjoinsel, HASHES, MERGES);
+    CREATE OPERATOR app.!== (LEFTARG = int, RIGHTARG = int, FUNCTION = app.int_ne, COMMUTATOR = OPERATOR(app.!==), NEGATOR = OPERATOR(app.===));
+    CREATE OPERATOR app.~~~ (RIGHTARG = int, FUNCTION = app.neg);
+    COMMENT ON OPERATOR app.=== (int, int) IS 'equal';
+    CREATE OPERATOR FAMILY app.int_rev_ops USING btree;
+    CREATE OPERATOR CLASS app.int4_rev FOR TYPE int4 USING btree FAMILY app.int_rev_ops AS
+      OPERATOR 1 >, OPERATOR 2 >=, OPERATOR 3 =, OPERATOR 4 <=, OPERATOR 5 <, FUNCTION 1 app.rev_cmp(int, int);
+    ALTER OPERATOR FAMILY app.int_rev_ops USING btree ADD OPERATOR 3 = (int4, int8), FUNCTION 1 (int4, int8) btint48cmp(int4, int8);
+    COMMENT ON OPERATOR FAMILY app.int_rev_ops USING btree IS 'reversed'; COMMENT ON OPERATOR CLASS app.int4_rev USING btree IS 'reversed ints';
+    CREATE OPERATOR CLASS app.int_hash FOR TYPE int4 USING hash AS OPERATOR 1 app.===, FUNCTION 1 hashint4(int4);
+    CREATE TABLE app.ranked (id int PRIMARY KEY, score int, is_three boolean GENERATED ALWAYS AS (score OPERATOR(app.===) 3) STORED,
+      CONSTRAINT not_minus_one CHECK (score OPERATOR(app.!==) -1));
+    CREATE INDEX ranked_rev ON app.ranked (score app.int4_rev);
+    CREATE INDEX ranked_hash ON app.ranked USING hash (score app.int_hash);
+    CREATE VIEW app.threes AS SELECT id, OPERATOR(app.~~~) score AS negated FROM app.ranked WHERE score OPERATOR(app.===) 3;
+    INSERT INTO app.ranked (id, score) SELECT g, g % 7 FROM generate_series(1, 30) g;` },
+  { kind: 'conversions (one of them the default)', sql: `
+    CREATE CONVERSION app.latin_conv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8; COMMENT ON CONVERSION app.latin_conv IS 'latin';
+    CREATE DEFAULT CONVERSION app.latin_default FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;` },
+  { kind: 'extended statistics (plain, on expressions, with a statistics target)', sql: `
+    CREATE STATISTICS app.items_price_mood (dependencies, ndistinct) ON price, mood FROM app.items;
+    CREATE STATISTICS app.items_expr ON (price * 2), code FROM app.items; ALTER STATISTICS app.items_expr SET STATISTICS 400;
+    COMMENT ON STATISTICS app.items_price_mood IS 'price and mood';` },
+  { kind: 'typed table with its own defaults, NOT NULL, check and key', sql: `
+    CREATE TYPE app.dims AS (w int, h int, note text);
+    CREATE TABLE app.sizes OF app.dims (w WITH OPTIONS NOT NULL DEFAULT 1, h WITH OPTIONS NOT NULL, PRIMARY KEY (w, h), CHECK (w > 0));
+    INSERT INTO app.sizes (w, h, note) SELECT g, g + 1, 'size ' || g FROM generate_series(1, 10) g;` },
+  { kind: 'column compression (pglz, lz4, on a partitioned tree) and attribute options', sql: `
+    CREATE TABLE app.blobs (id int PRIMARY KEY, body text COMPRESSION pglz, extra text COMPRESSION lz4);
+    ALTER TABLE app.blobs ALTER COLUMN id SET (n_distinct = -1); ALTER TABLE app.blobs ALTER COLUMN body SET (n_distinct = 20, n_distinct_inherited = 50);
+    ALTER TABLE app.events ALTER COLUMN kind SET COMPRESSION pglz; ALTER TABLE app.events ALTER COLUMN at SET (n_distinct_inherited = 300);
+    INSERT INTO app.blobs SELECT g, repeat('compressible ', 2000) || g, repeat(md5(g::text), 200) FROM generate_series(1, 20) g;` },
 ];
 
 /** Kinds the copy refuses, before any write, until the model carries them: each made alone in a fresh source. */
 const REFUSED: (Kind & { names: RegExp; cleanup?: string })[] = [
-  { kind: 'operator', sql: `CREATE FUNCTION public.eq3(int, int) RETURNS boolean LANGUAGE sql IMMUTABLE AS 'SELECT $1 = $2'; CREATE OPERATOR public.=== (LEFTARG = int, RIGHTARG = int, FUNCTION = public.eq3);`, names: /operator public\.===/ },
-  { kind: 'operator class and family', sql: `CREATE OPERATOR CLASS public.int4_rev FOR TYPE int4 USING btree AS OPERATOR 1 >, OPERATOR 3 =, OPERATOR 5 <, FUNCTION 1 btint4cmp(int4, int4);`, names: /operator class public\.int4_rev/ },
-  { kind: 'collation', sql: `CREATE COLLATION public.german (provider = libc, locale = 'C');`, names: /collation public\.german/ },
-  { kind: 'conversion', sql: `CREATE CONVERSION public.my_conv FOR 'LATIN1' TO 'UTF8' FROM iso8859_1_to_utf8;`, names: /conversion public\.my_conv/ },
-  { kind: 'text search configuration', sql: `CREATE TEXT SEARCH CONFIGURATION public.my_english (COPY = pg_catalog.english);`, names: /text search configuration public\.my_english/ },
-  { kind: 'text search dictionary', sql: `CREATE TEXT SEARCH DICTIONARY public.my_simple (TEMPLATE = pg_catalog.simple, STOPWORDS = english);`, names: /text search dictionary public\.my_simple/ },
-  { kind: 'text search template', sql: `CREATE TEXT SEARCH TEMPLATE public.my_template (INIT = dsimple_init, LEXIZE = dsimple_lexize);`, names: /text search template public\.my_template/ },
-  { kind: 'text search parser', sql: `CREATE TEXT SEARCH PARSER public.my_parser (START = prsd_start, GETTOKEN = prsd_nexttoken, END = prsd_end, LEXTYPES = prsd_lextype);`, names: /text search parser public\.my_parser/ },
-  { kind: 'extended statistics', sql: `CREATE TABLE public.t (a int, b int); CREATE STATISTICS public.t_ab ON a, b FROM public.t;`, names: /statistics object public\.t_ab/ },
   { kind: 'base type and shell type', sql: `CREATE TYPE public.shell; CREATE TYPE public.mytext;
     CREATE FUNCTION public.mytext_in(cstring) RETURNS public.mytext LANGUAGE internal IMMUTABLE STRICT AS 'textin';
     CREATE FUNCTION public.mytext_out(public.mytext) RETURNS cstring LANGUAGE internal IMMUTABLE STRICT AS 'textout';
     CREATE TYPE public.mytext (INPUT = public.mytext_in, OUTPUT = public.mytext_out, LIKE = text);`, names: /type public\.shell.*type public\.mytext|type public\.mytext.*type public\.shell/ },
   { kind: 'aggregate with a moving-aggregate form', sql: `CREATE AGGREGATE public.msum(int) (SFUNC = int4pl, STYPE = int, MSFUNC = int4pl, MINVFUNC = int4mi, MSTYPE = int);`, names: /function public\.msum\(integer\) \(moving-aggregate/ },
-  { kind: 'typed table (OF type)', sql: `CREATE TYPE public.pt AS (a int); CREATE TABLE public.typed OF public.pt;`, names: /table public\.typed OF public\.pt/ },
-  { kind: 'column compression', sql: `CREATE TABLE public.c (t text COMPRESSION pglz);`, names: /compression of column public\.c\.t/ },
-  { kind: 'column options', sql: `CREATE TABLE public.o (a int); ALTER TABLE public.o ALTER COLUMN a SET (n_distinct = 5);`, names: /options \(n_distinct=5\) of column public\.o\.a/ },
   { kind: 'table access method', sql: `CREATE ACCESS METHOD heap2 TYPE TABLE HANDLER heap_tableam_handler; CREATE TABLE public.h (a int) USING heap2;`, names: /table public\.h using access method heap2/ },
   { kind: 'foreign data wrapper, server, user mapping, foreign table', sql: `CREATE FOREIGN DATA WRAPPER my_fdw; CREATE SERVER my_server FOREIGN DATA WRAPPER my_fdw;
     CREATE USER MAPPING FOR postgres SERVER my_server; CREATE FOREIGN TABLE public.remote (a int) SERVER my_server;`, names: /foreign-data wrapper my_fdw; foreign table public\.remote; server my_server; user mapping for postgres on server my_server/ },
   { kind: 'subscription', sql: `SET client_min_messages = error; CREATE SUBSCRIPTION sub CONNECTION 'host=127.0.0.1 dbname=none' PUBLICATION pub WITH (connect = false);`, names: /subscription sub/,
     cleanup: `ALTER SUBSCRIPTION sub DISABLE; ALTER SUBSCRIPTION sub SET (slot_name = NONE); DROP SUBSCRIPTION sub;` },
   { kind: 'procedural language', sql: `CREATE LANGUAGE plfoo HANDLER plpgsql_call_handler VALIDATOR plpgsql_validator;`, names: /language plfoo/ },
-  { kind: 'cast', sql: `CREATE TYPE public.pair AS (a int); CREATE FUNCTION public.to_pair(int) RETURNS public.pair LANGUAGE sql AS 'SELECT ROW($1)::public.pair';
-    CREATE CAST (int AS public.pair) WITH FUNCTION public.to_pair(int);`, names: /cast from integer to public\.pair/ },
   { kind: 'index access method', sql: `CREATE ACCESS METHOD bt2 TYPE INDEX HANDLER bthandler;`, names: /access method bt2/ },
+  // casts, statistics and column compression are copied (see COPIED); these are the ones the model cannot carry
+  { kind: 'cast between types outside the copy', sql: `CREATE CAST (macaddr AS bigint) WITH INOUT;`, names: /cast from macaddr to bigint/ },
+  { kind: 'statistics object on a table of a schema left out', sql: `CREATE SCHEMA auth; CREATE TABLE auth.t (a int, b int); CREATE STATISTICS public.t_ab ON a, b FROM auth.t;`,
+    names: /statistics object public\.t_ab on auth\.t/ },
+  { kind: 'column compression and options of a materialized view', sql: `CREATE MATERIALIZED VIEW public.mv AS SELECT 'x'::text AS t;
+    ALTER MATERIALIZED VIEW public.mv ALTER COLUMN t SET COMPRESSION pglz; ALTER MATERIALIZED VIEW public.mv ALTER COLUMN t SET (n_distinct = 3);`,
+    names: /compression of column public\.mv\.t.*options \(n_distinct=3\) of column public\.mv\.t|options \(n_distinct=3\) of column public\.mv\.t.*compression of column public\.mv\.t/ },
 ];
 
 // Not made here, and why: security labels need a label provider module loaded into the server; tablespaces need a

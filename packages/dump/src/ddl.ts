@@ -1,5 +1,6 @@
 import type { SchemaModel, Table, View } from '@mbsync/schema-diff';
 import { objectKey } from '@mbsync/schema-diff';
+import { catalogRenderers, renderCatalogComments, renderCatalogOwners, renderCatalogPostData } from './ddl/catalog-objects.js';
 import { renderComments } from './ddl/comments.js';
 import { renderDatabaseWide, renderSchemaDefaultPrivileges } from './ddl/database-objects.js';
 import { loadThroughRoot } from './ddl/partitions.js';
@@ -94,6 +95,7 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
   for (const t of model.domains) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderDomain(t)]);
   for (const t of model.compositeTypes) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderComposite(t)]);
   for (const t of model.rangeTypes) add(objectKey('type', t.schema, t.name), PRIORITY.type, t.schema, t.name, () => [renderRange(t)]);
+  for (const c of catalogRenderers(model)) add(c.key, c.priority, c.schema, c.name, c.render);
   for (const r of model.routines) {
     add(objectKey('function', r.schema, r.name, r.identityArguments), r.kind === 'aggregate' ? PRIORITY.aggregate : PRIORITY.function,
       r.schema, `${r.name}(${r.identityArguments})`, () => [`${r.definition};`]);
@@ -162,8 +164,8 @@ export function renderSchema(model: SchemaModel, options: RenderOptions = {}): R
     ].sort((a, b) => (a.schema < b.schema ? -1 : a.schema > b.schema ? 1 : a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
     postData: [
       ...postData.constraints, ...postData.indexes, ...postData.attachments, ...deferred, ...postData.foreignKeys,
-      ...postData.triggers, ...postData.security, ...renderComments(emitted),
-      ...(options.owners ? renderOwners(emitted) : []), ...(options.privileges ? renderGrants(emitted) : []),
+      ...postData.triggers, ...postData.security, ...renderCatalogPostData(emitted), ...renderComments(emitted), ...renderCatalogComments(emitted),
+      ...(options.owners ? [...renderOwners(emitted), ...renderCatalogOwners(emitted)] : []), ...(options.privileges ? renderGrants(emitted) : []),
       ...renderSchemaDefaultPrivileges(model, options),
     ],
     refreshMaterializedViews: views.filter((v) => v.materialized && v.populated).map((v) => `REFRESH MATERIALIZED VIEW ${qualify(v.schema, v.name)};`),

@@ -127,7 +127,9 @@ describe('silent losses: invalid indexes, stale materialized views, partition-ro
       CREATE TABLE public.local_things (id int PRIMARY KEY); INSERT INTO public.local_things VALUES (1), (2);
       COMMENT ON TABLE public.local_things IS 'stays'; GRANT SELECT ON public.local_things TO ${READER};`);
     const file = join(dir, 'foreign.sql');
-    await exportDatabase({ sql: source.sql, sourceName: 'src', out: file, owners: true, privileges: true });
+    // a copy refuses a foreign table (the census, see catalog-coverage); a backup, which keeps what the model
+    // carries, skips it: census off, as backups run
+    await exportDatabase({ sql: source.sql, sourceName: 'src', out: file, owners: true, privileges: true, census: false });
     const text = await readFile(file, 'utf8');
     assert.doesNotMatch(text, /remote_things/, 'nothing names the skipped foreign table');
     assert.match(text, /COMMENT ON TABLE public\.local_things IS 'stays';/);

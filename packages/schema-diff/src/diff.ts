@@ -1,5 +1,6 @@
 import type { SchemaModel } from './model.js';
 import type { SchemaChange } from './diff/change.js';
+import { diffCatalogObjects } from './diff/catalog-objects.js';
 import type { DiffOptions } from './diff/context.js';
 import { createContext } from './diff/context.js';
 import { diffExtensions, diffRoutines, diffSchemaList, diffSequences, diffViews } from './diff/objects.js';
@@ -20,7 +21,8 @@ export type { TypeCatalog, TypeFit } from './diff/type-fit.js';
  * replace import and for a data-only import (see `judgeImport`).
  *
  * Pure and deterministic: sections in a fixed order (schemas, extensions, types, sequences, tables with their
- * columns and parts, views, routines), names in code-unit order within each; maps by name, no nested scans.
+ * columns and parts, views, routines, then the catalog objects: collations, text search, casts, operators,
+ * conversions, statistics), names in code-unit order within each; maps by name, no nested scans.
  */
 export function diffSchemas(from: SchemaModel, to: SchemaModel, options: DiffOptions = {}): SchemaChange[] {
   const context = createContext(from, to, options);
@@ -32,6 +34,7 @@ export function diffSchemas(from: SchemaModel, to: SchemaModel, options: DiffOpt
   diffTables(context, from.tables, to.tables, out);
   diffViews(context, from.views, to.views, out);
   diffRoutines(context, from, to, out);
+  diffCatalogObjects(context, from, to, out);
   diffDefaultPrivileges(context, from, to, out);
   diffPublications(context, from, to, out);
   diffEventTriggers(context, from, to, out);

@@ -23,3 +23,10 @@ export { CENSUS, readUncopied } from './introspect/uncopied.js';
 export type { CensusOptions, UncopiedObject } from './introspect/uncopied.js';
 export { readMissingRoles, referencedRoles } from './roles.js';
 export type { MissingRole, RoleUse } from './roles.js';
+export { catalogObjects, operatorArguments } from './catalog-objects.js';
+export type {
+  Cast, CatalogObjects, Collation, Conversion, Operator, OperatorClass, OperatorFamily, OperatorMember, StatisticsObject, SupportFunction,
+  TextSearchConfiguration, TextSearchDictionary, TextSearchMapping, TextSearchParser, TextSearchTemplate,
+} from './catalog-objects.js';
+export { castKey, catalogObjectIdentities, catalogObjectKeys, operatorKey } from './catalog-object-keys.js';
+export type { CatalogObjectKind } from './model.js';

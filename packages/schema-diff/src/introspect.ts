@@ -1,5 +1,7 @@
 import type postgres from 'postgres';
 import { SchemaDiffError } from './errors.js';
+import { catalogObjectKeys } from './catalog-object-keys.js';
+import { addTableDetails, readCatalogObjects } from './introspect/catalog-objects.js';
 import { readDependencies } from './introspect/dependencies.js';
 import { readRelations } from './introspect/relations.js';
 import { readRoutines } from './introspect/routines.js';
@@ -59,7 +61,7 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
   const routines = await readRoutines(tx, schemaNames);
   const relations = await readRelations(tx, schemaNames);
   const excluded = new Set(options.excludeTables ?? []);
-  const tables = relations.tables.filter((t) => !excluded.has(`${t.schema}.${t.name}`));
+  const tables = await addTableDetails(tx, schemaNames, relations.tables.filter((t) => !excluded.has(`${t.schema}.${t.name}`)));
   // pg_dump's rule: OWNED BY only names a table of the model; a sequence owned by a table left out (excluded, or
   // in a schema not read) stays, unowned
   const tableKeys = new Set(tables.map((t) => `${t.schema}.${t.name}`));
@@ -76,6 +78,7 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
     sequences,
     tables,
     views: relations.views,
+    ...await readCatalogObjects(tx, schemaNames, new Set([...tables, ...relations.views].map((r) => `${r.schema}.${r.name}`))),
     dependencies: [],
   };
   model.dependencies = await readDependencies(tx, modelNodes(model));
@@ -99,5 +102,6 @@ export function modelNodes(model: SchemaModel): Set<string> {
       if (c.type === 'primary key' || c.type === 'unique') nodes.add(objectKey('constraint', t.schema, t.name, c.name));
     }
   }
+  for (const key of catalogObjectKeys(model)) nodes.add(key);
   return nodes;
 }

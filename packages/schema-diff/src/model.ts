@@ -10,6 +10,8 @@ export type { DefaultPrivilege, EventTrigger, Publication, PublicationTable } fr
  * server's own deparser output taken with an empty `search_path`, hence schema-qualified.
  */
 
+import type { CatalogObjects } from './catalog-objects.js';
+
 /** Who owns an object and its ACL (`aclitem[]` text, null = the built-in default). */
 export interface Ownership {
   owner: string;
@@ -150,6 +152,10 @@ export interface Column {
   storage?: 'plain' | 'external' | 'extended' | 'main';
   comment?: string;
   acl?: string[] | null;
+  /** attcompression when set (SET COMPRESSION). */
+  compression?: 'pglz' | 'lz4';
+  /** attoptions (`n_distinct=5`), the server's own `pg_*` options left out. */
+  options?: string[];
 }
 
 export type ConstraintType = 'primary key' | 'unique' | 'check' | 'foreign key' | 'exclusion' | 'trigger';
@@ -226,6 +232,8 @@ export interface Table extends Ownership {
   partitionKey?: string;
   /** Parents by plain inheritance, in inhseqno order. */
   inherits: { schema: string; name: string }[];
+  /** A typed table's composite type (CREATE TABLE … OF type), format_type spelling. */
+  ofType?: string;
   columns: Column[];
   constraints: TableConstraint[];
   indexes: IndexInfo[];
@@ -267,7 +275,11 @@ export interface View extends Ownership {
 }
 
 /** Node kinds of the dependency graph; keys are built by `objectKey`. */
-export type ObjectKind = 'schema' | 'extension' | 'type' | 'function' | 'relation' | 'constraint';
+export type ObjectKind = 'schema' | 'extension' | 'type' | 'function' | 'relation' | 'constraint' | CatalogObjectKind;
+
+/** Node kinds of the catalog objects (catalog-objects.ts); a cast's key is its two types, an operator's its operands. */
+export type CatalogObjectKind = 'collation' | 'ts-parser' | 'ts-template' | 'ts-dictionary' | 'ts-configuration' | 'cast' | 'operator'
+  | 'operator-family' | 'operator-class' | 'conversion';
 
 /** `from` needs `to` to exist first. Keys come from `objectKey`. */
 export interface DependencyEdge {
@@ -275,7 +287,8 @@ export interface DependencyEdge {
   to: string;
 }
 
-export interface SchemaModel {
+/** The catalog object lists (collations, casts, operators, …) are optional: absent in older manifests, read as empty. */
+export interface SchemaModel extends Partial<CatalogObjects> {
   formatVersion: 1;
   serverVersionNum: number;
   schemas: SchemaInfo[];

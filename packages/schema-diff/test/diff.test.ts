@@ -4,12 +4,13 @@ import { createDatabase, psqlFile } from '@mbsync/testkit';
 import type { SchemaChange, SchemaModel } from '../src/index.js';
 import { diffSchemas, introspect, judgeImport } from '../src/index.js';
 import type { DiffCase } from './cases/case.js';
+import { catalogObjectCases } from './cases/catalog-objects.js';
 import { objectCases } from './cases/objects.js';
 import { partCases } from './cases/parts.js';
 import { tableCases } from './cases/tables.js';
 import { typeCases } from './cases/types.js';
 
-const cases: DiffCase[] = [...tableCases, ...partCases, ...typeCases, ...objectCases];
+const cases: DiffCase[] = [...tableCases, ...partCases, ...typeCases, ...objectCases, ...catalogObjectCases];
 const TRICKY = new URL('../../../test/fixtures/tricky/', import.meta.url).pathname;
 const PAGILA = '/work/shared/peers/pagila/';
 

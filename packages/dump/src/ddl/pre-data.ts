@@ -49,8 +49,18 @@ export function renderSequence(s: SequenceInfo): string {
 }
 
 function renderColumn(c: Column): string {
-  let text = `    ${quoteIdent(c.name)} ${c.type}`;
-  if (c.collation) text += ` COLLATE ${c.collation}`;
+  return `    ${quoteIdent(c.name)} ${c.type}${c.collation ? ` COLLATE ${c.collation}` : ''}${columnClauses(c)}`;
+}
+
+/** A typed table's column takes its type and collation from the type: only its own default, NOT NULL, … are stated. */
+function typedColumn(c: Column): string | null {
+  const clauses = columnClauses(c);
+  return clauses === '' ? null : `    ${quoteIdent(c.name)} WITH OPTIONS${clauses}`;
+}
+
+/** What follows a column's type: generation, default, identity, NOT NULL. */
+function columnClauses(c: Column): string {
+  let text = '';
   if (c.generated !== undefined) text += ` GENERATED ALWAYS AS (${c.generated}) STORED`;
   else if (c.default !== undefined) text += ` DEFAULT ${c.default}`;
   if (c.identity && c.identitySequence) {
@@ -65,7 +75,8 @@ function renderColumn(c: Column): string {
 /**
  * Statements that create a table the way pg_dump does: partitions list every column and their CHECKs, then
  * ATTACH PARTITION (the server then marks them inherited); inheritance children list only local columns and
- * local CHECKs, with INHERITS. NOT VALID checks wait for post-data.
+ * local CHECKs, with INHERITS; a typed table (OF type) only what its columns add to the type. NOT VALID checks
+ * wait for post-data. Column compression and attribute options follow as ALTER TABLE, as pg_dump writes them.
  */
 export function renderTable(t: Table): string[] {
   const name = qualify(t.schema, t.name);
@@ -73,10 +84,11 @@ export function renderTable(t: Table): string[] {
   const columns = t.columns.filter((c) => isPartition || c.isLocal);
   const checks = t.constraints.filter((c) => c.type === 'check' && isInlineCheck(t, c));
   const lines = [
-    ...columns.map(renderColumn),
+    ...(t.ofType === undefined ? columns.map(renderColumn) : columns.flatMap((c) => typedColumn(c) ?? [])),
     ...checks.map((c) => `    CONSTRAINT ${quoteIdent(c.name)} ${c.definition}`),
   ];
-  let text = `CREATE ${t.persistence === 'unlogged' ? 'UNLOGGED ' : ''}TABLE ${name} (${lines.length ? `\n${lines.join(',\n')}\n` : ''})`;
+  const elements = lines.length ? `\n${lines.join(',\n')}\n` : '';
+  let text = `CREATE ${t.persistence === 'unlogged' ? 'UNLOGGED ' : ''}TABLE ${name}${t.ofType === undefined ? ` (${elements})` : ` OF ${t.ofType}${elements ? ` (${elements})` : ''}`}`;
   if (!isPartition && t.inherits.length > 0) text += `\nINHERITS (${t.inherits.map((p) => qualify(p.schema, p.name)).join(', ')})`;
   if (t.partitionKey) text += `\nPARTITION BY ${t.partitionKey}`;
   if (t.reloptions.length > 0) text += `\nWITH (${t.reloptions.join(', ')})`;
@@ -94,6 +106,8 @@ export function renderTable(t: Table): string[] {
     }
     if (c.statistics !== undefined) statements.push(`ALTER TABLE ONLY ${name} ALTER COLUMN ${col} SET STATISTICS ${c.statistics};`);
     if (c.storage) statements.push(`ALTER TABLE ONLY ${name} ALTER COLUMN ${col} SET STORAGE ${c.storage.toUpperCase()};`);
+    if (c.compression) statements.push(`ALTER TABLE ONLY ${name} ALTER COLUMN ${col} SET COMPRESSION ${c.compression};`);
+    if (c.options && c.options.length > 0) statements.push(`ALTER TABLE ONLY ${name} ALTER COLUMN ${col} SET (${c.options.join(', ')});`);
   }
   if (t.replicaIdentity === 'n') statements.push(`ALTER TABLE ONLY ${name} REPLICA IDENTITY NOTHING;`);
   if (t.replicaIdentity === 'f') statements.push(`ALTER TABLE ONLY ${name} REPLICA IDENTITY FULL;`);

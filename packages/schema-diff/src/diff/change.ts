@@ -4,7 +4,9 @@ export type ChangeKind = 'added' | 'removed' | 'changed';
 export type SchemaObjectType =
   | 'schema' | 'extension' | 'table' | 'column' | 'constraint' | 'index' | 'enum' | 'domain' | 'composite' | 'range'
   | 'sequence' | 'view' | 'materialized view' | 'function' | 'procedure' | 'aggregate' | 'trigger' | 'rule' | 'policy' | 'rls'
-  | 'default privileges' | 'publication' | 'event trigger';
+  | 'default privileges' | 'publication' | 'event trigger'
+  | 'collation' | 'text search parser' | 'text search template' | 'text search dictionary' | 'text search configuration' | 'cast'
+  | 'operator' | 'operator family' | 'operator class' | 'conversion' | 'statistics';
 
 /** Replace mode: `destructive` = the target loses something that may hold rows, `warning` = it loses another object. */
 export type ReplaceSeverity = 'info' | 'warning' | 'destructive';

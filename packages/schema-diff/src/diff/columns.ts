@@ -82,6 +82,8 @@ function columnAspects(context: DiffContext, a: Column, b: Column): Aspect[] {
   if (a.collation !== b.collation) aspects.push({ text: `collation ${arrow(a.collation, b.collation)}` });
   if (a.statistics !== b.statistics) aspects.push({ text: `statistics target ${arrow(a.statistics, b.statistics)}` });
   if (a.storage !== b.storage) aspects.push({ text: `storage ${arrow(a.storage, b.storage)}` });
+  if (a.compression !== b.compression) aspects.push({ text: `compression ${arrow(a.compression, b.compression)}` });
+  if (!same([...a.options ?? []].sort(), [...b.options ?? []].sort())) aspects.push({ text: `options ${arrow(a.options?.join(', '), b.options?.join(', '))}` });
   aspects.push(...commonAspects(context, a, b));
   return aspects;
 }

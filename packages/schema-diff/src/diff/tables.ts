@@ -50,6 +50,7 @@ function diffTable(context: DiffContext, name: string, a: Table, b: Table, out: 
   if (a.partitionKey !== b.partitionKey) {
     note('partitionKey', { text: `partition key ${arrow(a.partitionKey, b.partitionKey)}: rows may find no partition`, dataOnly: 'warning' });
   }
+  if (a.ofType !== b.ofType) note('ofType', { text: `of type ${arrow(a.ofType, b.ofType)}` });
   if (!same(a.inherits, b.inherits)) note('inherits', { text: `inherits ${arrow(a.inherits.map(qualifiedName).join(', ') || undefined, b.inherits.map(qualifiedName).join(', ') || undefined)}` });
   if (a.replicaIdentity !== b.replicaIdentity) note('replicaIdentity', { text: `replica identity ${arrow(a.replicaIdentity, b.replicaIdentity)}` });
   if (!same([...a.reloptions].sort(), [...b.reloptions].sort())) note('reloptions', { text: `storage parameters ${arrow(a.reloptions.join(', ') || undefined, b.reloptions.join(', ') || undefined)}` });

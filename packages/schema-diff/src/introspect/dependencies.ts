@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { DependencyEdge, ObjectKind } from '../model.js';
 import { objectKey } from '../model.js';
+import { CATALOG_OBJECT_ROWS } from './catalog-sql.js';
 import { compareText } from './rows.js';
 
 // Maps catalog rows to the dumpable object that carries them: a column default or a view's _RETURN rule to its
@@ -44,7 +45,12 @@ const OBJECTS = `
   UNION ALL
   SELECT 'pg_catalog.pg_namespace'::pg_catalog.regclass, n.oid, 'schema', n.nspname, NULL, NULL FROM pg_catalog.pg_namespace n
   UNION ALL
-  SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, x.oid, 'extension', x.extname, NULL, NULL FROM pg_catalog.pg_extension x`;
+  SELECT 'pg_catalog.pg_extension'::pg_catalog.regclass, x.oid, 'extension', x.extname, NULL, NULL FROM pg_catalog.pg_extension x
+  UNION ALL ${CATALOG_OBJECT_ROWS}`;
+
+// an operator class belongs to its family by an auto dependency: the family is created first
+const CLASS_IN_FAMILY = `(d.deptype = 'a' AND d.classid = 'pg_catalog.pg_opclass'::pg_catalog.regclass
+    AND d.refclassid = 'pg_catalog.pg_opfamily'::pg_catalog.regclass)`;
 
 interface EdgeRow {
   from_kind: ObjectKind; from_schema: string; from_name: string | null; from_args: string | null;
@@ -77,7 +83,7 @@ export async function readDependencies(tx: postgres.TransactionSql, nodes: Reado
     JOIN obj f ON f.classid = d.classid AND f.objid = d.objid
     JOIN obj t ON t.classid = d.refclassid AND t.objid = d.refobjid
     LEFT JOIN member m ON m.classid = d.refclassid AND m.objid = d.refobjid
-    WHERE (d.deptype = 'n' OR (d.deptype = 'a' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
+    WHERE (d.deptype = 'n' OR ${CLASS_IN_FAMILY} OR (d.deptype = 'a' AND d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
         AND d.refobjsubid = 0 AND EXISTS (SELECT 1 FROM pg_catalog.pg_inherits i WHERE i.inhrelid = d.objid AND i.inhparent = d.refobjid)))
       AND NOT EXISTS (SELECT 1 FROM member fm WHERE fm.classid = d.classid AND fm.objid = d.objid)`);
 

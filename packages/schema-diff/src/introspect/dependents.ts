@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { catalogObjectIdentities } from '../catalog-object-keys.js';
 import { objectKey } from '../model.js';
 import type { SchemaModel } from '../model.js';
 import { compareText } from './rows.js';
@@ -72,6 +73,15 @@ const WALK = `
         AND m.refclassid = 'pg_catalog.pg_extension'::pg_catalog.regclass AND m.refobjid IN (SELECT oid FROM kept))
   )`;
 
+/**
+ * pg_identify_object with its schema unquoted: it returns the schema as quote_identifier spells it (`"Lib"`), while
+ * the replaced schemas and the model's keys hold the plain name.
+ */
+function identified(args: string): string {
+  return `(SELECT x.type, CASE WHEN x.schema LIKE '"%' THEN pg_catalog.replace(pg_catalog.substr(x.schema, 2, pg_catalog.length(x.schema) - 2), '""', '"')
+    ELSE x.schema END AS schema, x.name, x.identity FROM pg_catalog.pg_identify_object(${args}) x)`;
+}
+
 interface NodeRow {
   c: number; o: number; s: number; type: string; schema: string | null; identity: string; description: string; relkind: string | null;
   table_schema: string | null; table_name: string | null; name: string | null; contype: string | null;
@@ -102,7 +112,7 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
       COALESCE(rc.relname, con.conname, tg.tgname, pol.polname, rw.rulename, p.proname, et.evtname, att.attname) AS name,
       con.contype
     FROM walk w
-    CROSS JOIN LATERAL pg_catalog.pg_identify_object(w.c, w.o, w.s) i
+    CROSS JOIN LATERAL ${identified('w.c, w.o, w.s')} i
     LEFT JOIN pg_catalog.pg_class rc ON w.c = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = w.o
     LEFT JOIN pg_catalog.pg_attribute att ON rc.oid IS NOT NULL AND w.s <> 0 AND att.attrelid = w.o AND att.attnum = w.s
     LEFT JOIN pg_catalog.pg_constraint con ON w.c = 'pg_catalog.pg_constraint'::pg_catalog.regclass AND con.oid = w.o
@@ -123,6 +133,11 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
       AND NOT (w.c = 'pg_catalog.pg_extension'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM pg_catalog.pg_extension x
         WHERE x.oid = w.o AND x.extnamespace IN ${REPLACED}))
       AND w.c <> 'pg_catalog.pg_default_acl'::pg_catalog.regclass
+      -- a cast on a replaced schema's type or function is the replace's own: the model carries it (the diff reports it)
+      AND NOT (w.c = 'pg_catalog.pg_cast'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM pg_catalog.pg_cast k
+        LEFT JOIN pg_catalog.pg_type ks ON ks.oid = k.castsource LEFT JOIN pg_catalog.pg_type kt ON kt.oid = k.casttarget
+        LEFT JOIN pg_catalog.pg_proc kf ON kf.oid = k.castfunc
+        WHERE k.oid = w.o AND (ks.typnamespace IN ${REPLACED} OR kt.typnamespace IN ${REPLACED} OR kf.pronamespace IN ${REPLACED})))
       -- an operator family's members go with the family
       AND w.c NOT IN ('pg_catalog.pg_amop'::pg_catalog.regclass, 'pg_catalog.pg_amproc'::pg_catalog.regclass)
       -- parts of a listed object, and members of extensions, go with their owner
@@ -132,6 +147,8 @@ export async function readDependents(sql: postgres.Sql | postgres.TransactionSql
         WHERE t.oid = w.o AND (t.typrelid <> 0 OR (t.typelem <> 0 AND t.typlen = -1))))
       AND NOT (w.c = 'pg_catalog.pg_rewrite'::pg_catalog.regclass AND rw.rulename = '_RETURN')
       AND NOT (w.c = 'pg_catalog.pg_trigger'::pg_catalog.regclass AND tg.tgisinternal)
+      -- a view's column (typed by, or collated with, something dropped) goes with the view, which the walk holds too
+      AND NOT (w.s <> 0 AND rc.relkind IN ('v', 'm') AND EXISTS (SELECT 1 FROM walk x WHERE x.c = w.c AND x.o = w.o AND x.s = 0))
       -- a column default of a dropped column goes with the column
       AND NOT (w.c = 'pg_catalog.pg_attrdef'::pg_catalog.regclass AND EXISTS (SELECT 1 FROM walk x
         WHERE x.c = 'pg_catalog.pg_class'::pg_catalog.regclass AND x.o = ad.adrelid AND x.s IN (0, ad.adnum)))
@@ -185,7 +202,7 @@ async function readNeeds(sql: postgres.Sql | postgres.TransactionSql, schemas: s
       CASE WHEN p.oid IS NOT NULL THEN pg_catalog.pg_get_function_identity_arguments(p.oid) END AS args,
       a.attname AS column
     FROM part JOIN pg_catalog.pg_depend d ON d.classid = part.pc AND d.objid = part.po
-    CROSS JOIN LATERAL pg_catalog.pg_identify_object(d.refclassid, d.refobjid, 0) i
+    CROSS JOIN LATERAL ${identified('d.refclassid, d.refobjid, 0')} i
     LEFT JOIN pg_catalog.pg_class rc ON d.refclassid = 'pg_catalog.pg_class'::pg_catalog.regclass AND rc.oid = d.refobjid
     LEFT JOIN pg_catalog.pg_attribute a ON rc.oid IS NOT NULL AND d.refobjsubid > 0 AND a.attrelid = rc.oid AND a.attnum = d.refobjsubid
     LEFT JOIN pg_catalog.pg_type ty ON d.refclassid = 'pg_catalog.pg_type'::pg_catalog.regclass AND ty.oid = d.refobjid
@@ -370,6 +387,7 @@ function modelKeys(model: SchemaModel): Set<string> {
   for (const t of [...model.enums, ...model.domains, ...model.compositeTypes, ...model.rangeTypes]) keys.add(objectKey('type', t.schema, t.name));
   for (const r of model.routines) keys.add(objectKey('function', r.schema, r.name, r.identityArguments));
   for (const t of model.tables) for (const c of t.constraints) keys.add(`constraint:${quotedIdent(c.name)} on ${quotedIdent(t.schema)}.${quotedIdent(t.name)}`);
+  for (const key of catalogObjectIdentities(model)) keys.add(key);
   return keys;
 }
 

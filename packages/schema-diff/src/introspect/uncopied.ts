@@ -56,16 +56,15 @@ interface CensusEntry {
  * catalog-coverage test creates one object of every kind pg_dump emits and checks each is one or the other.)
  */
 export const CENSUS: readonly CensusEntry[] = Object.freeze([
-  { kind: 'OPERATOR', sql: inSchemas('pg_operator', 'oprnamespace') },
-  { kind: 'OPERATOR CLASS', sql: inSchemas('pg_opclass', 'opcnamespace') },
-  { kind: 'OPERATOR FAMILY', sql: inSchemas('pg_opfamily', 'opfnamespace') },
-  { kind: 'COLLATION', sql: inSchemas('pg_collation', 'collnamespace') },
-  { kind: 'CONVERSION', sql: inSchemas('pg_conversion', 'connamespace') },
-  { kind: 'TEXT SEARCH CONFIGURATION', sql: inSchemas('pg_ts_config', 'cfgnamespace') },
-  { kind: 'TEXT SEARCH DICTIONARY', sql: inSchemas('pg_ts_dict', 'dictnamespace') },
-  { kind: 'TEXT SEARCH PARSER', sql: inSchemas('pg_ts_parser', 'prsnamespace') },
-  { kind: 'TEXT SEARCH TEMPLATE', sql: inSchemas('pg_ts_template', 'tmplnamespace') },
-  { kind: 'STATISTICS', sql: inSchemas('pg_statistic_ext', 'stxnamespace') },
+  // postfix operators (PostgreSQL 13 and older); shell operators are left out as pg_dump does (a CREATE OPERATOR
+  // naming one as its commutator or negator makes it again)
+  { kind: 'OPERATOR', sql: inSchemas('pg_operator', 'oprnamespace', ` AND o.oprkind = 'r' AND o.oprcode <> 0`) },
+  // statistics on a relation outside the selected schemas, or on one of theirs from a schema left out
+  { kind: 'STATISTICS', sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_statistic_ext'::pg_catalog.regclass, o.oid, 0)
+      || ' on ' || pg_catalog.quote_ident(rn.nspname) || '.' || pg_catalog.quote_ident(r.relname) || ' (the object and its table must both be copied)' AS description
+    FROM pg_catalog.pg_statistic_ext o JOIN pg_catalog.pg_namespace n ON n.oid = o.stxnamespace
+    JOIN pg_catalog.pg_class r ON r.oid = o.stxrelid JOIN pg_catalog.pg_namespace rn ON rn.oid = r.relnamespace
+    WHERE (n.nspname = ANY($1::text[])) <> (rn.nspname = ANY($1::text[])) AND ${NOT_MEMBER('pg_statistic_ext', 'o')}` },
   { kind: 'FOREIGN TABLE', sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) AS description ${TABLES} AND c.relkind = 'f'` },
   // base types with their own input/output functions, and shell types (CREATE TYPE name;)
   { kind: 'TYPE', sql: inSchemas('pg_type', 'typnamespace', ` AND (o.typtype = 'p' OR (o.typtype = 'b' AND o.typcategory <> 'A'))`) },
@@ -73,17 +72,17 @@ export const CENSUS: readonly CensusEntry[] = Object.freeze([
   { kind: 'AGGREGATE', sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_proc'::pg_catalog.regclass, p.oid, 0) || ' (moving-aggregate or sort operator options)' AS description
     FROM pg_catalog.pg_aggregate a JOIN pg_catalog.pg_proc p ON p.oid = a.aggfnoid JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace
     WHERE n.nspname = ANY($1::text[]) AND ${NOT_MEMBER('pg_proc', 'p')} AND (a.aggmtransfn <> 0 OR a.aggsortop <> 0)` },
-  { kind: 'TABLE OF TYPE', sql: `SELECT 'table ' || pg_catalog.quote_ident(n.nspname) || '.' || pg_catalog.quote_ident(c.relname) || ' OF ' || pg_catalog.format_type(c.reloftype, NULL) AS description ${TABLES} AND c.reloftype <> 0` },
   { kind: 'TABLE ACCESS METHOD', sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' using access method ' || am.amname AS description
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_am am ON am.oid = c.relam
     WHERE n.nspname = ANY($1::text[]) AND ${NOT_MEMBER('pg_class', 'c')} AND c.relkind IN ('r', 'm') AND am.amname <> 'heap'` },
   { kind: 'TABLESPACE', sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_class'::pg_catalog.regclass, c.oid, 0) || ' in tablespace ' || t.spcname AS description
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace JOIN pg_catalog.pg_tablespace t ON t.oid = c.reltablespace
     WHERE n.nspname = ANY($1::text[]) AND ${NOT_MEMBER('pg_class', 'c')}` },
-  { kind: 'COLUMN COMPRESSION', sql: `SELECT 'compression of column ' || ${COLUMN_NAME} AS description ${COLUMNS} AND a.attcompression <> ''` },
+  // a table's are copied; a materialized view's are not carried by the model (foreign tables are refused whole)
+  { kind: 'COLUMN COMPRESSION', sql: `SELECT 'compression of column ' || ${COLUMN_NAME} AS description ${COLUMNS} AND c.relkind IN ('m', 'f') AND a.attcompression <> ''` },
   // options the server keeps for itself (pg_*, e.g. pg_attver) are not the user's: pg_dump leaves them out too
   { kind: 'COLUMN OPTIONS', sql: `SELECT 'options (' || pg_catalog.array_to_string(ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%'), ', ') || ') of column ' || ${COLUMN_NAME} AS description
-    ${COLUMNS} AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%')` },
+    ${COLUMNS} AND c.relkind IN ('m', 'f') AND EXISTS (SELECT 1 FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%')` },
   { kind: 'SECURITY LABEL', sql: `SELECT pg_catalog.pg_describe_object(s.classoid, s.objoid, s.objsubid) || ' (security label)' AS description FROM pg_catalog.pg_seclabel s` },
   { kind: 'SUBSCRIPTION', when: (o) => o.databaseWide, sql: `SELECT pg_catalog.pg_describe_object('pg_catalog.pg_subscription'::pg_catalog.regclass, o.oid, 0) AS description
     FROM pg_catalog.pg_subscription o WHERE o.subdbid = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database())` },
@@ -92,7 +91,11 @@ export const CENSUS: readonly CensusEntry[] = Object.freeze([
   // pg_user_mapping itself is for superusers; its view is not
   { kind: 'USER MAPPING', when: (o) => o.databaseWide, sql: `SELECT 'user mapping for ' || o.usename || ' on server ' || o.srvname AS description FROM pg_catalog.pg_user_mappings o` },
   { kind: 'PROCEDURAL LANGUAGE', when: (o) => o.databaseWide, sql: databaseWide('pg_language') },
-  { kind: 'CAST', when: (o) => o.databaseWide, sql: databaseWide('pg_cast') },
+  // casts whose function and types all lie outside the selected schemas (the model carries the others)
+  { kind: 'CAST', when: (o) => o.databaseWide, sql: databaseWide('pg_cast', ` AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_type t
+      JOIN pg_catalog.pg_namespace tn ON tn.oid = t.typnamespace WHERE t.oid IN (o.castsource, o.casttarget) AND tn.nspname = ANY($1::text[]))
+    AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_proc f JOIN pg_catalog.pg_namespace fn ON fn.oid = f.pronamespace
+      WHERE f.oid = o.castfunc AND fn.nspname = ANY($1::text[]))`) },
   { kind: 'TRANSFORM', when: (o) => o.databaseWide, sql: databaseWide('pg_transform') },
   { kind: 'ACCESS METHOD', when: (o) => o.databaseWide, sql: databaseWide('pg_am') },
 ]);
