@@ -78,7 +78,7 @@ describe('replace safety: never report success on a wrong copy, never destroy wh
       }
     });
 
-    test(`jobs ${jobs}: objects outside the replaced schema that depend on it are listed, backed up and recreated`, async () => {
+    test(`jobs ${jobs}: objects outside the replaced schema that depend on it are listed, backed up and recreated; without privileges copied, the schema keeps its grants and default privileges`, async () => {
       const source = await fresh(`dep_src_${jobs}`);
       const schema = `
         CREATE TABLE public.items (id int PRIMARY KEY, name text NOT NULL);
@@ -120,7 +120,7 @@ describe('replace safety: never report success on a wrong copy, never destroy wh
       ]);
       assert.equal(check.verdict.replace.needsConfirmation, false);
 
-      const result = await sync(source, target, { jobs });
+      const result = await sync(source, target, { jobs, owners: false, privileges: false });
       assert.deepEqual(await stateOf(target, ['public']), await stateOf(source, ['public']));
       assert.deepEqual(await stateOf(target, outside), before, 'the objects outside public are as they were');
       assert.equal(result.import.dependents?.lost.length, 0);

@@ -15,7 +15,7 @@ import { createDatabase, snapshotDatabase, type TestDatabase } from '@mbsync/tes
 /** OID, comment and the whole content of every large object. */
 async function largeObjects(sql: postgres.Sql): Promise<{ oid: string; comment: string | null; data: Buffer }[]> {
   return [...(await sql<{ oid: string; comment: string | null; data: Buffer }[]>`
-    SELECT oid::text AS oid, obj_description(oid, 'pg_largeobject') AS comment, lo_get(oid) AS data FROM pg_largeobject_metadata ORDER BY oid`)];
+    SELECT m.oid::text AS oid, obj_description(m.oid, 'pg_largeobject') AS comment, lo_get(m.oid) AS data FROM pg_largeobject_metadata m ORDER BY m.oid`)];
 }
 
 describe('runSync: large objects, invalid indexes, excluded serial tables', { timeout: 300_000 }, () => {

@@ -36,20 +36,27 @@ test('the model is deterministic and survives JSON', async () => {
   assert.ok(model.serverVersionNum >= 120000);
 });
 
-test('managed schemas are left out by default and can be asked for', async () => {
+test('every schema but the system ones is read by default, as pg_dump does (Supabase\'s auth and storage included); a selection narrows it', async () => {
   assert.ok(MANAGED_SCHEMAS.includes('auth') && MANAGED_SCHEMAS.includes('storage'));
   const schemas = model.schemas.map((s) => s.name);
-  assert.deepEqual(schemas, ['Mixed Case', 'app', 'audit', 'public']);
-  assert.ok(!model.tables.some((t) => t.schema === 'auth' || t.schema === 'storage'));
+  assert.deepEqual(schemas, ['Mixed Case', 'app', 'audit', 'auth', 'public', 'storage']);
+  assert.ok(model.tables.some((t) => t.schema === 'auth' && t.name === 'users'));
   const auth = await introspect(db.sql, { schemas: ['auth'] });
   assert.deepEqual(auth.tables.map((t) => `${t.schema}.${t.name}`), ['auth.users']);
+  // a replacement being built by an import into this database is never part of it
+  await db.sql.unsafe('CREATE SCHEMA mbsync_stage_0000_1');
+  try {
+    assert.ok(!(await introspect(db.sql)).schemas.some((s) => s.name.startsWith('mbsync_stage_')));
+  } finally {
+    await db.sql.unsafe('DROP SCHEMA mbsync_stage_0000_1');
+  }
 });
 
 test('schemas, excludeSchemas and excludeTables narrow the model', async () => {
   const only = await introspect(db.sql, { schemas: ['audit'] });
   assert.deepEqual(only.tables.map((t) => t.name), ['log', 'log_special']);
   assert.deepEqual(only.routines, []);
-  const without = await introspect(db.sql, { excludeSchemas: ['audit', 'Mixed Case'], excludeTables: ['app.scratch'] });
+  const without = await introspect(db.sql, { excludeSchemas: ['audit', 'Mixed Case', 'auth', 'storage'], excludeTables: ['app.scratch'] });
   assert.deepEqual(without.schemas.map((s) => s.name), ['app', 'public']);
   assert.ok(!without.tables.some((t) => t.name === 'scratch'));
   await assert.rejects(introspect(db.sql, { schemas: ['no_such_schema'] }), (e: unknown) => e instanceof SchemaDiffError && e.code === 'SCHEMA_DIFF_INVALID_OPTIONS');
