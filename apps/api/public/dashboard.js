@@ -195,10 +195,12 @@ sourceSelect.addEventListener('change', updateForm);
 function formBody(type) {
   const checked = (id) => ($(id).checked ? true : undefined);
   const confirm = confirmField.hidden ? undefined : confirmInput.value.trim();
-  const write = { confirm, noBackup: checked('job-no-backup'), acceptDataLoss: checked('job-accept-loss') };
+  const write = { confirm, noBackup: checked('job-no-backup'), acceptDataLoss: checked('job-accept-loss'), createRoles: checked('job-create-roles') };
+  // --no-owner --no-privileges: owners and privileges are copied unless this is ticked
+  const copy = $('job-no-owner').checked ? { owners: false, privileges: false } : {};
   switch (type) {
-    case 'sync': return { from: sourceSelect.value, to: targetSelect.value, mode: $('job-mode').value, keepDump: checked('job-keep-dump'), ...write };
-    case 'export': return { from: sourceSelect.value };
+    case 'sync': return { from: sourceSelect.value, to: targetSelect.value, mode: $('job-mode').value, keepDump: checked('job-keep-dump'), ...write, ...copy };
+    case 'export': return { from: sourceSelect.value, ...copy };
     case 'import': return { to: targetSelect.value, file: fileSelect.value, mode: $('job-mode').value, ...write };
     case 'reindex': return { to: targetSelect.value, confirm };
     default: throw new Error(`unknown job type ${type}`);

@@ -8,6 +8,7 @@ export const WRITE_OPTIONS = {
   confirm: { type: 'string' },
   'no-backup': { type: 'boolean', default: false },
   yes: { type: 'boolean', default: false },
+  'create-roles': { type: 'boolean', default: false },
   json: { type: 'boolean', default: false },
 } as const;
 
@@ -16,6 +17,7 @@ export interface WriteValues {
   confirm?: string;
   'no-backup': boolean;
   yes: boolean;
+  'create-roles': boolean;
   json: boolean;
 }
 
@@ -25,6 +27,7 @@ export function writeSettings(values: WriteValues): {
   confirm: string | undefined;
   noBackup: boolean;
   acceptDataLoss: boolean;
+  createRoles: boolean;
   onReport: NonNullable<SchemaCheckOptions['onReport']>;
 } {
   if (values.mode !== 'replace' && values.mode !== 'data-only') throw new UsageError(`--mode must be replace or data-only, not "${values.mode}"`);
@@ -34,6 +37,7 @@ export function writeSettings(values: WriteValues): {
     confirm: values.confirm,
     noBackup: values['no-backup'],
     acceptDataLoss: values.yes,
+    createRoles: values['create-roles'],
     onReport: (report, verdict) => {
       if (!values.json && (!verdict[mode].allowed || (verdict[mode].needsConfirmation && !values.yes))) process.stderr.write(report + '\n');
     },

@@ -17,8 +17,9 @@ const selection = {
   excludeSchemas: Type.Optional(Type.Array(SqlName, { maxItems: 1000 })),
   excludeTables: Type.Optional(Type.Array(QualifiedName, { maxItems: 10000 })),
   excludeTableData: Type.Optional(Type.Array(QualifiedName, { maxItems: 10000, description: 'dump these tables without their rows' })),
-  owners: Type.Optional(Type.Boolean({ description: 'dump ownership (ALTER … OWNER TO)' })),
-  privileges: Type.Optional(Type.Boolean({ description: 'dump privileges (GRANT/REVOKE)' })),
+  owners: Type.Optional(Type.Boolean({ description: 'copy owners (ALTER … OWNER TO; default true). false: everything is owned by the importing role' })),
+  privileges: Type.Optional(Type.Boolean({ description: 'copy privileges (GRANT, default privileges; default true)' })),
+  eventTriggers: Type.Optional(Type.Boolean({ description: 'copy event triggers (default true; only a superuser can create them in the target)' })),
 };
 
 /** The target's name typed again (protected and non-loopback targets). */
@@ -36,6 +37,9 @@ const write = {
   noBackup: Type.Optional(Type.Boolean({ description: 'skip the backup of the target taken before the import' })),
   acceptDataLoss: Type.Optional(AcceptDataLoss),
   skipReindex: Type.Optional(SkipReindex),
+  createRoles: Type.Optional(Type.Boolean({
+    description: 'create the roles the copy needs that the target lacks: NOLOGIN, no password, no membership (refused for protected targets; else the job fails naming the roles)',
+  })),
 };
 
 const closed = { additionalProperties: false } as const;

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { loadCoreConfig, runExport } from '@mbsync/jobs/core';
 import { parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
+import { SELECTION_HELP, SELECTION_OPTIONS, selectionSettings } from '../selection-options.js';
 
 export const exportHelp = `Usage: pnpm mbsync export --from <environment|postgres-url> --out <file.sql|file.sql.gz> [options]
 
@@ -12,12 +13,7 @@ different --out, or remove the old dump first). Files are written mode 0600 (rea
 Options:
   --from <name|url>           source environment (e.g. staging, from STAGING_DATABASE_URL) or a postgres:// URL
   --out <file>                output file; a name ending in .gz is gzipped on the fly
-  --schema <name>             dump only this schema (repeatable)
-  --exclude-schema <name>     leave this schema out (repeatable; Supabase-managed schemas are always left out)
-  --exclude-table <s.t>       leave this table out (repeatable)
-  --exclude-table-data <s.t>  dump this table's structure but not its rows (repeatable)
-  --owners                    include ALTER … OWNER TO statements
-  --privileges                include GRANT/REVOKE statements
+${SELECTION_HELP}
   --jobs <n>                  connections reading table data at once, in one snapshot (1-16; default
                               SYNC_JOBS, else 2). Above 1 a table's rows may come in several COPY blocks.
   --json                      print progress and the result as JSON lines on stdout
@@ -29,12 +25,7 @@ export async function exportCommand(context: CliContext, argv: string[]): Promis
     options: {
       from: { type: 'string' },
       out: { type: 'string' },
-      schema: { type: 'string', multiple: true },
-      'exclude-schema': { type: 'string', multiple: true },
-      'exclude-table': { type: 'string', multiple: true },
-      'exclude-table-data': { type: 'string', multiple: true },
-      owners: { type: 'boolean', default: false },
-      privileges: { type: 'boolean', default: false },
+      ...SELECTION_OPTIONS,
       json: { type: 'boolean', default: false },
       jobs: { type: 'string' },
     },
@@ -49,12 +40,7 @@ export async function exportCommand(context: CliContext, argv: string[]): Promis
     const result = await runExport({
       source,
       out: values.out,
-      schemas: values.schema,
-      excludeSchemas: values['exclude-schema'],
-      excludeTables: values['exclude-table'],
-      excludeTableData: values['exclude-table-data'],
-      owners: values.owners,
-      privileges: values.privileges,
+      ...selectionSettings(values),
       jobs,
       // DISK_RESERVE_MB for the disk check; retention when --out is in DUMP_DIRECTORY
       config: loadCoreConfig(context.env),

@@ -19,7 +19,10 @@ Options:
   --confirm <name>       the target's name again: needed for protected (production, staging, Supabase) and
                          non-local targets; protected ones also need ALLOW_PROTECTED_TARGETS=true
   --no-backup            skip the backup of the target
-  --yes                  accept a replace that drops tables or columns holding rows
+  --yes                  accept a replace that drops tables or columns holding rows, or objects outside the
+                         replaced schemas that depend on them and cannot be recreated
+  --create-roles         create the roles the dump needs that the target lacks (NOLOGIN, no password, no
+                         membership); refused for protected targets
   --skip-reindex         do not rebuild the target's Typesense collections afterwards (done when
                          <TARGET>_TYPESENSE_URL is set)
   --json                 progress and result as JSON lines on stdout

@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { runSync } from '@mbsync/jobs/core';
 import { commandConfig, parseJobs, resolveDatabase, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
+import { SELECTION_HELP, SELECTION_OPTIONS, selectionSettings } from '../selection-options.js';
 import { WRITE_OPTIONS, writeSettings } from '../write-options.js';
 
 export const syncHelp = `Usage: pnpm mbsync sync --from <environment|postgres-url> --to <environment|postgres-url> [options]
@@ -26,10 +27,9 @@ Options:
                               <TARGET>_TYPESENSE_URL is set; --no-reindex works too). A reindex that fails
                               after the copy committed is a warning (exit 0): rerun it with mbsync reindex
   --yes                       accept a replace that drops tables or columns holding rows
-  --schema <name>             copy only this schema (repeatable)
-  --exclude-schema <name>     leave this schema out (repeatable)
-  --exclude-table <s.t>       leave this table out (repeatable)
-  --exclude-table-data <s.t>  copy this table's structure but not its rows (repeatable)
+${SELECTION_HELP}
+  --create-roles              create the roles the copy needs that the target lacks (NOLOGIN, no password, no
+                              membership); refused for protected targets
   --json                      progress and result as JSON lines on stdout
   -h, --help                  show this help`;
 
@@ -44,10 +44,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       jobs: { type: 'string' },
       'no-reindex': { type: 'boolean', default: false },
       'skip-reindex': { type: 'boolean', default: false },
-      schema: { type: 'string', multiple: true },
-      'exclude-schema': { type: 'string', multiple: true },
-      'exclude-table': { type: 'string', multiple: true },
-      'exclude-table-data': { type: 'string', multiple: true },
+      ...SELECTION_OPTIONS,
     },
     strict: true,
   });
@@ -67,10 +64,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       keepDump: values['keep-dump'],
       jobs,
       skipReindex: values['no-reindex'] || values['skip-reindex'],
-      schemas: values.schema,
-      excludeSchemas: values['exclude-schema'],
-      excludeTables: values['exclude-table'],
-      excludeTableData: values['exclude-table-data'],
+      ...selectionSettings(values),
       config,
       signal: context.signal,
       scope: context.scope,

@@ -55,7 +55,8 @@ export function renderOwners(model: SchemaModel): string[] {
   for (const t of [...model.enums, ...model.compositeTypes, ...model.rangeTypes]) add(`TYPE ${qualify(t.schema, t.name)}`, t.owner);
   for (const d of model.domains) add(`DOMAIN ${qualify(d.schema, d.name)}`, d.owner);
   for (const r of model.routines) add(routineTarget(r), r.owner);
-  for (const s of model.sequences) add(`SEQUENCE ${qualify(s.schema, s.name)}`, s.owner);
+  // a sequence OWNED BY a column has its table's owner, set with the table's (ALTER SEQUENCE … OWNER TO is refused)
+  for (const s of model.sequences) if (!s.ownedBy) add(`SEQUENCE ${qualify(s.schema, s.name)}`, s.owner);
   for (const t of model.tables) add(`TABLE ${qualify(t.schema, t.name)}`, t.owner);
   for (const v of model.views) add(`${v.materialized ? 'MATERIALIZED VIEW' : 'VIEW'} ${qualify(v.schema, v.name)}`, v.owner);
   return out;

@@ -73,6 +73,10 @@ const REQUEST_FIELDS: Readonly<Record<string, string>> = {
   '--mode': '"mode"',
   '--jobs': '"jobs"',
   '--schema': '"schemas"',
+  '--create-roles': '"createRoles": true',
+  '--no-owner': '"owners": false',
+  '--no-privileges': '"privileges": false',
+  '--no-event-triggers': '"eventTriggers": false',
 };
 
 /**

@@ -19,6 +19,7 @@ const selection = {
   excludeTableData: Type.Optional(Type.Array(QualifiedName, { maxItems: 10000 })),
   owners: Type.Optional(Type.Boolean()),
   privileges: Type.Optional(Type.Boolean()),
+  eventTriggers: Type.Optional(Type.Boolean()),
 };
 
 /** How a write is authorised and protected (see assertWritableTarget). */
@@ -31,6 +32,8 @@ const write = {
   acceptDataLoss: Type.Optional(Type.Boolean()),
   /** do not rebuild the target's Typesense collections after the import (done when the target has Typesense) */
   skipReindex: Type.Optional(Type.Boolean()),
+  /** create the roles the copy needs that the target lacks (NOLOGIN, no password, no membership; not on protected targets) */
+  createRoles: Type.Optional(Type.Boolean()),
 };
 
 /** A Typesense collection (alias) name of a spec: the built-in components, parts, attributes, or TYPESENSE_SPECS_FILE's. */
