@@ -23,6 +23,8 @@ export interface TableStats {
   bytes: number;
   /** 'schema.table' of the partition root the rows are loaded through, when they are (DataTable.loadVia) */
   via?: string;
+  /** a table of the target's platform, loaded data-only (DataTable.platform) */
+  platform?: boolean;
 }
 
 /** Connections a helper lane holds open: one transaction in the exporting connection's snapshot. */
@@ -101,7 +103,9 @@ export class DataCopier {
     this.#split = options.split;
     this.#blockBytes = options.blockBytes;
     this.#sourceName = options.sourceName;
-    this.tables = tables.map((t) => ({ schema: t.schema, name: t.name, rows: 0, bytes: 0, ...(t.loadVia ? { via: `${t.loadVia.schema}.${t.loadVia.name}` } : {}) }));
+    this.tables = tables.map((t) => ({
+      schema: t.schema, name: t.name, rows: 0, bytes: 0, ...(t.loadVia ? { via: `${t.loadVia.schema}.${t.loadVia.name}` } : {}), ...(t.platform ? { platform: true } : {}),
+    }));
     this.#queue = tables.map((table, i) => ({ table, stats: this.tables[i]! }));
     // with one lane the dump keeps its table order; with more, the largest go first so no lane is left alone
     // with a big table at the end

@@ -4,6 +4,7 @@ import { catalogRenderers, renderCatalogComments, renderCatalogOwners, renderCat
 import { renderComments } from './ddl/comments.js';
 import { renderDatabaseWide, renderSchemaDefaultPrivileges } from './ddl/database-objects.js';
 import { loadThroughRoot } from './ddl/partitions.js';
+import { splitForPlatform, type PlatformTarget } from './platform.js';
 import type { PostDataPhases } from './ddl/post-data.js';
 import { renderDomainPostData, renderTablePostData, renderViewPostData } from './ddl/post-data.js';
 import {
@@ -29,6 +30,11 @@ export interface RenderOptions {
    * lanes), keyed 'schema.table' (unquoted): left out of post-data.
    */
   built?: ReadonlyMap<string, BuiltParts>;
+  /**
+   * The target's platform (a local Supabase stack): its schemas' structure is left out, the rows of its data tables
+   * are loaded (DataTable.platform) and the user's additions to its tables created when missing (see platform.ts).
+   */
+  platform?: PlatformTarget;
 }
 
 /** The constraints (primary key, unique, exclusion, foreign key) and plain indexes of a table that exist already. */
@@ -46,6 +52,8 @@ export interface DataTable {
   estimatedBytes: number;
   /** The partition root its rows are loaded through (see loadThroughRoot), when they are. */
   loadVia?: { schema: string; name: string };
+  /** A table of the target's platform: its rows replace the target's, its structure stays (data-only). */
+  platform?: boolean;
 }
 
 /** The DDL of a model in the three sections of a dump, each statement complete and ending in `;`. */
@@ -74,7 +82,29 @@ interface Renderer { node: OrderNode; whole: () => string[]; stub?: () => string
  * A view that needs a primary key or unique constraint (GROUP BY on a key) is created as a stub and
  * replaced after the constraints; cycles through a view are broken the same way.
  */
-export function renderSchema(model: SchemaModel, options: RenderOptions = {}): RenderedSchema {
+export function renderSchema(whole: SchemaModel, options: RenderOptions = {}): RenderedSchema {
+  const split = options.platform ? splitForPlatform(whole, options.platform) : null;
+  const rendered = renderModel(split ? split.model : whole, options);
+  if (!split) return rendered;
+  const platformTables = split.dataTables.map((t): DataTable => ({
+    schema: t.schema, name: t.name, estimatedBytes: t.estimatedBytes, platform: true,
+    columns: t.columns.filter((c) => c.generated === undefined).sort((a, b) => a.position - b.position).map((c) => c.name),
+  }));
+  // the platform tables' own sequences (serial, identity) go on from the loaded rows
+  const loaded = new Set(split.dataTables.map((t) => `${t.schema}.${t.name}`));
+  const sequences = [
+    ...whole.sequences.filter((s) => s.ownedBy && loaded.has(`${s.ownedBy.schema}.${s.ownedBy.table}`)).map((s) => ({ schema: s.schema, name: s.name })),
+    ...split.dataTables.flatMap((t) => t.columns.flatMap((c) => (c.identitySequence ? [{ schema: c.identitySequence.sequenceSchema, name: c.identitySequence.sequenceName }] : []))),
+  ];
+  return {
+    ...rendered,
+    dataTables: [...rendered.dataTables, ...platformTables],
+    sequences: [...rendered.sequences, ...sequences],
+    databaseWide: [...rendered.databaseWide, ...split.additions],
+  };
+}
+
+function renderModel(model: SchemaModel, options: RenderOptions): RenderedSchema {
   const renderers: Renderer[] = [];
   const add = (key: string, priority: number, schema: string, name: string, whole: () => string[], extra: Partial<Renderer> = {}) => {
     renderers.push({ node: { key, priority, sortName: `${schema}\u0000${name}`, breakable: extra.stub !== undefined }, whole, ...extra });

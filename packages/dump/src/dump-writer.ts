@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
 import { introspect, modelSchemas, readDependents, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
 import { assertCopiable } from './census.js';
+import type { PlatformTarget } from './platform.js';
 import { renderDependent } from './replace/dependents-ddl.js';
 import { BatchedSink } from './batched-sink.js';
 import { BLOCK_BYTES, DataCopier, openHelperLanes, type TableStats } from './data-copier.js';
@@ -26,6 +27,8 @@ export interface DumpSelection {
   privileges?: boolean;
   /** copy event triggers (default true; only a superuser can create them in the target) */
   eventTriggers?: boolean;
+  /** the target's platform (a local Supabase stack): its schemas' structure left out, its data tables loaded data-only */
+  platform?: PlatformTarget;
   /** the database's large objects (default: unless `schemas` limits the dump, pg_dump's rule) */
   largeObjects?: boolean;
 }
@@ -110,7 +113,9 @@ export async function writeDump(sql: postgres.Sql, sink: Writable, options: Writ
       const schema = await introspect(tx, selection);
       if (options.eventTriggers === false) schema.eventTriggers = [];
       if (options.census !== false) await assertCopiable(tx, { ...selection, privileges: options.privileges }, options.sourceName);
-      const renderOptions: RenderOptions = { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData };
+      const renderOptions: RenderOptions = {
+        owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
+      };
       const rendered = renderSchema(schema, renderOptions);
       await options.onSchema?.(schema);
       throwIfAborted(signal);

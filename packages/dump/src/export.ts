@@ -125,6 +125,7 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
       largeObjects: stats.largeObjects,
       schema: stats.schema,
       carries: { owners: options.owners === true, privileges: options.privileges === true },
+      ...(options.platform ? { platform: options.platform } : {}),
       ...(options.backupOf ? { backupOf: options.backupOf } : {}),
     });
     await writeFile(manifestPartial, JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx', mode: FILE_MODE });

@@ -11,7 +11,8 @@ import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { SqlStreamError, type SqlEvent } from './sql-stream.js';
 import { createDataOnlyPlan, type DataOnlyPlan } from './data-only.js';
-import { schemasOfDump } from './replace/schemas.js';
+import { schemasOfDump, schemasOfModel } from './replace/schemas.js';
+import { splitForPlatform, type PlatformTarget } from './platform.js';
 import { completeReplace, dropReplacedSchemas, planReplace, type ReplacePlan, type ReplaceReport } from './replace/replace-plan.js';
 import { verifySchemaModel } from './verify.js';
 import { createMissingRoles } from './roles.js';
@@ -62,6 +63,12 @@ export interface ImportOptions {
   acceptDependentLoss?: boolean;
   /** create the roles the dump names that the target lacks, NOLOGIN (`--create-roles`; needs the model) */
   createRoles?: boolean;
+  /**
+   * The target's platform, when the dump was written for one (its manifest says so; a stream's caller gives it): the
+   * replace leaves the platform's schemas alone and loads the platform tables' rows data-only (truncated with their
+   * triggers off and keys dropped, reloaded, keys re-added).
+   */
+  platform?: PlatformTarget;
 }
 
 export interface ImportResult {
@@ -146,11 +153,21 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       const model = source.manifest?.schema ?? options.model ?? null;
       const carries = source.manifest?.carries ?? options.carries ?? { owners: false, privileges: false };
       const createdRoles = options.createRoles && model ? await createMissingRoles(tx, model, carries) : [];
+      const platform = options.platform ?? source.manifest?.platform ?? null;
+      // with a platform, the replace builds (and the check compares) only what is not the platform's
+      const split = platform && model ? splitForPlatform(model, platform) : null;
+      const built = split ? split.model : model;
+      const platformTables = split?.dataTables ?? [];
+      let platformPlan: DataOnlyPlan | null = null;
       if (mode === 'replace') {
-        replacing = await planReplace(tx, options.schemas ?? schemasOfDump(source.manifest), {
-          owners: carries.owners, privileges: carries.privileges, acceptDependentLoss: options.acceptDependentLoss === true, model,
+        replacing = await planReplace(tx, options.schemas ?? (built ? schemasOfModel(built) : schemasOfDump(source.manifest)), {
+          owners: carries.owners, privileges: carries.privileges, acceptDependentLoss: options.acceptDependentLoss === true, model: built,
         });
         await dropReplacedSchemas(tx, replacing);
+        if (platformTables.length > 0) {
+          platformPlan = await createDataOnlyPlan(tx, platformTables);
+          await platformPlan.prepare();
+        }
       } else {
         plan = await createDataOnlyPlan(tx, reloaded!);
         await plan.prepare();
@@ -159,7 +176,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       const loadedByTable = new Map<string, ImportResult['tables'][number]>();
       // Tables created (or, data-only, truncated) by this transaction take COPY … FREEZE: rows land frozen,
       // so the first reader after COMMIT does not rewrite every page to set hint bits.
-      const fresh = new Set<string>(plan ? reloaded!.map((t) => `${t.schema}.${t.name}`) : []);
+      const fresh = new Set<string>([...(plan ? reloaded! : []), ...platformTables].map((t) => `${t.schema}.${t.name}`));
       // but never a partitioned table (COPY FREEZE refuses one; pg_dump --load-via-partition-root loads through the
       // root): the target's partitioned tables, read again when a CREATE TABLE ran since the last look
       let partitioned: Set<string> | null = null;
@@ -223,11 +240,12 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
         throw new DumpError('DUMP_VERIFY_FAILED', `large objects loaded into "${options.targetName}" differ from the dump, nothing was committed: dump has ${expectedLargeObjects}, loaded ${largeObjects}`);
       }
       if (plan) await plan.finish();
+      if (platformPlan) await platformPlan.finish();
       let dependents: ReplaceReport | undefined;
       if (replacing) {
         meter.update({ message: 'recreating dependent objects and checking the catalog' }, true);
         dependents = await completeReplace(tx, replacing);
-        if (model) await verifySchemaModel(tx, model, replacing.schemas, options.targetName, carries);
+        if (built) await verifySchemaModel(tx, built, replacing.schemas, options.targetName, carries);
       }
       const rows = tables.reduce((sum, t) => sum + t.rows, 0);
       meter.update({ bytesDone: source.totalBytes || source.bytesRead, tablesTotal: tables.length, message: 'committing' }, true);

@@ -30,3 +30,5 @@ export { quoteLiteral } from './sql-literal.js';
 export { syncParallel } from './parallel/parallel-sync.js';
 export type { ParallelSyncOptions, ParallelSyncResult } from './parallel/parallel-sync.js';
 export { STAGE_SCHEMA_PREFIX } from './parallel/staging-schemas.js';
+export { readPlatformTarget, splitForPlatform } from './platform.js';
+export type { PlatformSplit, PlatformTarget } from './platform.js';

@@ -3,6 +3,7 @@ import type { SchemaModel } from '@mbsync/schema-diff';
 import { DUMP_FORMAT_VERSION, TOOL_NAME, TOOL_VERSION } from './dump-format.js';
 import { DumpError } from './errors.js';
 import type { TableStats } from './dump-writer.js';
+import type { PlatformTarget } from './platform.js';
 
 /** The sidecar `<dump>.manifest.json`: what the dump holds and how to check it is whole. */
 export interface DumpManifest {
@@ -26,6 +27,8 @@ export interface DumpManifest {
   /** large objects in the dump (absent in manifests written before they were copied) */
   largeObjects?: number;
   schema: SchemaModel;
+  /** The target platform the dump was written for (its schemas' structure left out, its data tables loaded data-only). */
+  platform?: PlatformTarget;
   /** Whether the dump sets owners and privileges (absent in older manifests: neither). */
   carries?: { owners: boolean; privileges: boolean };
   /** Set on backups: the target they were taken of and the schemas an import was about to replace. */

@@ -50,10 +50,15 @@ export async function checkTarget(sql: postgres.Sql | postgres.TransactionSql, d
   const uncopied = await readUncopied(sql, schemas, { databaseWide: false, privileges: false });
   const missingRoles = await readMissingRoles(sql, dump, options.roles ?? {});
   const [session] = await sql<{ superuser: boolean }[]>`SELECT rolsuper AS superuser FROM pg_catalog.pg_roles WHERE rolname = current_user`;
+  // an event trigger's owner must be a superuser: a role that is not one (or one --create-roles would make) cannot own it
+  const eventOwners = options.roles?.owners ? [...new Set((dump.eventTriggers ?? []).map((e) => e.owner))] : [];
+  const superusers = new Set((await sql<{ name: string }[]>`SELECT rolname AS name FROM pg_catalog.pg_roles WHERE rolname = ANY(${eventOwners}::text[]) AND rolsuper`).map((r) => r.name));
+  const eventTriggerOwners = (dump.eventTriggers ?? []).filter((e) => eventOwners.includes(e.owner) && !superusers.has(e.owner)).map((e) => `event trigger ${e.name} (owner ${e.owner})`);
   const verdict = judgeImport(changes, {
     targetRowCounts, dependents, uncopied,
     missingRoles: { roles: missingRoles, created: options.roles?.create === true },
     eventTriggersNeedSuperuser: (dump.eventTriggers?.length ?? 0) > 0 && session?.superuser !== true,
+    eventTriggerOwners,
   });
   return { target, changes, targetRowCounts, dependents, missingRoles, verdict };
 }

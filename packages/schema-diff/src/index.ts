@@ -3,7 +3,7 @@ export { MANAGED_SCHEMAS, isManagedSchema, selectSchemas } from './introspect/sc
 export type { IntrospectOptions } from './introspect/scope.js';
 export { SchemaDiffError } from './errors.js';
 export type { SchemaDiffErrorCode } from './errors.js';
-export { modelSchemas, objectKey } from './model.js';
+export { modelSchemas, narrowModel, objectKey } from './model.js';
 export type {
   Column, CompositeAttribute, CompositeType, ConstraintType, DefaultPrivilege, DependencyEdge, DomainConstraint, DomainType, EnumType, EventTrigger, Publication, PublicationTable,
   ExtensionInfo, IdentitySpec, IndexInfo, ObjectKind, Ownership, Policy, RangeType, Routine, RoutineKind, Rule, SchemaInfo,

@@ -339,3 +339,22 @@ export function modelSchemas(model: SchemaModel): string[] {
   for (const s of model.schemas) names.add(s.name);
   return [...names].filter((n) => !SYSTEM_SCHEMAS.has(n)).sort();
 }
+
+/**
+ * The part of a model in the schemas `keep` accepts: every object of another schema left out, publications narrowed
+ * to those schemas' tables, default privileges to those schemas (and the global ones). Objects of no schema stay.
+ */
+export function narrowModel(model: SchemaModel, keep: (schema: string) => boolean): SchemaModel {
+  const out: Record<string, unknown> = {};
+  for (const [field, value] of Object.entries(model)) {
+    out[field] = Array.isArray(value) && field !== 'dependencies'
+      ? (value as { schema?: unknown }[]).filter((item) => typeof item?.schema !== 'string' || keep(item.schema))
+      : value;
+  }
+  const narrowed = out as unknown as SchemaModel;
+  narrowed.schemas = model.schemas.filter((s) => keep(s.name));
+  if (model.publications) {
+    narrowed.publications = model.publications.map((p) => ({ ...p, tables: p.tables.filter((t) => keep(t.schema)), schemas: p.schemas.filter(keep) }));
+  }
+  return narrowed;
+}

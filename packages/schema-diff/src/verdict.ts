@@ -39,6 +39,8 @@ export interface JudgeContext {
   missingRoles?: { roles: MissingRole[]; created: boolean };
   /** The dump has event triggers and the importing role is not a superuser (only superusers create them). */
   eventTriggersNeedSuperuser?: boolean;
+  /** Event triggers whose owner is not a superuser in the target (an event trigger's owner must be one). */
+  eventTriggerOwners?: string[];
 }
 
 function describe(change: SchemaChange): string {
@@ -112,6 +114,11 @@ export function judgeImport(changes: SchemaChange[], context: JudgeContext = {})
       replace.allowed = false;
       replace.reasons.push(`the target lacks role${missing.roles.length > 1 ? 's' : ''} the copy needs: ${list}. Create them with --create-roles (NOLOGIN, no password, no membership), or leave owners and privileges out with --no-owner --no-privileges (policies still need their roles)`);
     }
+  }
+  if (context.eventTriggerOwners && context.eventTriggerOwners.length > 0) {
+    replace.allowed = false;
+    replace.reasons.push(`an event trigger's owner must be a superuser, and in the target these owners are not (or would be created as plain roles): ${context.eventTriggerOwners.join(', ')}. `
+      + 'Create the owners as superusers yourself, or leave event triggers out with --no-event-triggers, or owners with --no-owner');
   }
   if (context.eventTriggersNeedSuperuser) {
     replace.allowed = false;

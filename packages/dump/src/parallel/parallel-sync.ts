@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type postgres from 'postgres';
-import { introspect, type SchemaModel } from '@mbsync/schema-diff';
+import { introspect, type SchemaModel, type Table } from '@mbsync/schema-diff';
 import { cancelBackend } from '../cancel-backend.js';
 import { assertCopiable } from '../census.js';
 import { qualify, quoteIdent, renderSchema, type RenderedSchema } from '../ddl.js';
@@ -20,6 +20,8 @@ import { pipeCopy } from './copy-pipe.js';
 import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
 import { dropStagingSchemas, dropStaleStagingSchemas, openLike, STAGE_SCHEMA_PREFIX } from './staging-schemas.js';
 import { readTargetExtensions } from './target-extensions.js';
+import { createDataOnlyPlan, type DataOnlyPlan } from '../data-only.js';
+import { splitForPlatform, type PlatformTarget } from '../platform.js';
 import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
 
@@ -44,6 +46,8 @@ export interface ParallelSyncOptions extends DumpSelection {
   acceptDependentLoss?: boolean;
   /** create the roles the copy names that the target lacks, NOLOGIN (`--create-roles`) */
   createRoles?: boolean;
+  /** the target's platform (a local Supabase stack): its schemas left alone, its data tables loaded data-only */
+  platform?: PlatformTarget;
   signal?: AbortSignal;
   /** the source's schema model, read inside the snapshot, before the target is touched */
   onSchema?: (model: SchemaModel) => Promise<void> | void;
@@ -129,7 +133,9 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       if (options.eventTriggers === false) model.eventTriggers = [];
       await assertCopiable(coord, { ...selection, privileges: options.privileges }, options.sourceName);
       const [snapshot] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
-      const plain = renderSchema(model, { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData });
+      const plain = renderSchema(model, {
+        owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
+      });
       const sizes = await tableSizes(coord, plain.dataTables);
       await options.onSchema?.(model);
       throwIfAborted(controller.signal);
@@ -225,8 +231,16 @@ class Run {
   ) {
     const bytesTotal = plain.dataTables.reduce((n, t) => n + (sizes.get(`${t.schema}.${t.name}`) ?? 0), 0);
     this.meter = new ProgressMeter(options.onProgress, { tablesTotal: plain.dataTables.length, bytesTotal });
-    this.schemas = schemasOfModel(model);
+    const split = options.platform ? splitForPlatform(model, options.platform) : null;
+    this.built = split ? split.model : model;
+    this.platformTables = split?.dataTables ?? [];
+    this.schemas = schemasOfModel(this.built);
   }
+
+  /** What the replace builds: the dump's model without the target platform's schemas. */
+  readonly built: SchemaModel;
+  /** The platform's tables whose rows are loaded data-only in the final transaction. */
+  readonly platformTables: Table[];
 
   get signal(): AbortSignal {
     return this.controller.signal;
@@ -297,9 +311,10 @@ class Run {
           throwIfAborted(this.signal);
           // roles are created in the main transaction, which the lanes cannot see before it commits
           this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
-          const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.model, {
+          const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.built, {
             prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
             excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary,
+            deferForeignKeysTo: new Set(this.platformTables.map((t) => `${t.schema}.${t.name}`)),
             targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
           });
           if ('fallback' in planned) fallback = planned.fallback;
@@ -382,7 +397,8 @@ class Run {
     });
     await this.#runLanes(targets, snapshotId, plan);
     this.meter.update({ message: 'triggers, policies, privileges and sequences' }, true);
-    const setvals = await readSequenceValues(this.coordinator!, this.plain.sequences, (s) => plan.shadows.get(s) ?? s);
+    // the platform's sequences are set in the final transaction, with its tables' rows
+    const setvals = await readSequenceValues(this.coordinator!, this.plain.sequences.filter((s) => plan.shadows.has(s.schema)), (s) => plan.shadows.get(s) ?? s);
     await first.begin(async (ttx) => {
       for (const statement of [...plan.finishing, ...setvals]) await this.#runOn(ttx, statement.trimEnd(), signal);
     });
@@ -571,11 +587,14 @@ class Run {
         this.meter.update({ message: 'large objects' }, true);
         await copyLargeObjects(this.coordinator!, (statement) => this.#runOn(sp, statement, this.signal), { owners: options.owners, privileges: options.privileges, signal: this.signal });
       }
+      const platform = await this.#loadPlatform(sp);
+      for (const statement of plan.deferred) await this.#runOn(sp, statement, this.signal);
       for (const statement of plan.refresh) await this.#runOn(sp, statement, this.signal);
-      for (const statement of plan.databaseWide) await this.#runOn(sp, statement, this.signal);
+      for (const statement of this.plain.databaseWide) await this.#runOn(sp, statement, this.signal);
+      await platform?.finish();
       dependents = await completeReplace(sp, replacing);
       this.meter.update({ message: 'checking the catalog' }, true);
-      await verifySchemaModel(sp, this.model, this.schemas, options.targetName, { owners: options.owners, privileges: options.privileges });
+      await verifySchemaModel(sp, this.built, this.schemas, options.targetName, { owners: options.owners, privileges: options.privileges });
     });
     const tables = this.plain.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);
     this.meter.update({ message: 'committing', bytesDone: this.meter.state.bytesTotal, tablesDone: tables.length }, true);
@@ -583,7 +602,42 @@ class Run {
   }
 
   #replaceOptions() {
-    return { owners: this.options.owners, privileges: this.options.privileges, acceptDependentLoss: this.options.acceptDependentLoss === true, model: this.model };
+    return { owners: this.options.owners, privileges: this.options.privileges, acceptDependentLoss: this.options.acceptDependentLoss === true, model: this.built };
+  }
+
+  /**
+   * The platform's data tables (a local Supabase stack's auth and storage): truncated with their triggers off and the
+   * keys touching them dropped, reloaded from the snapshot, their sequences set; `finish` puts triggers and keys back.
+   */
+  async #loadPlatform(tx: postgres.TransactionSql): Promise<DataOnlyPlan | null> {
+    if (this.platformTables.length === 0) return null;
+    this.meter.update({ message: "loading the platform's tables" }, true);
+    const plan = await createDataOnlyPlan(tx, this.platformTables);
+    await plan.prepare();
+    for (const t of this.plain.dataTables.filter((d) => d.platform)) await this.#copyInto(tx, t);
+    const loaded = new Set(this.platformTables.map((t) => t.schema));
+    for (const s of await readSequenceValues(this.coordinator!, this.plain.sequences.filter((q) => loaded.has(q.schema)))) await this.#runOn(tx, s.trimEnd(), this.signal);
+    return plan;
+  }
+
+  /** Copies one table from the coordinator's snapshot in the main transaction (FREEZE: created or truncated by it). */
+  async #copyInto(tx: postgres.TransactionSql, t: RenderedSchema['dataTables'][number]): Promise<void> {
+    const key = `${t.schema}.${t.name}`;
+    const name = qualify(t.schema, t.name);
+    const list = t.columns.length ? ` (${t.columns.map(quoteIdent).join(', ')})` : '';
+    this.meter.update({ table: key }, true);
+    const copied = await pipeCopy(this.coordinator!, `COPY ${name}${list} TO STDOUT`, tx, `COPY ${name}${list} FROM STDIN WITH (FREEZE)`, {
+      signal: this.signal,
+      onBytes: (bytes, rows) => this.#onBytes(key, bytes, rows),
+    }).catch((error: unknown) => {
+      throw laneError(error, `copying ${key}`, this.options.targetName);
+    });
+    const inserted = await insertedRows(tx, name);
+    if (inserted !== copied.rows) {
+      throw new DumpError('DUMP_VERIFY_FAILED', `${key}: the source sent ${copied.rows} rows but "${this.options.targetName}" took ${inserted}; nothing was changed`);
+    }
+    this.#statements++;
+    this.#tableDone(key, { schema: t.schema, name: t.name, rows: copied.rows, bytes: copied.bytes });
   }
 
   #result(tables: TableStats[], statements: number, dependents: ReplaceReport): Omit<ImportResult, 'durationMs'> {
@@ -611,24 +665,12 @@ class Run {
     const replacing = await planReplace(tx, this.schemas, this.#replaceOptions());
     await dropReplacedSchemas(tx, replacing);
     for (const s of this.plain.preData) await run(s);
-    for (const t of this.plain.dataTables) {
-      const key = `${t.schema}.${t.name}`;
-      const name = qualify(t.schema, t.name);
-      const list = t.columns.length ? ` (${t.columns.map(quoteIdent).join(', ')})` : '';
-      this.meter.update({ table: key }, true);
-      const copied = await pipeCopy(coord, `COPY ${name}${list} TO STDOUT`, tx, `COPY ${name}${list} FROM STDIN WITH (FREEZE)`, {
-        signal: this.signal,
-        onBytes: (bytes, rows) => this.#onBytes(key, bytes, rows),
-      }).catch((error: unknown) => {
-        throw laneError(error, `copying ${key}`, this.options.targetName);
-      });
-      const inserted = await insertedRows(tx, name);
-      if (inserted !== copied.rows) {
-        throw new DumpError('DUMP_VERIFY_FAILED', `${key}: the source sent ${copied.rows} rows but "${this.options.targetName}" took ${inserted}; nothing was changed`);
-      }
-      this.#statements++;
-      this.#tableDone(key, { schema: t.schema, name: t.name, rows: copied.rows, bytes: copied.bytes });
+    let platform: DataOnlyPlan | null = null;
+    if (this.platformTables.length > 0) {
+      platform = await createDataOnlyPlan(tx, this.platformTables);
+      await platform.prepare();
     }
+    for (const t of this.plain.dataTables) await this.#copyInto(tx, t);
     if (includesLargeObjects(this.options)) {
       this.meter.update({ message: 'large objects', table: null }, true);
       await copyLargeObjects(coord, run, { owners: this.options.owners, privileges: this.options.privileges, signal: this.signal });
@@ -638,8 +680,9 @@ class Run {
     for (const s of this.plain.postData) await run(s);
     for (const s of this.plain.refreshMaterializedViews) await run(s);
     for (const s of this.plain.databaseWide) await run(s);
+    await platform?.finish();
     const dependents = await completeReplace(tx, replacing);
-    await verifySchemaModel(tx, this.model, this.schemas, this.options.targetName, { owners: this.options.owners, privileges: this.options.privileges });
+    await verifySchemaModel(tx, this.built, this.schemas, this.options.targetName, { owners: this.options.owners, privileges: this.options.privileges });
     const tables = this.plain.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);
     this.meter.update({ message: 'committing', bytesDone: this.meter.state.bytesTotal, tablesDone: tables.length }, true);
     const rows = tables.reduce((n, t) => n + t.rows, 0);

@@ -56,10 +56,10 @@ export interface ShadowPlan {
   finishing: string[];
   /** REFRESH MATERIALIZED VIEW, real names: run after the swap, on the new data */
   refresh: string[];
-  /** objects of no schema (publications, event triggers, global default privileges), real names: after the swap */
-  databaseWide: string[];
   /** extensions the target has where the dump wants them: moved into the new schema by the swap */
   relocate: { extension: string; schema: string }[];
+  /** foreign keys into tables the final transaction reloads, real names: after those tables' rows */
+  deferred: string[];
 }
 
 export interface ShadowPlanOptions {
@@ -71,6 +71,11 @@ export interface ShadowPlanOptions {
   binary: boolean;
   /** the dump's extensions as the target has them (readTargetExtensions) */
   targetExtensions: Map<string, TargetExtension>;
+  /**
+   * Tables ('schema.table') outside the replaced schemas whose rows the final transaction reloads (a platform's): a
+   * foreign key into one is added there, after them, not checked beside the live schemas against their old rows.
+   */
+  deferForeignKeysTo?: ReadonlySet<string>;
 }
 
 /**
@@ -158,6 +163,17 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
     built.set(shadowTable.table.key, shadowTable.built);
   }
   const foreignKeys = planForeignKeys(model, tables, built, rewrite);
+  const deferred: string[] = [];
+  for (const t of model.tables) {
+    for (const c of t.constraints) {
+      if (c.type !== 'foreign key' || c.cloned || !c.references || !options.deferForeignKeysTo?.has(`${c.references.schema}.${c.references.name}`)) continue;
+      const key = `${t.schema}.${t.name}`;
+      const parts = built.get(key) ?? { builtConstraints: new Set<string>(), builtIndexes: new Set<string>() };
+      (parts.builtConstraints as Set<string>).add(c.name);
+      built.set(key, parts);
+      deferred.push(`ALTER TABLE ${t.kind === 'partitioned' ? '' : 'ONLY '}${qualify(t.schema, t.name)}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`);
+    }
+  }
   const rendered: RenderedSchema = renderSchema(model, { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, built });
 
   const prep = [...shadows.values()].map((s) => `CREATE SCHEMA ${quoteIdent(s)};`);
@@ -174,8 +190,8 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
     shadows, resolve, prep, tables, foreignKeys,
     finishing: rendered.postData.map(rewrite),
     refresh: rendered.refreshMaterializedViews,
-    databaseWide: rendered.databaseWide,
     relocate,
+    deferred,
   };
 }
 

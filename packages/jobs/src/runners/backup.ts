@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type postgres from 'postgres';
-import { backupFileName, describePgError, exportDatabase, openDumpFile, pruneBackups, quoteLiteral, type BackupInfo, type ProgressCallback } from '@mbsync/dump';
+import { type PlatformTarget, backupFileName, describePgError, exportDatabase, openDumpFile, pruneBackups, quoteLiteral, type BackupInfo, type ProgressCallback } from '@mbsync/dump';
 import type { CoreConfig } from '../config.js';
 import { assertDiskSpace, estimateDumpSize } from '../disk-space.js';
 import type { Environment } from '../environments.js';
@@ -10,6 +10,8 @@ export interface TakeBackupInput {
   target: Environment;
   /** the schemas an import is about to replace; those that exist are exported */
   schemas: string[];
+  /** the target's platform, when it has one: the platform tables the import reloads are backed up with their rows */
+  platform?: PlatformTarget | null;
   config: Pick<CoreConfig, 'backupDirectory' | 'backupKeepCount' | 'backupKeepDays' | 'diskReserveBytes'>;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
@@ -22,8 +24,10 @@ export interface TakeBackupInput {
  * older backups (BACKUP_KEEP_COUNT / BACKUP_KEEP_DAYS) afterwards.
  */
 export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
-  const existing = input.schemas.length === 0 ? [] : await input.sql.unsafe<{ name: string }[]>(
-    `SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname IN (${input.schemas.map(quoteLiteral).join(', ')})`,
+  // with a platform, its data schemas too: the import reloads their tables' rows (data-only), the backup keeps them
+  const wanted = [...input.schemas, ...(input.platform ? ['auth', 'storage'].filter((s) => input.platform!.schemas.includes(s)) : [])];
+  const existing = wanted.length === 0 ? [] : await input.sql.unsafe<{ name: string }[]>(
+    `SELECT nspname AS name FROM pg_catalog.pg_namespace WHERE nspname IN (${wanted.map(quoteLiteral).join(', ')})`,
   );
   const schemas = existing.map((r) => r.name);
   const estimate = schemas.length === 0 ? { dumpBytes: 0 } : await estimateDumpSize(input.sql, { schemas }, true).catch((error: unknown) => {
@@ -38,6 +42,7 @@ export async function takeBackup(input: TakeBackupInput): Promise<BackupInfo> {
     out: file,
     // an empty list selects nothing: a target holding none of the schemas gets an empty backup
     schemas,
+    ...(input.platform ? { platform: input.platform } : {}),
     // what the replace may drop outside those schemas, so that restoring the backup brings it back
     dependents: true,
     census: false,

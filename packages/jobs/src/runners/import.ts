@@ -1,20 +1,25 @@
 import {
   DumpError,
+  describePgError,
   dumpReadError,
   importDump,
   manifestPath,
   openDumpFile,
   readDumpEvents,
   readManifest,
+  readPlatformTarget,
   scanDumpSchemas,
-  schemasOfDump,
+  schemasOfModel,
+  splitForPlatform,
   verifyRowCounts,
   type BackupInfo,
   type ImportMode,
   type ImportResult,
   type RowCountCheck,
 } from '@mbsync/dump';
+import type postgres from 'postgres';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
+import { JobsError } from '../errors.js';
 import type { CoreConfig } from '../config.js';
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { assertWritableTarget } from '../destination-guard.js';
@@ -87,7 +92,9 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   }
   const scanned = hasManifest ? null : await scanDumpFile(input.file);
   const source = await openDumpFile(input.file);
-  const schemas = input.schemas ?? (source.manifest ? schemasOfDump(source.manifest) : scanned!);
+  // a dump written for a platform target (a local Supabase stack) leaves the platform's schemas alone
+  const platform = source.manifest?.platform ?? null;
+  const schemas = input.schemas ?? (source.manifest ? schemasOfModel(platform ? splitForPlatform(source.manifest.schema, platform).model : source.manifest.schema) : scanned!);
   const specs = source.manifest ? (input.checkSpecs ?? (reindexing ? await reindexSpecs(input.config) : null)) : null;
   const target = await ensureTargetDatabase(input.target, input.scope);
   if (target.created) input.onProgress?.(phaseEvent('validate', phases, `created the database ${target.database} on ${input.target.name}`));
@@ -95,6 +102,7 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
   let backup: BackupInfo | null = null;
   try {
+    if (!platform && input.mode !== 'data-only') await refuseForPlatform(sql, input.target.name, schemas);
     const result = await importDump({
       sql,
       targetName: input.target.name,
@@ -112,11 +120,11 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
           const carries = source.manifest.carries ?? { owners: false, privileges: false };
           await checkTargetSchema(tx, source.manifest.schema, {
             mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport,
-            roles: roleChecks({ ...carries, createRoles: input.createRoles }),
+            roles: roleChecks({ ...carries, createRoles: input.createRoles }), platform,
           });
         }
         if (specs && source.manifest) await assertSpecsFitDump(specs, source.manifest.schema, schemas, input.target.name);
-        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: input.signal, onProgress: report('backup') });
+        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: input.signal, onProgress: report('backup') });
       },
     });
     // assigned inside beforeWrite, which TypeScript cannot see
@@ -143,4 +151,19 @@ async function scanDumpFile(file: string): Promise<string[]> {
   }
   scan.assertComplete();
   return schemas;
+}
+
+/**
+ * A dump that replaces a platform's schemas (auth, storage, …) is refused for a target whose platform owns them (a
+ * local Supabase stack): its structure is the platform's. A sync writes the dump for the target instead.
+ */
+async function refuseForPlatform(sql: postgres.Sql, targetName: string, schemas: string[]): Promise<void> {
+  const platform = await readPlatformTarget(sql).catch((error: unknown) => {
+    throw describePgError(error, 'target', targetName);
+  });
+  const owned = platform ? schemas.filter((s) => platform.schemas.includes(s)) : [];
+  if (owned.length > 0) {
+    throw new JobsError('JOBS_SCHEMA_INCOMPATIBLE', `"${targetName}" is a Supabase-shaped database whose platform owns ${owned.join(', ')}; this dump would replace them. `
+      + `Sync straight into it (mbsync sync), which loads the platform's tables' rows only, or export with --exclude-schema ${owned.join(' --exclude-schema ')}`);
+  }
 }

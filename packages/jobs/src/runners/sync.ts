@@ -1,9 +1,12 @@
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import {
+  describePgError,
   importDump,
   openDumpStream,
+  readPlatformTarget,
   schemasOfModel,
+  splitForPlatform,
   syncParallel,
   timestampedFileName,
   verifyRowCounts,
@@ -13,8 +16,10 @@ import {
   type DumpStats,
   type ImportMode,
   type ImportResult,
+  type PlatformTarget,
   type RowCountCheck,
 } from '@mbsync/dump';
+import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
 import type { CoreConfig } from '../config.js';
 import { openDatabase, type DatabaseScope } from '../database.js';
@@ -108,6 +113,31 @@ async function committed(input: SyncJobInput, backup: BackupInfo | null, result:
   await input.onCommitted?.({ target: input.target.name, committedAt: new Date().toISOString(), backupId: backup?.id ?? null, import: commitSummary(result), export: exported, dumpFile: null });
 }
 
+/**
+ * The target's platform (a local Supabase stack), read before the export starts: the dump is then written for it
+ * (the platform's schemas' structure left out, its data tables loaded data-only).
+ */
+async function detectPlatform(sql: postgres.Sql, target: Environment): Promise<PlatformTarget | null> {
+  return readPlatformTarget(sql).catch((error: unknown) => {
+    throw describePgError(error, 'target', target.name);
+  });
+}
+
+/** Runs `then` with a short-lived connection to the target. */
+async function withTarget<T>(input: SyncJobInput, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = openDatabase(input.target, { applicationName: 'mbsync sync', scope: input.scope });
+  try {
+    return await then(sql);
+  } finally {
+    await sql.end({ timeout: 1 });
+  }
+}
+
+/** The schemas a replace of `model` drops and rebuilds: all of them, but a platform's. */
+function replacedSchemas(model: SchemaModel, platform: PlatformTarget | null): string[] {
+  return schemasOfModel(platform ? splitForPlatform(model, platform).model : model);
+}
+
 function assertDistinct(source: Environment, target: Environment): void {
   const key = (env: Environment) => {
     const hosts = parseDatabaseHosts(env.databaseUrl).map((h) => (h.loopback ? 'loopback' : h.host));
@@ -146,7 +176,9 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
   };
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
   try {
+    const platform = await detectPlatform(targetSql, input.target);
     const result = await syncParallel({
+      ...(platform ? { platform } : {}),
       schemas: input.schemas,
       excludeSchemas: input.excludeSchemas,
       excludeTables: input.excludeTables,
@@ -165,16 +197,16 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       signal: input.signal,
       onSchema: (schema) => {
         model = schema;
-        schemas = schemasOfModel(schema);
+        schemas = replacedSchemas(schema, platform);
         input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
       },
       beforeWrite: async (tx) => {
-        await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input) });
+        await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
         if (specs) await assertSpecsFitDump(specs, model!, schemas, input.target.name);
         if (!backupSql) startImport();
       },
       alongside: backupSql ? async (signal) => {
-        backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal, onProgress: report('backup') });
+        backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal, onProgress: report('backup') });
         startImport();
       } : undefined,
       onProgress: (p) => importing && importProgress?.(p),
@@ -195,7 +227,9 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
 async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
   const started = Date.now();
   const out = join(input.config.dumpDirectory, timestampedFileName(input.source.name, '.sql'));
-  const exported = await runExport({ ...input, out, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('export') });
+  // the dump is written for the target: a platform's schemas left out, its data tables loaded data-only
+  const platform = input.mode === 'data-only' ? null : await withTarget(input, (sql) => detectPlatform(sql, input.target));
+  const exported = await runExport({ ...input, ...(platform ? { platform } : {}), out, signal: input.signal, onProgress: phaseReporter(input.onProgress, phases)('export') });
   const exportMs = Date.now() - started;
   const imported = await runImport({
     target: input.target,
@@ -248,8 +282,16 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   const exportProgress = report('export');
   const importProgress = report('import');
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
+  let platform: PlatformTarget | null;
+  try {
+    platform = input.mode === 'data-only' ? null : await detectPlatform(targetSql, input.target);
+  } catch (error) {
+    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+    throw error;
+  }
   const exporting: Promise<DumpStats> = writeDump(sourceSql, pipe, {
     ...input,
+    ...(platform ? { platform } : {}),
     sourceName: input.source.name,
     signal: controller.signal,
     onSchema: (model) => {
@@ -280,7 +322,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   let backup: BackupInfo | null = null;
   try {
     const schema = await schemaPromise;
-    const schemas = schemasOfModel(schema);
+    const schemas = replacedSchemas(schema, platform);
     // the tables whose rows the export streams (as the exporter renders them): a data-only import reloads these
     const noData = new Set(input.excludeTableData ?? []);
     const dataTables = schema.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`)).map((t) => ({ schema: t.schema, name: t.name }));
@@ -292,6 +334,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
       mode: input.mode,
       schemas,
       model: schema,
+      ...(platform ? { platform } : {}),
       carries: { owners: input.owners === true, privileges: input.privileges === true },
       acceptDependentLoss: input.acceptDataLoss ?? false,
       createRoles: input.createRoles ?? false,
@@ -303,9 +346,9 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
       // the export has written its trailer by the time the importer asks, so its counts are final
       expectedTables: () => exportedTables,
       beforeWrite: async (tx) => {
-        await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input) });
+        await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
         if (specs) await assertSpecsFitDump(specs, schema, schemas, input.target.name);
-        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, config: input.config, signal: controller.signal, onProgress: report('backup') });
+        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: controller.signal, onProgress: report('backup') });
         importing = true;
         input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
       },
