@@ -41,6 +41,8 @@ export interface JudgeContext {
   eventTriggersNeedSuperuser?: boolean;
   /** Event triggers whose owner is not a superuser in the target (an event trigger's owner must be one). */
   eventTriggerOwners?: string[];
+  /** The dump's extensions the target cannot install, each described with what uses it (both modes refuse). */
+  extensions?: string[];
 }
 
 function describe(change: SchemaChange): string {
@@ -114,6 +116,10 @@ export function judgeImport(changes: SchemaChange[], context: JudgeContext = {})
       replace.allowed = false;
       replace.reasons.push(`the target lacks role${missing.roles.length > 1 ? 's' : ''} the copy needs: ${list}. Create them with --create-roles (NOLOGIN, no password, no membership), or leave owners and privileges out with --no-owner --no-privileges (policies still need their roles)`);
     }
+  }
+  for (const reason of context.extensions ?? []) {
+    replace.allowed = false;
+    replace.reasons.push(reason);
   }
   if (context.eventTriggerOwners && context.eventTriggerOwners.length > 0) {
     replace.allowed = false;
