@@ -4,7 +4,8 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
-import { describeEnvironment, openDatabase, watchForStalls, JobsError } from '@mbsync/jobs';
+import { openDatabase, watchForStalls } from '@mbsync/execution';
+import { describeEnvironment, JobsError } from '@mbsync/jobs';
 import { snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 import { assertCopied, assertNoPartialFiles, assertNoSessions, assertUnchanged, createSource, createTarget, ourSessions, scratch } from './support/fixtures.js';
 import { startTcpProxy, upstreamOf, type Direction, type FaultScope, type TcpProxy } from './support/tcp-proxy.js';

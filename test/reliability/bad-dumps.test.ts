@@ -13,7 +13,8 @@ import { gzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { DumpError, exportDatabase, importDump, manifestPath, openDumpFile } from '@mbsync/dump';
-import { describeEnvironment, loadCoreConfig, runImport, type CoreConfig, type Environment } from '@mbsync/jobs/core';
+import { runImport } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, type Environment, loadCoreConfig } from '@mbsync/jobs';
 import { createDatabase, databaseUrl, pgDumpSchema, psqlText, snapshotDatabase, type DatabaseSnapshot, type TestDatabase } from '@mbsync/testkit';
 
 /** A made-up password in the target's URL (loopback trust auth ignores it): no message may show it. */

@@ -3,7 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { describeEnvironment, loadCoreConfig, runSync, type CoreConfig } from '@mbsync/jobs/core';
+import { runSync } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
 import { createDatabase, pgDumpSchema, pgDumpSchemaFull, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 /**

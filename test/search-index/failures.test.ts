@@ -6,7 +6,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { TestDatabase } from '@mbsync/testkit';
-import { describeEnvironment, runReindex } from '@mbsync/jobs';
+import { runReindex } from '@mbsync/execution';
+import { describeEnvironment } from '@mbsync/jobs';
 import { reindexCollections, SearchIndexError, type CollectionSpec, type DocumentFailure } from '@mbsync/search-index';
 import { aliasTarget, collectionNames, demoDatabase, searchTarget, type SearchTarget } from './demo-data.js';
 

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { checkTarget, introspect } from '@mbsync/schema-diff';
-import { describeEnvironment, loadCoreConfig, runSync, type CoreConfig, type SyncJobInput } from '@mbsync/jobs/core';
+import { runSync, type SyncJobInput } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
 import {
   createDatabase, createLocalSupabaseTarget, createPlainDatabase, createSupabaseDatabase, pgDumpSchemaFull, snapshotDatabase, startPostgresInstance,
   type TestDatabase,

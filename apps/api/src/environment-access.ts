@@ -1,4 +1,4 @@
-import { JobsError, assertWritableTarget, getEnvironment, type CoreConfig, type Environment, type Environments } from '@mbsync/jobs';
+import { assertWritableTarget, type CoreConfig, type Environment, type Environments, getEnvironment, JobsError } from '@mbsync/jobs';
 
 /** An environment by name; JOBS_UNKNOWN_ENVIRONMENT (400) names the configured ones. */
 export function resolveEnvironment(environments: Environments, name: string): Environment {

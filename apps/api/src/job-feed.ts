@@ -1,4 +1,4 @@
-import { jobStatus, type JobProgressUpdate } from '@mbsync/jobs';
+import { type JobProgressUpdate, jobStatus } from '@mbsync/jobs';
 import type { QueueEvents } from 'bullmq';
 import { jobError, overallPercent, readProgress, toApiState } from './job-view.js';
 import type { ApiJobState } from './schemas/jobs.js';

@@ -1,5 +1,5 @@
 import { findBackup } from '@mbsync/dump';
-import { isJobType, updateCancelledJobRecord, updateJobRecord, type JobPayloads, type JobType } from '@mbsync/jobs';
+import { isJobType, type JobPayloads, type JobType, updateCancelledJobRecord, updateJobRecord } from '@mbsync/jobs';
 import type { FastifyInstance } from 'fastify';
 import type { Static } from 'typebox';
 import type { ApiConfig } from './config.js';

@@ -1,16 +1,4 @@
-import {
-  JobProgressSchema,
-  jobStatus,
-  listCancelledJobs,
-  loadCancelledJob,
-  parseFailedReason,
-  readJobRecords,
-  redactSecrets,
-  type CancelledJob,
-  type JobProgressUpdate,
-  type JobRecord,
-  type JobStatus,
-} from '@mbsync/jobs';
+import { type CancelledJob, JobProgressSchema, type JobProgressUpdate, type JobRecord, type JobStatus, jobStatus, listCancelledJobs, loadCancelledJob, parseFailedReason, readJobRecords, redactSecrets } from '@mbsync/jobs';
 import type { Job, JobType as BullJobType, Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { Value } from 'typebox/value';

@@ -8,7 +8,8 @@ import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { createItemsDatabase, createReplaceableTarget, databaseUrl, dropDatabase, freePort, snapshotDatabase, startService, startServices, type ChildService, type RunningServices, type TestDatabase } from '@mbsync/testkit';
-import { describeEnvironment, openDatabase } from '@mbsync/jobs';
+import { openDatabase } from '@mbsync/execution';
+import { describeEnvironment } from '@mbsync/jobs';
 import { API_KEY, TEST_REDIS_URL, dropPrefix, testDirectories, testPrefix, type TestDirectories } from './support/app.js';
 
 const mode = async (path: string) => (await stat(path)).mode & 0o777;

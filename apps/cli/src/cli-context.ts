@@ -1,4 +1,5 @@
-import { describeEnvironment, describeUrlSafely, getEnvironment, isDatabaseUrl, loadCoreConfig, type CoreConfig, type DatabaseScope, type Environment, type Environments } from '@mbsync/jobs/core';
+import type { DatabaseScope } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, describeUrlSafely, type Environment, type Environments, getEnvironment, isDatabaseUrl, loadCoreConfig } from '@mbsync/jobs';
 
 /** What every command gets from main.ts: the environment map and settings read from the process environment. */
 export interface CliContext {

@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describeUrlSafely, diskSpace, environmentProblems, loadCoreConfig, loadEnvironments, loadSearchSpecs, openDatabase, type CoreConfig, type Environment, type Environments } from '@mbsync/jobs/core';
+import { diskSpace, openDatabase } from '@mbsync/execution';
+import { type CoreConfig, describeUrlSafely, type Environment, environmentProblems, type Environments, loadCoreConfig, loadEnvironments, loadSearchSpecs } from '@mbsync/jobs';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
 

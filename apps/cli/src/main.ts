@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { JobsError, loadEnvironments, loadSearchSpecs, readStallTimeoutMs, watchForStalls, type Environments } from '@mbsync/jobs/core';
+import { watchForStalls } from '@mbsync/execution';
+import { type Environments, JobsError, loadEnvironments, loadSearchSpecs, readStallTimeoutMs } from '@mbsync/jobs';
 import { UsageError, type CliContext } from './cli-context.js';
 import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
 import { diffCommand, diffHelp } from './commands/diff.js';

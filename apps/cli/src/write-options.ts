@@ -1,5 +1,5 @@
 import type { ImportMode } from '@mbsync/dump';
-import type { SchemaCheckOptions } from '@mbsync/jobs/core';
+import type { SchemaCheckOptions } from '@mbsync/execution';
 import { UsageError } from './cli-context.js';
 
 /** parseArgs options shared by the commands that write to a target (import, sync). */

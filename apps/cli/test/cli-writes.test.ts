@@ -8,7 +8,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { describeEnvironment, openDatabase } from '@mbsync/jobs/core';
+import { openDatabase } from '@mbsync/execution';
+import { describeEnvironment } from '@mbsync/jobs';
 import { createItemsDatabase, createReplaceableTarget, databaseUrl, dropDatabase, freePort, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 /** A made-up password: tests check it never appears in output. */

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { JobsError, loadCoreConfig, loadEnvironments, readConfiguredSpecs, type CoreConfig, type Environments } from '@mbsync/jobs';
+import { type CoreConfig, type Environments, JobsError, loadCoreConfig, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
 import { Type, type Static } from 'typebox';
 import { Value } from 'typebox/value';
 

@@ -1,4 +1,5 @@
-import { CANCELLED_CODE, classifyError, formatFailedReason, type ClassifiedError } from '@mbsync/jobs';
+import { classifyError } from '@mbsync/execution';
+import { CANCELLED_CODE, type ClassifiedError, formatFailedReason } from '@mbsync/jobs';
 import { DelayedError, UnrecoverableError, WaitingError, type Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { CANCEL_REASON_PREFIX, isShutdownReason } from './cancellation.js';

@@ -1,4 +1,4 @@
-import { JOB_QUEUE, enqueueJob, workerMetricsKeys } from '@mbsync/jobs';
+import { enqueueJob, JOB_QUEUE, workerMetricsKeys } from '@mbsync/jobs';
 import { Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { JobCatalogueError, JobsError, classifyError, formatFailedReason, jobStatus, parseFailedReason, parsePayload } from '@mbsync/jobs';
+import { classifyError } from '@mbsync/execution';
+import { formatFailedReason, JobCatalogueError, JobsError, jobStatus, parseFailedReason, parsePayload } from '@mbsync/jobs';
 import { WorkerConfigError, loadWorkerConfig } from '../src/config.js';
 
 describe('job catalogue', () => {

@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { enqueueJob, jobStatus, parseFailedReason, requestCancel, type JobProgressUpdate } from '@mbsync/jobs';
+import { enqueueJob, type JobProgressUpdate, jobStatus, parseFailedReason, requestCancel } from '@mbsync/jobs';
 import { pgDumpToFile, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 import { createSourceDatabase, createTargetDatabase, idleInTransaction } from './support/databases.js';
 import { tableFingerprint } from './support/dump-files.js';

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { SyncJobOutputSchema, enqueueJob, parseFailedReason, type JobProgressUpdate } from '@mbsync/jobs';
+import { enqueueJob, type JobProgressUpdate, parseFailedReason, SyncJobOutputSchema } from '@mbsync/jobs';
 import { snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 import { Value } from 'typebox/value';
 import { createSourceDatabase, createTargetDatabase } from './support/databases.js';

@@ -1,6 +1,8 @@
 import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { JobsError } from './errors.js';
-import { DEFAULT_STALL_TIMEOUT_SECONDS } from './watchdog.js';
+
+/** STALL_TIMEOUT_SECONDS when unset: no byte and no progress for this long fails a job with JOBS_STALLED. */
+export const DEFAULT_STALL_TIMEOUT_SECONDS = 120;
 
 /** Settings shared by the CLI, the worker and the api (each app adds its own). Read once, frozen. */
 export interface CoreConfig {

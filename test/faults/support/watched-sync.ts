@@ -1,5 +1,6 @@
 // A sync run in this process the way the worker and the CLI run it: under the stall watchdog.
-import { classifyError, describeEnvironment, loadCoreConfig, runSync, watchForStalls, type ClassifiedError, type JobProgress, type SyncJobResult } from '@mbsync/jobs';
+import { classifyError, runSync, type SyncJobResult, watchForStalls } from '@mbsync/execution';
+import { type ClassifiedError, describeEnvironment, type JobProgress, loadCoreConfig } from '@mbsync/jobs';
 
 export interface WatchedSyncInput {
   sourceUrl: string;

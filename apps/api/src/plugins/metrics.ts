@@ -1,4 +1,4 @@
-import { JOB_TYPES, parseWorkerMetrics, workerMetricsKeys, type WorkerMetric } from '@mbsync/jobs';
+import { JOB_TYPES, parseWorkerMetrics, type WorkerMetric, workerMetricsKeys } from '@mbsync/jobs';
 import type { FastifyInstance } from 'fastify';
 import { AggregatorRegistry, Gauge, Histogram, Registry, collectDefaultMetrics, type MetricObjectWithValues, type MetricValue } from 'prom-client';
 

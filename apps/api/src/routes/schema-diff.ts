@@ -1,4 +1,4 @@
-import { openDatabase } from '@mbsync/jobs';
+import { openDatabase } from '@mbsync/execution';
 import { checkTarget, introspect, renderReport } from '@mbsync/schema-diff';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { resolveEnvironment } from '../environment-access.js';

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { findBackup, listBackups } from '@mbsync/dump';
-import { getEnvironment, runImport } from '@mbsync/jobs/core';
+import { runImport } from '@mbsync/execution';
+import { getEnvironment } from '@mbsync/jobs';
 import { commandConfig, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 

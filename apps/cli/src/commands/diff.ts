@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { readManifest } from '@mbsync/dump';
-import { isDatabaseUrl, openDatabase } from '@mbsync/jobs/core';
+import { openDatabase } from '@mbsync/execution';
+import { isDatabaseUrl } from '@mbsync/jobs';
 import type postgres from 'postgres';
 import type { IntrospectOptions, SchemaChange, SchemaModel, Verdict } from '@mbsync/schema-diff';
 import { checkTarget, diffSchemas, introspect, judgeImport, renderReport } from '@mbsync/schema-diff';

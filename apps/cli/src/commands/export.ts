@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
-import { loadCoreConfig, runExport } from '@mbsync/jobs/core';
+import { runExport } from '@mbsync/execution';
+import { loadCoreConfig } from '@mbsync/jobs';
 import { parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { SELECTION_HELP, SELECTION_OPTIONS, selectionSettings } from '../selection-options.js';

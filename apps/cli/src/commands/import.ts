@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runImport } from '@mbsync/jobs/core';
+import { runImport } from '@mbsync/execution';
 import { commandConfig, resolveDatabase, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { WRITE_OPTIONS, writeSettings } from '../write-options.js';

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runReindex } from '@mbsync/jobs/core';
+import { runReindex } from '@mbsync/execution';
 import { commandConfig, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 

@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { runSync } from '@mbsync/jobs/core';
+import { runSync } from '@mbsync/execution';
 import { commandConfig, parseJobs, resolveDatabase, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { SELECTION_HELP, SELECTION_OPTIONS, selectionSettings } from '../selection-options.js';

@@ -1,5 +1,5 @@
 import { basename } from 'node:path';
-import { readJobRecord, updateJobRecord, type CommitInfo, type Environments, type JobOutputs, type JobRecord, type JobType, type ReindexJobSummary } from '@mbsync/jobs';
+import { type CommitInfo, type Environments, type JobOutputs, type JobRecord, type JobType, readJobRecord, type ReindexJobSummary, updateJobRecord } from '@mbsync/jobs';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 

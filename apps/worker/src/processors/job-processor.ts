@@ -1,4 +1,5 @@
-import { runCatalogueJob, watchForStalls, type JobOutputs, type JobType, type ReindexJobSummary } from '@mbsync/jobs';
+import { runCatalogueJob, watchForStalls } from '@mbsync/execution';
+import type { JobOutputs, JobType, ReindexJobSummary } from '@mbsync/jobs';
 import type { Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';

@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import type { CommitInfo } from '../runners/post-commit.js';
+import type { ImportMode } from '@mbsync/dump';
 import type { QueueKeys } from './queue-keys.js';
 
 /**
@@ -74,3 +74,18 @@ export function parseJobRecord(text: string | null | undefined): JobRecord {
     return {};
   }
 }
+
+/** What a runner knows at the moment its import committed (the job's record keeps it). */
+export interface CommitInfo {
+  /** the target environment's name */
+  target: string;
+  committedAt: string;
+  /** the backup taken before the import (null with noBackup) */
+  backupId: string | null;
+  import: { mode: ImportMode; tables: number; rows: number; bytesRead: number; durationMs: number };
+  /** a sync's export figures */
+  export?: { tables: number; rows: number; dataBytes: number; durationMs: number };
+  /** a sync's kept dump (keepDump) */
+  dumpFile?: string | null;
+}
+

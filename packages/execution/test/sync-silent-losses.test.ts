@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type postgres from 'postgres';
 import { openDumpFile } from '@mbsync/dump';
-import { describeEnvironment, loadCoreConfig, runSync, type CoreConfig } from '@mbsync/jobs/core';
+import { runSync } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
 import { diffSchemas, introspect } from '@mbsync/schema-diff';
 import { createDatabase, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 

@@ -7,7 +7,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { describeEnvironment, ensureTargetDatabase, loadCoreConfig, runImport, runSync, type CommitInfo, type CoreConfig, type Environment, type JobProgress } from '@mbsync/jobs/core';
+import { ensureTargetDatabase, runImport, runSync } from '@mbsync/execution';
+import { type CommitInfo, type CoreConfig, describeEnvironment, type Environment, type JobProgress, loadCoreConfig } from '@mbsync/jobs';
 import { createDatabase, createItemsDatabase, createReplaceableTarget, databaseUrl, dropDatabase, freePort, psqlFile, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url).pathname;

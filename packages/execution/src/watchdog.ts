@@ -1,10 +1,8 @@
 import postgres from 'postgres';
 import { DatabaseScope, resolvePoolConnection, type ScopedPool } from './database.js';
-import type { Environment } from './environments.js';
-import { JobsError } from './errors.js';
+import { type Environment, JobsError } from '@mbsync/jobs';
 
 /** STALL_TIMEOUT_SECONDS when unset: long enough for a slow link, short enough not to hang an operator for long. */
-export const DEFAULT_STALL_TIMEOUT_SECONDS = 120;
 
 export interface StallWatchOptions {
   /** no progress for this long starts a check; 0 turns the watchdog off */

@@ -21,13 +21,8 @@ import {
 } from '@mbsync/dump';
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
-import type { CoreConfig } from '../config.js';
+import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, JobsError, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import { openDatabase, type DatabaseScope } from '../database.js';
-import { assertWritableTarget } from '../destination-guard.js';
-import { parseDatabaseHosts } from '../hosts.js';
-import type { Environment } from '../environments.js';
-import { JobsError } from '../errors.js';
-import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { takeBackup } from './backup.js';
@@ -35,7 +30,7 @@ import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
-import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type CommitInfo, type ReindexOutcome } from './post-commit.js';
+import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type ReindexOutcome } from './post-commit.js';
 import { assertSpecsFitDump } from './search-check.js';
 
 export interface SyncJobInput extends DumpSelection {

@@ -1,19 +1,13 @@
 import { basename, join } from 'node:path';
 import { findBackup, timestampedFileName } from '@mbsync/dump';
-import type { CoreConfig } from '../config.js';
-import { openDatabase, type DatabaseScope } from '../database.js';
-import { getEnvironment, type Environments } from '../environments.js';
-import { phaseReporter, type PhaseProgressCallback } from '../progress.js';
-import { takeBackup } from '../runners/backup.js';
-import { runExport } from '../runners/export.js';
-import { runImport, type ImportJobResult } from '../runners/import.js';
-import type { CommitCallback, ReindexOutcome } from '../runners/post-commit.js';
-import { runReindex } from '../runners/reindex.js';
-import { runSync } from '../runners/sync.js';
-import { JobCatalogueError, requestWording } from './job-failure.js';
-import type { ImportJobSummary, JobOutputs, JobRunInfo, ReindexJobSummary } from './job-outputs.js';
-import { parsePayload, type JobPayloads } from './job-payloads.js';
-import type { JobType } from './job-types.js';
+import { type CoreConfig, type Environments, getEnvironment, type ImportJobSummary, JobCatalogueError, type JobOutputs, type JobPayloads, type JobRunInfo, type JobType, parsePayload, type PhaseProgressCallback, phaseReporter, type ReindexJobSummary, requestWording } from '@mbsync/jobs';
+import { openDatabase, type DatabaseScope } from './database.js';
+import { takeBackup } from './runners/backup.js';
+import { runExport } from './runners/export.js';
+import { runImport, type ImportJobResult } from './runners/import.js';
+import type { CommitCallback, ReindexOutcome } from './runners/post-commit.js';
+import { runReindex } from './runners/reindex.js';
+import { runSync } from './runners/sync.js';
 
 /** Everything a job needs besides its payload; the worker (or a test) provides it. */
 export interface JobRunContext {

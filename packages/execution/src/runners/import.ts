@@ -19,12 +19,8 @@ import {
 } from '@mbsync/dump';
 import type postgres from 'postgres';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
-import { JobsError } from '../errors.js';
-import type { CoreConfig } from '../config.js';
+import { assertWritableTarget, type CoreConfig, type Environment, JobsError, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import { openDatabase, type DatabaseScope } from '../database.js';
-import { assertWritableTarget } from '../destination-guard.js';
-import type { Environment } from '../environments.js';
-import { phaseEvent, phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import { takeBackup } from './backup.js';
 import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type ReindexOutcome } from './post-commit.js';

@@ -1,6 +1,6 @@
 import type { SchemaModel } from '@mbsync/schema-diff';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
-import { JobsError } from '../errors.js';
+import { JobsError } from '@mbsync/jobs';
 
 /**
  * Refuses, before the import writes anything, a dump whose tables and columns the target's collection specs

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import type { ConnectionOptions as TlsOptions } from 'node:tls';
-import type { Environment } from './environments.js';
-import { JobsError } from './errors.js';
+import { type Environment, JobsError } from '@mbsync/jobs';
 
 /** libpq's sslmode values. */
 export type SslMode = 'disable' | 'allow' | 'prefer' | 'require' | 'verify-ca' | 'verify-full';

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { manifestPath, timestampedFileName } from '@mbsync/dump';
 import { createDatabase, type TestDatabase } from '@mbsync/testkit';
-import { DUMP_SIZE_FACTOR, JobsError, describeEnvironment, diskSpace, estimateDumpSize, loadCoreConfig, pruneDumps, runExport, takeBackup } from '../src/core.js';
+import { diskSpace, DUMP_SIZE_FACTOR, estimateDumpSize, pruneDumps, runExport, takeBackup } from '@mbsync/execution';
+import { describeEnvironment, JobsError, loadCoreConfig } from '@mbsync/jobs';
 
 const MB = 1024 * 1024;
 

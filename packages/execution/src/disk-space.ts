@@ -2,7 +2,7 @@ import { statfs } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import type postgres from 'postgres';
 import type { DumpSelection } from '@mbsync/dump';
-import { JobsError } from './errors.js';
+import { JobsError } from '@mbsync/jobs';
 
 /** Free and total space of the file system holding a directory. */
 export interface DiskSpace {

@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import { connect as tlsConnect, type ConnectionOptions as TlsOptions, type TLSSocket } from 'node:tls';
 import type { SslMode } from './connection-settings.js';
 import { serverName } from './connection-settings.js';
-import { JobsError } from './errors.js';
+import { JobsError } from '@mbsync/jobs';
 
 /** What negotiating TLS on one connection needs. */
 export interface TlsTarget {

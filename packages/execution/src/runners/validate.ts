@@ -1,7 +1,7 @@
 import { splitForPlatform, type ImportMode, type PlatformTarget } from '@mbsync/dump';
 import { checkTarget, diffSchemas, introspect, judgeImport, narrowModel, renderReport, type CheckOptions, type SchemaModel, type Verdict } from '@mbsync/schema-diff';
 import type postgres from 'postgres';
-import { JobsError } from '../errors.js';
+import { JobsError } from '@mbsync/jobs';
 
 export interface SchemaCheckOptions {
   mode: ImportMode;

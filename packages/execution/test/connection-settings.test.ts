@@ -3,10 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, test } from 'node:test';
-import { openDatabase } from '../src/database.js';
-import { describeEnvironment } from '../src/environments.js';
-import { JobsError } from '../src/errors.js';
-import { resolveConnectionSettings } from '../src/connection-settings.js';
+import { openDatabase, resolveConnectionSettings } from '@mbsync/execution';
+import { describeEnvironment, JobsError } from '@mbsync/jobs';
 
 const PASSWORD = 'pa55-w0rd-never-shown';
 let dir: string;

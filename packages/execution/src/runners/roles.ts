@@ -1,5 +1,4 @@
-import type { Environment } from '../environments.js';
-import { JobsError } from '../errors.js';
+import { type Environment, JobsError } from '@mbsync/jobs';
 
 /** What the copy names roles for: the schema check refuses missing ones unless the import creates them. */
 export function roleChecks(input: { owners?: boolean; privileges?: boolean; createRoles?: boolean }): { owners: boolean; privileges: boolean; create: boolean } {

@@ -1,10 +1,9 @@
 import { basename, dirname, resolve } from 'node:path';
 import { describePgError, exportDatabase, type DumpSelection, type ExportResult, type ProgressCallback } from '@mbsync/dump';
-import type { CoreConfig } from '../config.js';
+import type { CoreConfig, Environment } from '@mbsync/jobs';
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { assertDiskSpace, estimateDumpSize } from '../disk-space.js';
 import { pruneDumps } from '../dump-retention.js';
-import type { Environment } from '../environments.js';
 
 export interface ExportJobInput extends DumpSelection {
   source: Environment;

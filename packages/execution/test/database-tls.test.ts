@@ -5,9 +5,8 @@ import { createServer, Socket, type AddressInfo } from 'node:net';
 import { pipeline } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import { ADMIN_URL, startPostgresInstance, type PostgresInstance } from '@mbsync/testkit';
-import { DatabaseScope, openDatabase } from '../src/database.js';
-import { describeEnvironment } from '../src/environments.js';
-import { JobsError } from '../src/errors.js';
+import { DatabaseScope, openDatabase } from '@mbsync/execution';
+import { describeEnvironment, JobsError } from '@mbsync/jobs';
 import { negotiateTls } from '../src/tls-socket.js';
 
 // A PostgreSQL server of the test's own with ssl=on and a certificate from a CA the test made, valid for the host

@@ -3,8 +3,7 @@ import type { ProgressCallback } from '@mbsync/dump';
 import type { ReindexLogger, ReindexResult, RetryPolicy } from '@mbsync/search-index';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { openDatabase, type DatabaseScope } from '../database.js';
-import type { Environment } from '../environments.js';
-import { JobsError } from '../errors.js';
+import { type Environment, JobsError } from '@mbsync/jobs';
 
 export interface ReindexJobInput {
   /** The environment whose database is read and whose Typesense (`<NAME>_TYPESENSE_URL`/`_API_KEY`) is rebuilt. */

@@ -1,28 +1,8 @@
-import type { ImportMode, ImportResult } from '@mbsync/dump';
+import type { ImportResult } from '@mbsync/dump';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
-import type { CoreConfig } from '../config.js';
+import { type CommitInfo, type CoreConfig, type Environment, type Phase, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import type { DatabaseScope } from '../database.js';
-import type { Environment } from '../environments.js';
-import { phaseReporter, type Phase, type PhaseProgressCallback } from '../progress.js';
 import { runReindex } from './reindex.js';
-
-/**
- * The moment a write became real: the import's transaction committed on the target. From here on the target
- * holds the new data whatever happens next; a runner calls `onCommitted` with this before it verifies or
- * reindexes, so a job's record can say so (and a retry never copies again).
- */
-export interface CommitInfo {
-  /** the target environment's name */
-  target: string;
-  committedAt: string;
-  /** the backup taken before the import (null with noBackup) */
-  backupId: string | null;
-  import: { mode: ImportMode; tables: number; rows: number; bytesRead: number; durationMs: number };
-  /** a sync's export figures */
-  export?: { tables: number; rows: number; dataBytes: number; durationMs: number };
-  /** a sync's kept dump (keepDump) */
-  dumpFile?: string | null;
-}
 
 /** The import part of a CommitInfo, from the importer's result. */
 export function commitSummary(result: ImportResult): CommitInfo['import'] {

@@ -4,8 +4,7 @@ import { Duplex } from 'node:stream';
 import postgres from 'postgres';
 import { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
 import { assertDriverPatched } from '@mbsync/dump';
-import type { Environment } from './environments.js';
-import { JobsError } from './errors.js';
+import { type Environment, JobsError } from '@mbsync/jobs';
 import { negotiateTls, type TlsTarget } from './tls-socket.js';
 
 export interface OpenDatabaseOptions {

@@ -1,7 +1,7 @@
 import postgres from 'postgres';
 import { describePgError } from '@mbsync/dump';
 import { openDatabase, type DatabaseScope } from './database.js';
-import type { Environment } from './environments.js';
+import type { Environment } from '@mbsync/jobs';
 
 /** What {@link ensureTargetDatabase} found or did. */
 export interface TargetDatabase {

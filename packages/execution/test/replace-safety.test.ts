@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { after, before, describe, test } from 'node:test';
 import { checkTarget, introspect } from '@mbsync/schema-diff';
-import { describeEnvironment, loadCoreConfig, runSync, type CoreConfig, type SyncJobInput } from '@mbsync/jobs/core';
+import { runSync, type SyncJobInput } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
 import { createDatabase, pgDumpSchema, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 // Issue 16's reproductions, each on the default settings (two lanes) and on one transaction (--jobs 1).

@@ -1,9 +1,8 @@
 import { join } from 'node:path';
 import type postgres from 'postgres';
 import { type PlatformTarget, backupFileName, describePgError, exportDatabase, openDumpFile, pruneBackups, quoteLiteral, type BackupInfo, type ProgressCallback } from '@mbsync/dump';
-import type { CoreConfig } from '../config.js';
+import type { CoreConfig, Environment } from '@mbsync/jobs';
 import { assertDiskSpace, estimateDumpSize } from '../disk-space.js';
-import type { Environment } from '../environments.js';
 
 export interface TakeBackupInput {
   sql: postgres.Sql;

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { openDumpFile } from '@mbsync/dump';
-import { describeEnvironment, loadCoreConfig, runSync, type CoreConfig, type JobProgress } from '@mbsync/jobs/core';
+import { runSync } from '@mbsync/execution';
+import { type CoreConfig, describeEnvironment, type JobProgress, loadCoreConfig } from '@mbsync/jobs';
 import { createDatabase, pgDumpSchema, psqlFile, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url).pathname;

@@ -1,0 +1,31 @@
+// @mbsync/execution: what runs a job, in the worker and in the CLI — the runners, the one module that opens every
+// database connection, the stall watchdog, disk space and retention, the job catalogue's adapters.
+export { openDatabase, resolvePoolConnection, DatabaseScope } from './database.js';
+export type { OpenDatabaseOptions } from './database.js';
+export { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
+export type { ConnectionSettings, SslMode, TransactionPoolerReason } from './connection-settings.js';
+export { DUMP_SIZE_FACTOR, assertDiskSpace, diskSpace, estimateDumpSize } from './disk-space.js';
+export type { DiskSpace, DumpSizeEstimate } from './disk-space.js';
+export { pruneDumps } from './dump-retention.js';
+export type { DumpRetention } from './dump-retention.js';
+export { ensureTargetDatabase } from './target-database.js';
+export type { TargetDatabase } from './target-database.js';
+export { watchForStalls } from './watchdog.js';
+export type { StallWatchOptions, WatchedRun } from './watchdog.js';
+export { classifyError } from './failure-classification.js';
+export { runExport } from './runners/export.js';
+export type { ExportJobInput } from './runners/export.js';
+export { runImport } from './runners/import.js';
+export type { ImportJobInput, ImportJobResult } from './runners/import.js';
+export { takeBackup } from './runners/backup.js';
+export type { TakeBackupInput } from './runners/backup.js';
+export { runSync } from './runners/sync.js';
+export type { SyncJobInput, SyncJobResult } from './runners/sync.js';
+export { checkTargetSchema } from './runners/validate.js';
+export type { SchemaCheckOptions } from './runners/validate.js';
+export { runReindex } from './runners/reindex.js';
+export type { ReindexJobInput } from './runners/reindex.js';
+export { reindexAfterCommit } from './runners/post-commit.js';
+export type { CommitCallback, ReindexAfterCommitInput, ReindexOutcome } from './runners/post-commit.js';
+export { jobCatalogue, runCatalogueJob } from './job-catalogue.js';
+export type { JobAdapter, JobOutcome, JobRunContext } from './job-catalogue.js';
