@@ -1,7 +1,7 @@
 import type postgres from 'postgres';
 import { NEWLINE, countNewlines, type BatchedSink } from './batched-sink.js';
 import { qualify, quoteIdent, type DataTable } from './ddl.js';
-import { EXPORT_SESSION_SETTINGS } from './dump-format.js';
+import { exportSessionSettingsSql } from './dump-format.js';
 import { DumpError } from './errors.js';
 import { openLike } from './parallel/staging-schemas.js';
 import type { ProgressMeter } from './progress.js';
@@ -43,7 +43,7 @@ export interface HelperLane {
  */
 export async function openHelperLanes(sql: postgres.Sql, tx: postgres.TransactionSql, count: number): Promise<HelperLane[]> {
   const [snapshot] = await tx<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
-  const settings = `SELECT ${EXPORT_SESSION_SETTINGS.map(([k, v]) => `pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, true)`).join(', ')}`;
+  const settings = exportSessionSettingsSql();
   const opened = Array.from({ length: count }, (_, i) => {
     const pool = openLike(sql, `mbsync export lane ${i + 2}`);
     let release!: () => void;

@@ -45,3 +45,9 @@ export const EXPORT_SESSION_SETTINGS: ReadonlyArray<readonly [string, string]> =
   ['synchronize_seqscans', 'off'],
   ['client_min_messages', 'warning'],
 ];
+
+/** One statement applying EXPORT_SESSION_SETTINGS for the rest of the transaction (every exporting session runs it). */
+export function exportSessionSettingsSql(): string {
+  const quote = (v: string) => `'${v.replace(/'/g, "''")}'`;
+  return `SELECT ${EXPORT_SESSION_SETTINGS.map(([k, v]) => `pg_catalog.set_config(${quote(k)}, ${quote(v)}, true)`).join(', ')}`;
+}

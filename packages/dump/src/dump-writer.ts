@@ -1,13 +1,12 @@
 import type { Writable } from 'node:stream';
 import type postgres from 'postgres';
-import { introspect, modelSchemas, readDependents, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
-import { assertCopiable } from './census.js';
-import type { PlatformTarget } from './platform.js';
+import { modelSchemas, readDependents, type SchemaModel } from '@mbsync/schema-diff';
+import { readSourceSnapshot, type DumpSelection, type SourceSnapshot } from './source-snapshot.js';
 import { renderDependent } from './replace/dependents-ddl.js';
 import { BatchedSink } from './batched-sink.js';
 import { BLOCK_BYTES, DataCopier, openHelperLanes, type TableStats } from './data-copier.js';
 import { qualify, renderSchema, type RenderOptions } from './ddl.js';
-import { EXPORT_SESSION_SETTINGS, HEADER_MARK, RESTORE_SETTINGS, TOOL_NAME, TOOL_VERSION, TRAILER_MARK } from './dump-format.js';
+import { HEADER_MARK, RESTORE_SETTINGS, TOOL_NAME, TOOL_VERSION, TRAILER_MARK } from './dump-format.js';
 import { assertDriverPatched } from './driver-patch.js';
 import { includesLargeObjects, largeObjectStatements } from './large-objects.js';
 import { DumpError, throwIfAborted } from './errors.js';
@@ -15,23 +14,8 @@ import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { quoteLiteral } from './sql-literal.js';
 
-/** What to dump and how. Names, never URLs: `sourceName` goes into the file header. */
-export interface DumpSelection {
-  schemas?: string[];
-  excludeSchemas?: string[];
-  /** 'schema.table' */
-  excludeTables?: string[];
-  /** 'schema.table': structure dumped, rows not */
-  excludeTableData?: string[];
-  owners?: boolean;
-  privileges?: boolean;
-  /** copy event triggers (default true; only a superuser can create them in the target) */
-  eventTriggers?: boolean;
-  /** the target's platform (a local Supabase stack): its schemas' structure left out, its data tables loaded data-only */
-  platform?: PlatformTarget;
-  /** the database's large objects (default: unless `schemas` limits the dump, pg_dump's rule) */
-  largeObjects?: boolean;
-}
+
+export type { DumpSelection };
 
 export interface WriteDumpOptions extends DumpSelection {
   sourceName: string;
@@ -39,8 +23,6 @@ export interface WriteDumpOptions extends DumpSelection {
   onProgress?: ProgressCallback;
   /** How long to wait for ACCESS SHARE locks on the dumped tables (default 30 s). */
   lockTimeoutMs?: number;
-  /** Called with the schema model read inside the snapshot, before anything is written to the sink. */
-  onSchema?: (schema: SchemaModel) => Promise<void> | void;
   /**
    * Connections reading table data at once (default 1): above 1, that many minus one more connections like
    * `sql` are opened, join the exporting transaction's snapshot, and tables' rows may come in several COPY blocks
@@ -53,10 +35,7 @@ export interface WriteDumpOptions extends DumpSelection {
    * before a replace restores them too.
    */
   dependents?: boolean;
-  /**
-   * Refuse a source holding objects the copy would lose (default true; see assertCopiable). Backups turn it off:
-   * they keep what the model carries, and validate names the rest before a replace drops it.
-   */
+  /** see SnapshotOptions.census */
   census?: boolean;
   /** with several lanes, the most of a table one COPY block holds (default 8 MiB; tests set less) */
   blockBytes?: number;
@@ -86,140 +65,110 @@ export interface DumpStats {
  * The sink is not ended; the caller owns it.
  */
 export async function writeDump(sql: postgres.Sql, sink: Writable, options: WriteDumpOptions): Promise<DumpStats> {
-  const { signal } = options;
   assertDriverPatched();
-  throwIfAborted(signal);
-  const startedAt = new Date().toISOString();
+  throwIfAborted(options.signal);
+  return await sql.begin('isolation level repeatable read read only', async (tx) => {
+    const snapshot = await readSourceSnapshot(tx, sql, options);
+    try {
+      return await writeDumpFrom(sql, tx, snapshot, sink, options);
+    } finally {
+      snapshot.release();
+    }
+  }) as DumpStats;
+}
+
+/**
+ * Writes the dump of a source snapshot (readSourceSnapshot, in `tx`, a transaction of `sql`) into `sink`: the header,
+ * pre-data, every table's rows (over `jobs` connections in the same snapshot), large objects, sequences, post-data,
+ * the objects of no schema, the trailer. The sink is not ended; the caller owns it.
+ */
+export async function writeDumpFrom(sql: postgres.Sql, tx: postgres.TransactionSql, snapshot: SourceSnapshot, sink: Writable, options: WriteDumpOptions): Promise<DumpStats> {
+  const { signal } = options;
   const out = new BatchedSink(sink);
   const meter = new ProgressMeter(options.onProgress);
-  let current: { cancel(): void } | null = null;
   let abortLanes: (() => void) | null = null;
-  const onAbort = () => {
-    current?.cancel();
-    abortLanes?.();
-  };
+  const onAbort = () => abortLanes?.();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await sql.begin('isolation level repeatable read read only', async (tx) => {
-      await tx.unsafe(`SELECT ${EXPORT_SESSION_SETTINGS.map(([k, v]) => `pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, true)`).join(', ')}`);
-      const [version] = await tx<{ version: string; num: string }[]>`SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num`;
-      throwIfAborted(signal);
-      const selection = { schemas: options.schemas, excludeSchemas: options.excludeSchemas, excludeTables: options.excludeTables };
-      // Lock first, then read the catalog (pg_dump's order): nothing can change a table's definition between
-      // the two, and a wait for a lock held elsewhere is one cancellable statement.
-      await lockTables(tx, await listTables(tx, selection), options.lockTimeoutMs ?? 30_000, (q) => (current = q));
-      current = null;
-      throwIfAborted(signal);
-      const schema = await introspect(tx, selection);
-      if (options.eventTriggers === false) schema.eventTriggers = [];
-      if (options.census !== false) await assertCopiable(tx, { ...selection, privileges: options.privileges }, options.sourceName);
-      const renderOptions: RenderOptions = {
-        owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
-      };
-      const rendered = renderSchema(schema, renderOptions);
-      await options.onSchema?.(schema);
-      throwIfAborted(signal);
+    throwIfAborted(signal);
+    const schema = snapshot.model;
+    const renderOptions: RenderOptions = {
+      owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
+    };
+    const rendered = renderSchema(schema, renderOptions);
+    const bytesTotal = rendered.dataTables.reduce((sum, t) => sum + t.estimatedBytes, 0);
+    meter.update({ tablesTotal: rendered.dataTables.length, bytesTotal, message: 'schema read' }, true);
 
-      const bytesTotal = rendered.dataTables.reduce((sum, t) => sum + t.estimatedBytes, 0);
-      meter.update({ tablesTotal: rendered.dataTables.length, bytesTotal, message: 'schema read' }, true);
+    await out.write(
+      [
+        HEADER_MARK,
+        `-- Tool: ${TOOL_NAME} ${TOOL_VERSION}`,
+        `-- Source: ${options.sourceName.replace(/[\r\n]/g, ' ')}`,
+        `-- Server version: ${snapshot.serverVersion}`,
+        `-- Started: ${snapshot.startedAt}`,
+        '',
+        ...RESTORE_SETTINGS,
+        '',
+        '-- pre-data',
+        ...rendered.preData,
+        '',
+        '-- data',
+        '',
+      ].join('\n'),
+    );
 
-      await out.write(
-        [
-          HEADER_MARK,
-          `-- Tool: ${TOOL_NAME} ${TOOL_VERSION}`,
-          `-- Source: ${options.sourceName.replace(/[\r\n]/g, ' ')}`,
-          `-- Server version: ${version!.version}`,
-          `-- Started: ${startedAt}`,
-          '',
-          ...RESTORE_SETTINGS,
-          '',
-          '-- pre-data',
-          ...rendered.preData,
-          '',
-          '-- data',
-          '',
-        ].join('\n'),
-      );
+    const lanes = Math.max(1, Math.min(options.jobs ?? 1, rendered.dataTables.length));
+    const helpers = lanes > 1 ? await openHelperLanes(sql, tx, lanes - 1) : [];
+    const copier = new DataCopier(out, meter, rendered.dataTables, { signal, split: lanes > 1, sourceName: options.sourceName, blockBytes: options.blockBytes ?? BLOCK_BYTES });
+    abortLanes = () => copier.cancel();
+    try {
+      await copier.run([tx, ...helpers.map((h) => h.tx)]);
+    } finally {
+      abortLanes = null;
+      for (const h of helpers) h.release();
+      await Promise.allSettled(helpers.map((h) => h.done));
+    }
+    const tables = copier.tables;
 
-      const lanes = Math.max(1, Math.min(options.jobs ?? 1, rendered.dataTables.length));
-      const helpers = lanes > 1 ? await openHelperLanes(sql, tx, lanes - 1) : [];
-      const copier = new DataCopier(out, meter, rendered.dataTables, { signal, split: lanes > 1, sourceName: options.sourceName, blockBytes: options.blockBytes ?? BLOCK_BYTES });
-      abortLanes = () => copier.cancel();
-      try {
-        await copier.run([tx, ...helpers.map((h) => h.tx)]);
-      } finally {
-        abortLanes = null;
-        for (const h of helpers) h.release();
-        await Promise.allSettled(helpers.map((h) => h.done));
-      }
-      const tables = copier.tables;
-
-      const largeObjects = { count: 0, bytes: 0 };
-      if (includesLargeObjects(options)) {
-        meter.update({ table: null, message: 'large objects' }, true);
-        await out.write('-- large objects\n');
-        const lo = { owners: options.owners, privileges: options.privileges, signal };
-        for await (const statement of largeObjectStatements(tx, lo, largeObjects)) await out.write(`${statement}\n`);
-      }
-      await out.write('-- sequences\n');
-      for (const line of await readSequenceValues(tx, rendered.sequences)) await out.write(line);
-      await out.write(['', '-- post-data', ...rendered.postData, '', ...rendered.refreshMaterializedViews, ''].join('\n'));
-      if (rendered.databaseWide.length > 0) await out.write(['', '-- objects of no schema', ...rendered.databaseWide, ''].join('\n'));
-      if (options.dependents) {
-        const dependents = await readDependents(tx, modelSchemas(schema));
-        if (dependents.length > 0) await out.write(['', '-- objects outside the dumped schemas that depend on them', ...dependents.flatMap(renderDependent), ''].join('\n'));
-      }
-      const rows = tables.reduce((sum, t) => sum + t.rows, 0);
-      const dataBytes = tables.reduce((sum, t) => sum + t.bytes, 0);
-      await out.write(`\n${TRAILER_MARK}: tables=${tables.length} rows=${rows}\n`);
-      await out.flush();
-      meter.update({ table: null, message: 'done' }, true);
-      return {
-        serverVersion: version!.version,
-        serverVersionNum: Number(version!.num),
-        startedAt,
-        finishedAt: new Date().toISOString(),
-        schema,
-        tables,
-        sequences: rendered.sequences.length,
-        largeObjects: largeObjects.count,
-        rows,
-        dataBytes,
-        bytesWritten: out.bytesWritten,
-      };
-    });
+    const largeObjects = { count: 0, bytes: 0 };
+    if (includesLargeObjects(options)) {
+      meter.update({ table: null, message: 'large objects' }, true);
+      await out.write('-- large objects\n');
+      const lo = { owners: options.owners, privileges: options.privileges, signal };
+      for await (const statement of largeObjectStatements(tx, lo, largeObjects)) await out.write(`${statement}\n`);
+    }
+    await out.write('-- sequences\n');
+    for (const line of await readSequenceValues(tx, rendered.sequences)) await out.write(line);
+    await out.write(['', '-- post-data', ...rendered.postData, '', ...rendered.refreshMaterializedViews, ''].join('\n'));
+    if (rendered.databaseWide.length > 0) await out.write(['', '-- objects of no schema', ...rendered.databaseWide, ''].join('\n'));
+    if (options.dependents) {
+      const dependents = await readDependents(tx, modelSchemas(schema));
+      if (dependents.length > 0) await out.write(['', '-- objects outside the dumped schemas that depend on them', ...dependents.flatMap(renderDependent), ''].join('\n'));
+    }
+    const rows = tables.reduce((sum, t) => sum + t.rows, 0);
+    const dataBytes = tables.reduce((sum, t) => sum + t.bytes, 0);
+    await out.write(`\n${TRAILER_MARK}: tables=${tables.length} rows=${rows}\n`);
+    await out.flush();
+    meter.update({ table: null, message: 'done' }, true);
+    return {
+      serverVersion: snapshot.serverVersion,
+      serverVersionNum: snapshot.serverVersionNum,
+      startedAt: snapshot.startedAt,
+      finishedAt: new Date().toISOString(),
+      schema,
+      tables,
+      sequences: rendered.sequences.length,
+      largeObjects: largeObjects.count,
+      rows,
+      dataBytes,
+      bytesWritten: out.bytesWritten,
+    };
   } catch (error) {
     if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', 'export cancelled', { cause: error });
     throw describePgError(error, 'source', options.sourceName);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
-}
-
-/** Qualified names of the tables a selection covers (extension members left out; LOCK refuses matviews). */
-export async function listTables(tx: postgres.TransactionSql, selection: IntrospectOptions): Promise<string[]> {
-  const schemas = await selectSchemas(tx, selection);
-  if (schemas.length === 0) return [];
-  const excluded = new Set(selection.excludeTables ?? []);
-  const rows = await tx.unsafe<{ schema: string; name: string }[]>(`
-    SELECT n.nspname AS schema, c.relname AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-    WHERE c.relkind IN ('r', 'p') AND n.nspname IN (${schemas.map(quoteLiteral).join(', ')})
-      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend d WHERE d.classid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objid = c.oid AND d.deptype = 'e')
-    ORDER BY 1, 2`);
-  return rows.filter((r) => !excluded.has(`${r.schema}.${r.name}`)).map((r) => qualify(r.schema, r.name));
-}
-
-export async function lockTables(tx: postgres.TransactionSql, names: string[], timeoutMs: number, setCurrent: (q: { cancel(): void }) => void): Promise<void> {
-  if (names.length === 0) return;
-  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', ${quoteLiteral(String(timeoutMs))}, true)`);
-  // A few statements for all tables; LOCK on a partitioned table also locks its partitions.
-  for (let i = 0; i < names.length; i += 1000) {
-    // cancellable: waiting for a lock held elsewhere can take up to the timeout
-    const query = tx.unsafe(`LOCK TABLE ${names.slice(i, i + 1000).join(', ')} IN ACCESS SHARE MODE`);
-    setCurrent(query);
-    await query;
-  }
-  await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
 }
 
 /**

@@ -6,7 +6,7 @@ import { Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import type postgres from 'postgres';
-import { writeDump, type DumpSelection, type DumpStats, type WriteDumpOptions } from './dump-writer.js';
+import { writeDump, type DumpSelection, type DumpStats } from './dump-writer.js';
 import { DumpError } from './errors.js';
 import { buildManifest, manifestPath, type DumpManifest } from './manifest.js';
 import type { ProgressCallback } from './progress.js';
@@ -25,8 +25,6 @@ export interface ExportOptions extends DumpSelection {
   gzipLevel?: number;
   /** connections reading table data at once (default 1; see WriteDumpOptions.jobs) */
   jobs?: number;
-  /** see WriteDumpOptions.onSchema */
-  onSchema?: WriteDumpOptions['onSchema'];
   /** see WriteDumpOptions.blockBytes */
   blockBytes?: number;
   /** marks the dump as a backup of a target (see DumpManifest.backupOf) */

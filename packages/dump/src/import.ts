@@ -3,7 +3,6 @@ import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
 import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js';
-import { cancelBackend } from './cancel-backend.js';
 import { assertDriverPatched } from './driver-patch.js';
 import { DumpError, throwIfAborted } from './errors.js';
 import { createdLargeObject, isLargeObjectStatement, unlinkLargeObject } from './large-objects.js';
@@ -16,8 +15,7 @@ import { splitForPlatform, type PlatformTarget } from './platform.js';
 import { completeReplace, dropReplacedSchemas, planReplace, type ReplacePlan, type ReplaceReport } from './replace/replace-plan.js';
 import { verifySchemaModel } from './verify.js';
 import { createMissingRoles } from './roles.js';
-import { dropStaleStagingSchemas } from './parallel/staging-schemas.js';
-import { acquireTargetLock } from './target-lock.js';
+import { lockTarget, type TargetSession } from './target-session.js';
 import { transactionControl } from './transaction-control.js';
 
 export type ImportMode = 'replace' | 'data-only';
@@ -39,8 +37,11 @@ export interface ImportOptions {
    * finished). Checked against the rows actually streamed into the target before COMMIT.
    */
   expectedTables?: () => { schema: string; name: string; rows: number; via?: string }[] | null;
-  /** Runs inside the transaction after the target lock is held and before any write (schema validation). */
-  beforeWrite?: (tx: postgres.TransactionSql) => Promise<void>;
+  /**
+   * The locked target session to write through (see lockTarget): the runner opened it, validated and backed up in
+   * it. Without one, importDump opens its own transaction on `sql` and takes the lock itself.
+   */
+  session?: TargetSession;
   signal?: AbortSignal;
   onProgress?: ProgressCallback;
   /** how many tables the dump loads, when the source has no manifest to say it (streams) */
@@ -104,12 +105,6 @@ function assertRowsMatch(loaded: ImportResult['tables'], expected: { schema: str
   }
 }
 
-/** Carries an error thrown by `beforeWrite` through the transaction untouched. */
-class HookFailure {
-  constructor(readonly inner: unknown) {}
-}
-
-
 /**
  * Imports a dump in ONE transaction: the first error rolls everything back and is reported with the file
  * line, the statement's start and PostgreSQL's message, leaving the target exactly as it was.
@@ -126,27 +121,23 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
   const started = Date.now();
   const meter = new ProgressMeter(options.onProgress, { bytesTotal: source.totalBytes, tablesTotal: source.manifest?.tables.length ?? options.tablesTotal ?? 0 });
   let current: { cancel(): void } | null = null;
-  let backendPid: number | null = null;
-  const onAbort = () => {
-    current?.cancel();
-    // also reaches statements we do not track (schema checks, DROP SCHEMA waiting for a lock)
-    if (backendPid !== null) void cancelBackend(sql, backendPid);
-  };
+  const onAbort = () => current?.cancel();
   signal?.addEventListener('abort', onAbort, { once: true });
+  // a session of our own when the caller brings none
+  const inSession = async <T>(run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> => {
+    if (options.session) return run(options.session.tx);
+    return sql.begin(async (tx) => {
+      const session = await lockTarget(sql, tx, { targetName: options.targetName, lockWaitMs: options.lockWaitMs, signal });
+      try {
+        return await run(tx);
+      } finally {
+        session.release();
+      }
+    }) as Promise<T>;
+  };
   try {
     throwIfAborted(signal);
-    return await sql.begin(async (tx) => {
-      const [session] = await tx<[{ pid: number }]>`SELECT pg_catalog.pg_backend_pid() AS pid`;
-      backendPid = session.pid;
-      throwIfAborted(signal);
-      await acquireTargetLock(tx, options.targetName, options.lockWaitMs ?? 0);
-      // staging schemas of a parallel sync killed midway (none is in use: we hold the import lock)
-      await dropStaleStagingSchemas(tx);
-      try {
-        await options.beforeWrite?.(tx);
-      } catch (error) {
-        throw new HookFailure(error);
-      }
+    return await inSession(async (tx) => {
       throwIfAborted(signal);
       let plan: DataOnlyPlan | null = null;
       let replacing: ReplacePlan | null = null;
@@ -252,8 +243,6 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
       return { mode, statements, tables, rows, largeObjects, bytesRead: source.bytesRead, durationMs: Date.now() - started, ...(dependents ? { dependents } : {}), ...(createdRoles.length > 0 ? { createdRoles } : {}) };
     });
   } catch (error) {
-    // the caller's own check refused: its error goes back as it was thrown
-    if (error instanceof HookFailure) throw error.inner;
     if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', `import into "${options.targetName}" cancelled; nothing was changed`, { cause: error });
     throw describePgError(error, 'target', options.targetName);
   } finally {

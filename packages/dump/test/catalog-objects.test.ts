@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { diffSchemas, introspect, readUncopied, type SchemaModel } from '@mbsync/schema-diff';
-import { exportDatabase, renderSchema, STAGE_SCHEMA_PREFIX, syncParallel, type ParallelSyncResult } from '@mbsync/dump';
+import { exportDatabase, renderSchema, STAGE_SCHEMA_PREFIX, type ParallelSyncResult } from '@mbsync/dump';
+import { parallelSyncLikeARunner } from './support/parallel.js';
 import { ADMIN_URL, createDatabase, createSupabaseDatabase, psqlText, type TestDatabase } from '@mbsync/testkit';
 import { importFile, stateOf } from './support/databases.js';
 
@@ -110,13 +111,7 @@ describe('catalog objects: collations, text search, casts, operators, conversion
   });
 
   async function parallel(source: TestDatabase, target: TestDatabase, jobs: number): Promise<ParallelSyncResult> {
-    const src = postgres(source.url, { max: 1, onnotice: () => {} });
-    const dst = postgres(target.url, { max: 1, onnotice: () => {} });
-    try {
-      return await syncParallel({ source: src, target: dst, sourceName: 'src', targetName: 'dst', jobs, owners: true });
-    } finally {
-      await Promise.all([src.end({ timeout: 1 }), dst.end({ timeout: 1 })]);
-    }
+    return parallelSyncLikeARunner(source, target, { jobs, owners: true });
   }
 
   async function assertSameCopy(source: TestDatabase, target: TestDatabase): Promise<void> {

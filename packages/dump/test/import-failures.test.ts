@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
-import { DumpError, manifestPath } from '@mbsync/dump';
+import { DumpError, importDump, lockTarget, manifestPath, openDumpFile } from '@mbsync/dump';
 import { ADMIN_URL, createDatabase, psqlText, type TestDatabase } from '@mbsync/testkit';
 import { exportTo, importFile, stateOf, type DatabaseState } from './support/databases.js';
 
@@ -209,13 +209,18 @@ describe('a failed import leaves the target exactly as it was', () => {
       // The waiting import gets the lock only after the first COMMITs: proved by what the database shows it
       // at that moment (the first import's table, fully loaded; before that commit it does not exist).
       let seenByWaiter = -1;
-      const waiting = importFile(target, secondDump, {
-        lockWaitMs: 60_000,
-        beforeWrite: async (tx) => {
+      // a runner's way: its own transaction, the lock, a look at the target, then the import through that session
+      const waiterSql = postgres(target.url, { max: 1, onnotice: () => {} });
+      const waiting = waiterSql.begin(async (tx) => {
+        const session = await lockTarget(waiterSql, tx, { targetName: 'test-target', lockWaitMs: 60_000 });
+        try {
           const [row] = await tx<[{ n: number }]>`SELECT count(*)::int AS n FROM public.big`;
           seenByWaiter = row.n;
-        },
-      });
+          return await importDump({ sql: waiterSql, session, targetName: 'test-target', source: await openDumpFile(secondDump) });
+        } finally {
+          session.release();
+        }
+      }).finally(() => waiterSql.end({ timeout: 1 }));
       await Promise.all([first, waiting]);
       assert.equal(seenByWaiter, 600_000);
       const after = await stateOf(target);

@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { createWriteStream, readdirSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { createDatabase, pgDumpSchema, psqlFile, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
-import { DumpError, exportDatabase } from '@mbsync/dump';
+import { DumpError, exportDatabase, readSourceSnapshot, writeDumpFrom } from '@mbsync/dump';
 import { importFile, loadPagila, loadTricky, stateOf } from './support/databases.js';
 
 /** COPY blocks per table in a dump file: `schema.table` → how many `COPY … FROM stdin;` lines name it. */
@@ -112,16 +112,22 @@ describe('parallel export (several connections in one snapshot)', () => {
     let inserted = false;
     try {
       const out = join(dir, 'snapshot.sql');
-      const result = await exportDatabase({
-        sql: source.sql, sourceName: 'snapshot', out, jobs: 2, blockBytes: 64 * 1024,
+      const options = { sourceName: 'snapshot', jobs: 2, blockBytes: 64 * 1024 };
+      const stats = await source.sql.begin('isolation level repeatable read read only', async (tx) => {
+        const snapshot = await readSourceSnapshot(tx, source.sql, options);
         // after the snapshot is taken, before any lane reads: these rows must not appear anywhere
-        onSchema: async () => {
-          await writer.unsafe('INSERT INTO b SELECT g, $$late$$ FROM generate_series(1, 500) g; INSERT INTO c VALUES (1)');
-          inserted = true;
-        },
+        await writer.unsafe('INSERT INTO b SELECT g, $$late$$ FROM generate_series(1, 500) g; INSERT INTO c VALUES (1)');
+        inserted = true;
+        const sink = createWriteStream(out);
+        try {
+          return await writeDumpFrom(source.sql, tx, snapshot, sink, options);
+        } finally {
+          snapshot.release();
+          await new Promise((resolve) => sink.end(resolve));
+        }
       });
       assert.ok(inserted);
-      assert.deepEqual(result.manifest.tables.map((t) => [t.name, t.rows]).sort(), [['a', 40000], ['b', 30000], ['c', 0]]);
+      assert.deepEqual(stats.tables.map((t) => [t.name, t.rows]).sort(), [['a', 40000], ['b', 30000], ['c', 0]]);
       assert.doesNotMatch(readFileSync(out, 'utf8'), /\tlate$/m);
     } finally {
       await writer.end();
@@ -152,19 +158,25 @@ describe('parallel export (several connections in one snapshot)', () => {
     const out = join(dir, 'locked.sql');
     let altered: Promise<unknown> | null = null;
     try {
-      const promise = exportDatabase({
-        sql: source.sql, sourceName: 'lock', out, jobs: 2,
-        // the export holds ACCESS SHARE on every table now; an ALTER TABLE queues behind it
-        onSchema: async () => {
+      const options = { sourceName: 'lock', jobs: 2 };
+      const exporter = postgres(source.url, { max: 3, onnotice: () => {} });
+      const promise = exporter.begin('isolation level repeatable read read only', async (tx) => {
+        const snapshot = await readSourceSnapshot(tx, exporter, options);
+        try {
+          // the export holds ACCESS SHARE on every table now; an ALTER TABLE queues behind it
           altered = waiter.unsafe('ALTER TABLE second ADD COLUMN extra int').execute();
-          for (let i = 0; i < 100; i++) {
+          let queued = false;
+          for (let i = 0; i < 100 && !queued; i++) {
             const [{ n }] = await source.sql<[{ n: number }]>`SELECT count(*)::int AS n FROM pg_locks l JOIN pg_class c ON c.oid = l.relation WHERE c.relname = 'second' AND NOT l.granted`;
-            if (n > 0) return;
-            await new Promise((r) => setTimeout(r, 50));
+            queued = n > 0;
+            if (!queued) await new Promise((r) => setTimeout(r, 50));
           }
-          throw new Error('the ALTER TABLE never queued');
-        },
-      });
+          if (!queued) throw new Error('the ALTER TABLE never queued');
+          return await writeDumpFrom(exporter, tx, snapshot, createWriteStream(out), options);
+        } finally {
+          snapshot.release();
+        }
+      }).finally(() => exporter.end({ timeout: 1 }));
       await assert.rejects(promise, (e: unknown) => e instanceof DumpError && e.code === 'DUMP_LOCK_TIMEOUT' && /public\.second/.test(e.message) && /"lock"/.test(e.message));
       // the export let go of its locks: the waiting ALTER TABLE went through
       await altered;

@@ -4,19 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
 import postgres from 'postgres';
-import { DumpError, STAGE_SCHEMA_PREFIX, syncParallel, type ParallelSyncOptions, type ParallelSyncResult } from '@mbsync/dump';
+import { DumpError, STAGE_SCHEMA_PREFIX, type ParallelSyncResult } from '@mbsync/dump';
+import { parallelSyncLikeARunner, type ParallelRunOptions } from './support/parallel.js';
 import { createDatabase, psqlFile, psqlText, type TestDatabase } from '@mbsync/testkit';
 import { exportTo, fixtures, importFile, loadPagila, loadTricky, stateOf } from './support/databases.js';
 
-/** Runs the parallel sync from `source` into `target` with dedicated one-connection pools, as the runner does. */
-async function parallelSync(source: TestDatabase, target: TestDatabase, options: Partial<ParallelSyncOptions> = {}): Promise<ParallelSyncResult> {
-  const src = postgres(source.url, { max: 1, onnotice: () => {} });
-  const dst = postgres(target.url, { max: 1, onnotice: () => {} });
-  try {
-    return await syncParallel({ source: src, target: dst, sourceName: 'test-source', targetName: 'test-target', jobs: 3, ...options });
-  } finally {
-    await Promise.all([src.end({ timeout: 1 }), dst.end({ timeout: 1 })]);
-  }
+/** Runs the parallel sync from `source` into `target` as a runner does. */
+async function parallelSync(source: TestDatabase, target: TestDatabase, options: ParallelRunOptions = {}): Promise<ParallelSyncResult> {
+  return parallelSyncLikeARunner(source, target, options);
 }
 
 async function stagingSchemas(db: TestDatabase): Promise<string[]> {
@@ -233,7 +228,7 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     seedTarget(target);
     const before = await stateOf(target);
     const refusal = new Error('refused by the schema check');
-    const error = await parallelSync(source, target, { beforeWrite: async () => { throw refusal; } }).then(() => null, (e: unknown) => e);
+    const error = await parallelSync(source, target, { check: async () => { throw refusal; } }).then(() => null, (e: unknown) => e);
     assert.equal(error, refusal);
     await assertUnchanged(target, before);
   });
@@ -244,7 +239,7 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     seedTarget(target);
     const before = await stateOf(target);
     const refusal = new Error('backup disk full');
-    const error = await parallelSync(source, target, { alongside: async () => { throw refusal; } }).then(() => null, (e: unknown) => e);
+    const error = await parallelSync(source, target, { beside: async () => { throw refusal; } }).then(() => null, (e: unknown) => e);
     assert.equal(error, refusal);
     await assertUnchanged(target, before);
   });

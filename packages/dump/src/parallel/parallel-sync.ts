@@ -1,14 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import type postgres from 'postgres';
-import { introspect, type SchemaModel, type Table } from '@mbsync/schema-diff';
-import { cancelBackend } from '../cancel-backend.js';
-import { assertCopiable } from '../census.js';
+import { type SchemaModel, type Table } from '@mbsync/schema-diff';
 import { qualify, quoteIdent, renderSchema, type RenderedSchema } from '../ddl.js';
-import { EXPORT_SESSION_SETTINGS, RESTORE_SETTINGS } from '../dump-format.js';
-import { listTables, lockTables, readSequenceValues, type DumpSelection, type TableStats } from '../dump-writer.js';
+import { exportSessionSettingsSql, RESTORE_SETTINGS } from '../dump-format.js';
+import { readSequenceValues, type DumpSelection, type TableStats } from '../dump-writer.js';
 import { DumpError, isAbortError, throwIfAborted } from '../errors.js';
 import type { ImportResult } from '../import.js';
-import { acquireTargetLock } from '../target-lock.js';
+import type { TargetSession } from '../target-session.js';
+import type { SourceSnapshot } from '../source-snapshot.js';
 import { copyLargeObjects, includesLargeObjects } from '../large-objects.js';
 import { describePgError } from '../pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from '../progress.js';
@@ -18,7 +17,7 @@ import { quoteLiteral } from '../sql-literal.js';
 import { verifySchemaModel } from '../verify.js';
 import { pipeCopy } from './copy-pipe.js';
 import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
-import { dropStagingSchemas, dropStaleStagingSchemas, openLike, STAGE_SCHEMA_PREFIX } from './staging-schemas.js';
+import { dropStagingSchemas, openLike, STAGE_SCHEMA_PREFIX } from './staging-schemas.js';
 import { readTargetExtensions } from './target-extensions.js';
 import { createDataOnlyPlan, type DataOnlyPlan } from '../data-only.js';
 import { splitForPlatform, type PlatformTarget } from '../platform.js';
@@ -26,10 +25,20 @@ import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
 
 export interface ParallelSyncOptions extends DumpSelection {
-  /** source pool (one connection: the snapshot's coordinator); lanes open their own connections like it */
+  /** source pool: the lanes open their own connections like it */
   source: postgres.Sql;
-  /** target pool (one connection: holds the import lock and runs the final transaction) */
+  /** target pool: the lanes open their own connections like it */
   target: postgres.Sql;
+  /** the runner's source transaction holding the snapshot (readSourceSnapshot ran in it) */
+  coordinator: postgres.TransactionSql;
+  snapshot: SourceSnapshot;
+  /** the runner's locked target session (lockTarget): validated and backed up; the final transaction */
+  session: TargetSession;
+  /**
+   * Settles when the target may be changed (the runner's backup of it): awaited before the live schemas are touched;
+   * its rejection stops the lanes and is the error reported.
+   */
+  gate?: Promise<unknown>;
   /** environment names, for messages (never URLs) */
   sourceName: string;
   targetName: string;
@@ -39,9 +48,6 @@ export interface ParallelSyncOptions extends DumpSelection {
   maintenanceWorkMem?: string;
   /** binary COPY for tables whose column types all allow it (default true) */
   binary?: boolean;
-  lockTimeoutMs?: number;
-  /** how long to wait for another import into the same target (default 0: fail at once) */
-  lockWaitMs?: number;
   /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
   acceptDependentLoss?: boolean;
   /** create the roles the copy names that the target lacks, NOLOGIN (`--create-roles`) */
@@ -49,12 +55,6 @@ export interface ParallelSyncOptions extends DumpSelection {
   /** the target's platform (a local Supabase stack): its schemas left alone, its data tables loaded data-only */
   platform?: PlatformTarget;
   signal?: AbortSignal;
-  /** the source's schema model, read inside the snapshot, before the target is touched */
-  onSchema?: (model: SchemaModel) => Promise<void> | void;
-  /** runs in the main transaction after the target lock is taken and before any write (schema validation) */
-  beforeWrite?: (tx: postgres.TransactionSql) => Promise<void>;
-  /** runs alongside the lanes after beforeWrite (the backup of the target's old schemas); must succeed */
-  alongside?: (signal: AbortSignal) => Promise<void>;
   onProgress?: ProgressCallback;
 }
 
@@ -73,8 +73,8 @@ export interface ParallelSyncResult {
   verified: { tables: number; rows: number };
 }
 
-/** Carries an error thrown by a caller's hook through the transactions untouched. */
-class HookFailure {
+/** Carries the gate's rejection (the runner's backup) through the transactions untouched. */
+class GateFailure {
   constructor(readonly inner: unknown) {}
 }
 
@@ -105,7 +105,7 @@ interface Lane {
  * transaction builds everything itself instead, as `--jobs 1` does.
  */
 export async function syncParallel(options: ParallelSyncOptions): Promise<ParallelSyncResult> {
-  const { signal } = options;
+  const { signal, coordinator: coord, snapshot } = options;
   throwIfAborted(signal);
   const started = Date.now();
   const controller = new AbortController();
@@ -113,59 +113,40 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
   signal?.addEventListener('abort', onOuterAbort, { once: true });
   const suffix = randomBytes(4).toString('hex');
   let createdStages: string[] = [];
-  let sourcePid: number | null = null;
-  let coordinatorQuery: { cancel(): void } | null = null;
-  const onAbortSource = () => {
-    coordinatorQuery?.cancel();
-    if (sourcePid !== null) void cancelBackend(options.source, sourcePid);
-  };
-  controller.signal.addEventListener('abort', onAbortSource, { once: true });
   try {
-    return await options.source.begin('isolation level repeatable read read only', async (coord) => {
-      await coord.unsafe(`SELECT ${EXPORT_SESSION_SETTINGS.map(([k, v]) => `pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, true)`).join(', ')}`);
-      const [session] = await coord<{ version: string; pid: number }[]>`SELECT current_setting('server_version') AS version, pg_catalog.pg_backend_pid() AS pid`;
-      sourcePid = session!.pid;
-      const selection = { schemas: options.schemas, excludeSchemas: options.excludeSchemas, excludeTables: options.excludeTables };
-      await lockTables(coord, await listTables(coord, selection), options.lockTimeoutMs ?? 30_000, (q) => (coordinatorQuery = q));
-      coordinatorQuery = null;
-      throwIfAborted(controller.signal);
-      const model = await introspect(coord, selection);
-      if (options.eventTriggers === false) model.eventTriggers = [];
-      await assertCopiable(coord, { ...selection, privileges: options.privileges }, options.sourceName);
-      const [snapshot] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
-      const plain = renderSchema(model, {
-        owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
-      });
-      const sizes = await tableSizes(coord, plain.dataTables);
-      await options.onSchema?.(model);
-      throwIfAborted(controller.signal);
-      // binary COPY's row counts come from the servers' own counters, which need track_counts on both sides
-      const [counts] = await coord<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
-      const [targetCounts] = await options.target<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
-      const binary = options.binary !== false && counts!.on && targetCounts!.on;
-      const run = new Run(options, controller, model, plain, sizes, binary, suffix);
-      const result = await run.importInto(coord, snapshot!.id, (names) => (createdStages = names));
-      return {
-        serverVersion: session!.version,
-        schema: model,
-        tables: result.tables,
-        import: { ...result.import, durationMs: Date.now() - started },
-        staged: result.fallback ? [] : plain.dataTables.map((t) => `${t.schema}.${t.name}`),
-        notStaged: result.fallback ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!])) : {},
-        ...(result.fallback ? { fallback: result.fallback } : {}),
-        verified: result.verified,
-      };
+    const model = snapshot.model;
+    const plain = renderSchema(model, {
+      owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
     });
+    const sizes = await tableSizes(coord, plain.dataTables);
+    throwIfAborted(controller.signal);
+    // binary COPY's row counts come from the servers' own counters, which need track_counts on both sides
+    const [counts] = await coord<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
+    const [targetCounts] = await options.session.tx<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
+    const binary = options.binary !== false && counts!.on && targetCounts!.on;
+    const run = new Run(options, controller, model, plain, sizes, binary, suffix);
+    // the lanes join the coordinator's snapshot
+    const [exported] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
+    const result = await run.importInto(coord, exported!.id, (names) => (createdStages = names));
+    return {
+      serverVersion: snapshot.serverVersion,
+      schema: model,
+      tables: result.tables,
+      import: { ...result.import, durationMs: Date.now() - started },
+      staged: result.fallback ? [] : plain.dataTables.map((t) => `${t.schema}.${t.name}`),
+      notStaged: result.fallback ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!])) : {},
+      ...(result.fallback ? { fallback: result.fallback } : {}),
+      verified: result.verified,
+    };
   } catch (error) {
     controller.abort();
     await dropStagingSchemas(options.target, createdStages);
+    if (error instanceof GateFailure) throw error.inner;
     if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', `sync into "${options.targetName}" cancelled; nothing was changed`, { cause: error });
-    if (error instanceof HookFailure) throw error.inner;
     if (error instanceof DumpError && error.code !== 'DUMP_QUERY_FAILED') throw error;
     throw describePgError(error, 'target', options.targetName);
   } finally {
     signal?.removeEventListener('abort', onOuterAbort);
-    controller.signal.removeEventListener('abort', onAbortSource);
   }
 }
 
@@ -285,80 +266,60 @@ class Run {
   }> {
     const { options } = this;
     this.coordinator = coord;
-    let mainPid: number | null = null;
-    const onAbort = () => {
-      if (mainPid !== null) void cancelBackend(options.target, mainPid);
-    };
-    this.signal.addEventListener('abort', onAbort, { once: true });
+    const tx = options.session.tx;
+    // the main transaction waits idle while the lanes work
+    await tx.unsafe(`SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true), pg_catalog.set_config('statement_timeout', '0', true)`);
+    const lanes = await this.#openTargetLanes();
+    let plan: ShadowPlan | null = null;
+    let fallback: string | null = null;
     try {
-      return await options.target.begin(async (tx) => {
-        const [session] = await tx<[{ pid: number }]>`SELECT pg_catalog.pg_backend_pid() AS pid`;
-        mainPid = session.pid;
-        await acquireTargetLock(tx, options.targetName, options.lockWaitMs ?? 0);
-        // the main transaction waits idle while the lanes work
-        await tx.unsafe(`SELECT pg_catalog.set_config('idle_in_transaction_session_timeout', '0', true), pg_catalog.set_config('statement_timeout', '0', true)`);
-        const lanes = await this.#openTargetLanes();
-        let plan: ShadowPlan | null = null;
-        let fallback: string | null = null;
-        try {
-          // under the lock: any staging schema is a leftover of a killed import
-          await dropStaleStagingSchemas(lanes[0]!);
-          try {
-            await options.beforeWrite?.(tx);
-          } catch (error) {
-            throw new HookFailure(error);
-          }
-          throwIfAborted(this.signal);
-          // roles are created in the main transaction, which the lanes cannot see before it commits
-          this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
-          const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.built, {
-            prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
-            excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary,
-            deferForeignKeysTo: new Set(this.platformTables.map((t) => `${t.schema}.${t.name}`)),
-            targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
-          });
-          if ('fallback' in planned) fallback = planned.fallback;
-          else {
-            plan = planned;
-            onStages([...plan.shadows.values()]);
-          }
-          fallback = await this.#alongside(plan ? (signal) => this.#build(lanes, plan!, snapshotId, signal) : null) ?? fallback;
-        } finally {
-          await Promise.all(lanes.map((l) => l.end({ timeout: 1 })));
-        }
-        throwIfAborted(this.signal);
-        if (plan && fallback === null) {
-          try {
-            return { ...(await this.#swap(tx, plan)), fallback: null };
-          } catch (error) {
-            const failure = buildFailure(error);
-            if (!failure) throw error;
-            fallback = failure.reason;
-          }
-        }
-        this.#restartProgress(fallback ?? 'no parallel plan');
-        return { ...(await this.#inOneTransaction(tx, coord, plan)), fallback };
+      throwIfAborted(this.signal);
+      // roles are created in the main transaction, which the lanes cannot see before it commits
+      this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
+      const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.built, {
+        prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
+        excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary,
+        deferForeignKeysTo: new Set(this.platformTables.map((t) => `${t.schema}.${t.name}`)),
+        targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
       });
+      if ('fallback' in planned) fallback = planned.fallback;
+      else {
+        plan = planned;
+        onStages([...plan.shadows.values()]);
+      }
+      fallback = await this.#alongside(plan ? (signal) => this.#build(lanes, plan!, snapshotId, signal) : null) ?? fallback;
     } finally {
-      this.signal.removeEventListener('abort', onAbort);
+      await Promise.all(lanes.map((l) => l.end({ timeout: 1 })));
     }
+    throwIfAborted(this.signal);
+    if (plan && fallback === null) {
+      try {
+        return { ...(await this.#swap(tx, plan)), fallback: null };
+      } catch (error) {
+        const failure = buildFailure(error);
+        if (!failure) throw error;
+        fallback = failure.reason;
+      }
+    }
+    this.#restartProgress(fallback ?? 'no parallel plan');
+    return { ...(await this.#inOneTransaction(tx, coord, plan)), fallback };
   }
 
   /**
-   * Runs the parallel build (when there is one) and the caller's `alongside` work (the backup) together; the first
-   * real failure stops the other side and is the one reported. A build failure the one-transaction import may not
-   * meet is returned as the reason to fall back, once the backup is done.
+   * Runs the parallel build (when there is one) while the gate (the runner's backup) settles; the first real failure
+   * stops the other side and is the one reported. A build failure the one-transaction import may not meet is returned
+   * as the reason to fall back, once the gate has settled: nothing live is touched before it.
    */
   async #alongside(build: ((signal: AbortSignal) => Promise<void>) | null): Promise<string | null> {
     let first: { error: unknown; stopped: boolean } | null = null;
     const fail = (error: unknown) => {
       // a side stopped because the other failed reports a cancellation: the failure that stopped it wins
-      const stopped = this.controller.signal.aborted && isAbortError(error instanceof HookFailure ? error.inner : error);
+      const stopped = this.controller.signal.aborted && isAbortError(error instanceof GateFailure ? error.inner : error);
       if (!first || (first.stopped && !stopped)) first = { error, stopped };
       this.controller.abort();
     };
     let fallback: string | null = null;
-    const alongside = this.options.alongside ? this.options.alongside(this.signal).catch((error: unknown) => fail(new HookFailure(error))) : Promise.resolve();
+    const alongside = this.options.gate ? this.options.gate.then(() => undefined, (error: unknown) => fail(new GateFailure(error))) : Promise.resolve();
     if (build) {
       await build(this.signal).catch((error: unknown) => {
         const failure = this.signal.aborted ? null : buildFailure(error);
@@ -429,7 +390,7 @@ class Run {
       opened.push(new Promise<Lane>((resolve, reject) => ((ready = resolve), (failed = reject))));
       const holder = src.begin('isolation level repeatable read read only', async (stx) => {
         await stx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`);
-        await stx.unsafe(`SELECT ${EXPORT_SESSION_SETTINGS.map(([k, v]) => `pg_catalog.set_config(${quoteLiteral(k)}, ${quoteLiteral(v)}, true)`).join(', ')}`);
+        await stx.unsafe(exportSessionSettingsSql());
         ready({ index: i, src: stx, dst: targets[i]!, current: null });
         await released;
       }).catch((error: unknown) => {

@@ -1,16 +1,20 @@
 import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import {
+  DumpError,
   describePgError,
   importDump,
+  lockTarget,
   openDumpStream,
   readPlatformTarget,
+  readSourceSnapshot,
+  sessionError,
   schemasOfModel,
   splitForPlatform,
   syncParallel,
   timestampedFileName,
   verifyRowCounts,
-  writeDump,
+  writeDumpFrom,
   type BackupInfo,
   type DumpSelection,
   type DumpStats,
@@ -118,6 +122,53 @@ async function detectPlatform(sql: postgres.Sql, target: Environment): Promise<P
   });
 }
 
+/** What the runner copies, as the dump package's selection. */
+function selectionOf(input: SyncJobInput): DumpSelection {
+  return {
+    schemas: input.schemas, excludeSchemas: input.excludeSchemas, excludeTables: input.excludeTables, excludeTableData: input.excludeTableData,
+    owners: input.owners, privileges: input.privileges, eventTriggers: input.eventTriggers, largeObjects: input.largeObjects,
+  };
+}
+
+/**
+ * The schema check of a sync, in the locked target session before any write (and the search specs against the
+ * dump); a cancel while it runs is reported as one.
+ */
+async function validateTarget(
+  tx: postgres.TransactionSql, model: SchemaModel, schemas: string[], input: SyncJobInput, specs: Specs, platform: PlatformTarget | null, signal: AbortSignal,
+): Promise<void> {
+  try {
+    await checkTargetSchema(tx, model, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
+    if (specs) await assertSpecsFitDump(specs, model, schemas, input.target.name);
+  } catch (error) {
+    throw sessionError(error, input.target.name, signal);
+  }
+}
+
+/** The source's snapshot transaction; a failure to open it is named for the source. */
+async function inSource<T>(sql: postgres.Sql, input: SyncJobInput, signal: AbortSignal, run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return (sql.begin('isolation level repeatable read read only', run) as Promise<T>).catch((error: unknown) => {
+    if (signal.aborted && !(error instanceof DumpError)) throw new DumpError('DUMP_CANCELLED', `sync from "${input.source.name}" cancelled; nothing was changed`, { cause: error });
+    throw error instanceof DumpError || error instanceof JobsError ? error : describePgError(error, 'source', input.source.name);
+  });
+}
+
+/** A transaction on the target; a failure to open it is named for the target. */
+async function inTarget<T>(sql: postgres.Sql, input: SyncJobInput, signal: AbortSignal, run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  return (sql.begin(run) as Promise<T>).catch((error: unknown) => {
+    throw sessionError(error, input.target.name, signal);
+  });
+}
+
+/** An AbortController that also aborts when `outer` does; `dispose` unlinks it. */
+function linkedController(outer: AbortSignal | undefined): AbortController & { dispose(): void } {
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  if (outer?.aborted) controller.abort();
+  outer?.addEventListener('abort', onAbort, { once: true });
+  return Object.assign(controller, { dispose: () => outer?.removeEventListener('abort', onAbort) });
+}
+
 /** Runs `then` with a short-lived connection to the target. */
 async function withTarget<T>(input: SyncJobInput, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = openDatabase(input.target, { applicationName: 'mbsync sync', scope: input.scope });
@@ -170,41 +221,58 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name} over ${jobs} connections`));
   };
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
+  const controller = linkedController(input.signal);
   try {
     const platform = await detectPlatform(targetSql, input.target);
-    const result = await syncParallel({
-      ...(platform ? { platform } : {}),
-      schemas: input.schemas,
-      excludeSchemas: input.excludeSchemas,
-      excludeTables: input.excludeTables,
-      excludeTableData: input.excludeTableData,
-      owners: input.owners,
-      privileges: input.privileges,
-      largeObjects: input.largeObjects,
-      source: sourceSql,
-      target: targetSql,
-      sourceName: input.source.name,
-      targetName: input.target.name,
-      jobs,
-      lockWaitMs: input.config.targetLockWaitMs,
-      acceptDependentLoss: input.acceptDataLoss ?? false,
-      createRoles: input.createRoles ?? false,
-      signal: input.signal,
-      onSchema: (schema) => {
-        model = schema;
-        schemas = replacedSchemas(schema, platform);
+    // the runner owns the job: the source's snapshot, the target's locked session, the check, the backup beside the
+    // lanes; the dump package builds and swaps through them and calls nothing back
+    const result = await inSource(sourceSql, input, controller.signal, async (coord) => {
+      const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: controller.signal });
+      try {
+        model = snapshot.model;
+        schemas = replacedSchemas(model, platform);
         input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
-      },
-      beforeWrite: async (tx) => {
-        await checkTargetSchema(tx, model!, { mode: 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
-        if (specs) await assertSpecsFitDump(specs, model!, schemas, input.target.name);
-        if (!backupSql) startImport();
-      },
-      alongside: backupSql ? async (signal) => {
-        backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal, onProgress: report('backup') });
-        startImport();
-      } : undefined,
-      onProgress: (p) => importing && importProgress?.(p),
+        return await inTarget(targetSql, input, controller.signal, async (tx) => {
+          const session = await lockTarget(targetSql, tx, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal: controller.signal });
+          try {
+            await validateTarget(tx, model!, schemas, input, specs, platform, controller.signal);
+            // the backup runs beside the lanes; the swap waits for it (the gate); either failing stops the other
+            const gate = backupSql
+              ? takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: controller.signal, onProgress: report('backup') })
+                .then((taken) => { backup = taken; startImport(); })
+              : undefined;
+            if (!gate) startImport();
+            gate?.catch(() => controller.abort());
+            try {
+              return await syncParallel({
+                ...(platform ? { platform } : {}),
+                ...selectionOf(input),
+                source: sourceSql,
+                target: targetSql,
+                coordinator: coord,
+                snapshot,
+                session,
+                ...(gate ? { gate } : {}),
+                sourceName: input.source.name,
+                targetName: input.target.name,
+                jobs,
+                acceptDependentLoss: input.acceptDataLoss ?? false,
+                createRoles: input.createRoles ?? false,
+                signal: controller.signal,
+                onProgress: (p) => importing && importProgress?.(p),
+              });
+            } catch (error) {
+              controller.abort();
+              await gate?.catch(() => {});
+              throw error;
+            }
+          } finally {
+            session.release();
+          }
+        });
+      } finally {
+        snapshot.release();
+      }
     });
     const rows = result.tables.reduce((n, t) => n + t.rows, 0);
     const dataBytes = result.tables.reduce((n, t) => n + t.bytes, 0);
@@ -215,6 +283,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     const verify: RowCountCheck = result.verified;
     return { export: exported, import: result.import, backup, verify, dumpFile: null };
   } finally {
+    controller.dispose();
     await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
   }
 }
@@ -254,115 +323,105 @@ async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Spec
 async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
-  const controller = new AbortController();
-  const onOuterAbort = () => controller.abort();
-  input.signal?.addEventListener('abort', onOuterAbort, { once: true });
+  const controller = linkedController(input.signal);
   const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
   const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import', scope: input.scope });
   const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
   const pipe = new PassThrough({ highWaterMark: 4 << 20 });
   // the importer reads its errors through iteration; a failure before it starts must not go unhandled
   pipe.on('error', () => {});
-  let schemaReady!: (model: SchemaModel) => void;
-  let schemaFailed!: (error: unknown) => void;
-  const schemaPromise = new Promise<SchemaModel>((resolve, reject) => {
-    schemaReady = resolve;
-    schemaFailed = reject;
-  });
+  // whichever side fails first stops the other: an import that fails before (or while) reading the stream also
+  // destroys the pipe, or the export would wait forever for a full pipe to drain
+  const stopExport = (error: unknown) => {
+    controller.abort();
+    if (!pipe.destroyed) pipe.destroy(error instanceof Error ? error : new Error(String(error)));
+  };
   let importing = false;
-  let schemaSeen = false;
   let exportedTables: DumpStats['tables'] | null = null;
   let exportMs = 0;
   // While the import has not started, the export's progress is the sync's; after that it is the import's.
   const exportProgress = report('export');
   const importProgress = report('import');
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
-  let platform: PlatformTarget | null;
-  try {
-    platform = input.mode === 'data-only' ? null : await detectPlatform(targetSql, input.target);
-  } catch (error) {
-    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
-    throw error;
-  }
-  const exporting: Promise<DumpStats> = writeDump(sourceSql, pipe, {
-    ...input,
-    ...(platform ? { platform } : {}),
-    sourceName: input.source.name,
-    signal: controller.signal,
-    onSchema: (model) => {
-      schemaSeen = true;
-      schemaReady(model);
-    },
-    // Phases stay in order: export (reading the source) → validate → backup → import. Once the schema is
-    // read, the importer reports: the two run in lockstep through the pipe.
-    onProgress: (p) => (schemaSeen ? undefined : exportProgress)?.(p),
-  }).then(
-    (stats) => {
-      exportMs = Date.now() - started;
-      exportedTables = stats.tables;
-      pipe.end();
-      return stats;
-    },
-    (error: unknown) => {
-      schemaFailed(error);
-      pipe.destroy(error as Error);
-      throw error;
-    },
-  );
-  exporting.catch(() => {});
-  const stopExport = (error: unknown) => {
-    controller.abort();
-    if (!pipe.destroyed) pipe.destroy(error instanceof Error ? error : new Error(String(error)));
-  };
   let backup: BackupInfo | null = null;
   try {
-    const schema = await schemaPromise;
-    const schemas = replacedSchemas(schema, platform);
-    // the tables whose rows the export streams (as the exporter renders them): a data-only import reloads these
-    const noData = new Set(input.excludeTableData ?? []);
-    const dataTables = schema.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`)).map((t) => ({ schema: t.schema, name: t.name }));
-    input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
-    const imported = importDump({
-      sql: targetSql,
-      targetName: input.target.name,
-      source: openDumpStream(pipe, { label: `stream from ${input.source.name}` }),
-      mode: input.mode,
-      schemas,
-      model: schema,
-      ...(platform ? { platform } : {}),
-      carries: { owners: input.owners === true, privileges: input.privileges === true },
-      acceptDependentLoss: input.acceptDataLoss ?? false,
-      createRoles: input.createRoles ?? false,
-      lockWaitMs: input.config.targetLockWaitMs,
-      signal: controller.signal,
-      onProgress: (p) => importing && importProgress?.(p),
-      tablesTotal: dataTables.length,
-      dataTables,
-      // the export has written its trailer by the time the importer asks, so its counts are final
-      expectedTables: () => exportedTables,
-      beforeWrite: async (tx) => {
-        await checkTargetSchema(tx, schema, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
-        if (specs) await assertSpecsFitDump(specs, schema, schemas, input.target.name);
-        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: controller.signal, onProgress: report('backup') });
-        importing = true;
-        input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
-      },
+    const platform = input.mode === 'data-only' ? null : await detectPlatform(targetSql, input.target);
+    const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: controller.signal };
+    return await inSource(sourceSql, input, controller.signal, async (stx) => {
+      const snapshot = await readSourceSnapshot(stx, sourceSql, options);
+      try {
+        const schema = snapshot.model;
+        const schemas = replacedSchemas(schema, platform);
+        // Phases stay in order: export (reading the source) → validate → backup → import; from here the importer
+        // reports: the two run in lockstep through the pipe.
+        input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
+        const exporting = writeDumpFrom(sourceSql, stx, snapshot, pipe, { ...options, onProgress: (p) => (importing ? undefined : exportProgress)?.(p) }).then(
+          (stats) => {
+            exportMs = Date.now() - started;
+            exportedTables = stats.tables;
+            pipe.end();
+            return stats;
+          },
+          (error: unknown) => {
+            pipe.destroy(error as Error);
+            throw error;
+          },
+        );
+        exporting.catch(() => {});
+        // the tables whose rows the export streams (as the exporter renders them): a data-only import reloads these
+        const noData = new Set(input.excludeTableData ?? []);
+        const dataTables = schema.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`)).map((t) => ({ schema: t.schema, name: t.name }));
+        const imported = inTarget(targetSql, input, controller.signal, async (tx) => {
+          const session = await lockTarget(targetSql, tx, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal: controller.signal });
+          try {
+            await validateTarget(tx, schema, schemas, input, specs, platform, controller.signal);
+            if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: controller.signal, onProgress: report('backup') });
+            importing = true;
+            input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
+            return await importDump({
+              sql: targetSql,
+              session,
+              targetName: input.target.name,
+              source: openDumpStream(pipe, { label: `stream from ${input.source.name}` }),
+              mode: input.mode,
+              schemas,
+              model: schema,
+              ...(platform ? { platform } : {}),
+              carries: { owners: input.owners === true, privileges: input.privileges === true },
+              acceptDependentLoss: input.acceptDataLoss ?? false,
+              createRoles: input.createRoles ?? false,
+              signal: controller.signal,
+              onProgress: (p) => importing && importProgress?.(p),
+              tablesTotal: dataTables.length,
+              dataTables,
+              // the export has written its trailer by the time the importer asks, so its counts are final
+              expectedTables: () => exportedTables,
+            });
+          } finally {
+            session.release();
+          }
+        });
+        imported.catch((error: unknown) => stopExport(error));
+        // the import's error is the one that matters: an export stopped by it only reports the stop
+        const [exportedResult, importedResult] = await Promise.allSettled([exporting, imported]);
+        if (importedResult.status === 'rejected') throw importedResult.reason;
+        if (exportedResult.status === 'rejected') throw exportedResult.reason;
+        const stats = exportedResult.value;
+        const result = importedResult.value;
+        const exported = { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs };
+        await committed(input, backup, result, exported);
+        input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
+        const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
+        return { export: exported, import: result, backup, verify, dumpFile: null };
+      } finally {
+        snapshot.release();
+      }
     });
-    // whichever side fails first stops the other: an import that fails before (or while) reading the stream also
-    // destroys the pipe, or the export would wait forever for a full pipe to drain
-    imported.catch((error: unknown) => stopExport(error));
-    const [stats, result] = await Promise.all([exporting, imported]);
-    const exported = { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs };
-    await committed(input, backup, result, exported);
-    input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
-    const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
-    return { export: exported, import: result, backup, verify, dumpFile: null };
   } catch (error) {
     stopExport(error);
-    await exporting.catch(() => {});
     throw error;
   } finally {
-    input.signal?.removeEventListener('abort', onOuterAbort);
+    controller.dispose();
     await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
   }
 }
