@@ -13,6 +13,7 @@ import { DumpError, throwIfAborted } from './errors.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { quoteLiteral } from './sql-literal.js';
+import { settledBegin } from './settled-begin.js';
 
 
 export type { DumpSelection };
@@ -67,14 +68,17 @@ export interface DumpStats {
 export async function writeDump(sql: postgres.Sql, sink: Writable, options: WriteDumpOptions): Promise<DumpStats> {
   assertDriverPatched();
   throwIfAborted(options.signal);
-  return await sql.begin('isolation level repeatable read read only', async (tx) => {
-    const snapshot = await readSourceSnapshot(tx, sql, options);
-    try {
-      return await writeDumpFrom(sql, tx, snapshot, sink, options);
-    } finally {
-      snapshot.release();
-    }
-  }) as DumpStats;
+  try {
+    return await settledBegin(sql, 'isolation level repeatable read read only', async (tx) => {
+      const snapshot = await readSourceSnapshot(tx, sql, options);
+      return writeDumpFrom(sql, tx, snapshot, sink, options);
+    });
+  } catch (error) {
+    // the snapshot and the writer describe their own failures; what is left is opening the transaction (connect, auth)
+    if (error instanceof DumpError) throw error;
+    if (options.signal?.aborted) throw new DumpError('DUMP_CANCELLED', 'export cancelled', { cause: error });
+    throw describePgError(error, 'source', options.sourceName);
+  }
 }
 
 /**

@@ -15,7 +15,7 @@ import { splitForPlatform, type PlatformTarget } from './platform.js';
 import { completeReplace, dropReplacedSchemas, planReplace, type ReplacePlan, type ReplaceReport } from './replace/replace-plan.js';
 import { verifySchemaModel } from './verify.js';
 import { createMissingRoles } from './roles.js';
-import { lockTarget, type TargetSession } from './target-session.js';
+import { withTargetSession, type TargetSession } from './target-session.js';
 import { transactionControl } from './transaction-control.js';
 
 export type ImportMode = 'replace' | 'data-only';
@@ -38,7 +38,7 @@ export interface ImportOptions {
    */
   expectedTables?: () => { schema: string; name: string; rows: number; via?: string }[] | null;
   /**
-   * The locked target session to write through (see lockTarget): the runner opened it, validated and backed up in
+   * The locked target session to write through (see withTargetSession): the runner opened it, validated and backed up in
    * it. Without one, importDump opens its own transaction on `sql` and takes the lock itself.
    */
   session?: TargetSession;
@@ -126,14 +126,7 @@ export async function importDump(options: ImportOptions): Promise<ImportResult> 
   // a session of our own when the caller brings none
   const inSession = async <T>(run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> => {
     if (options.session) return run(options.session.tx);
-    return sql.begin(async (tx) => {
-      const session = await lockTarget(sql, tx, { targetName: options.targetName, lockWaitMs: options.lockWaitMs, signal });
-      try {
-        return await run(tx);
-      } finally {
-        session.release();
-      }
-    }) as Promise<T>;
+    return withTargetSession(sql, { targetName: options.targetName, lockWaitMs: options.lockWaitMs, signal }, (session) => run(session.tx));
   };
   try {
     throwIfAborted(signal);

@@ -34,5 +34,6 @@ export type { ParallelSyncOptions, ParallelSyncResult } from './parallel/paralle
 export { STAGE_SCHEMA_PREFIX } from './parallel/staging-schemas.js';
 export { readPlatformTarget, splitForPlatform } from './platform.js';
 export type { PlatformSplit, PlatformTarget } from './platform.js';
-export { lockTarget, sessionError } from './target-session.js';
-export type { LockTargetOptions, TargetSession } from './target-session.js';
+export { settledBegin } from './settled-begin.js';
+export { sessionError, withTargetSession } from './target-session.js';
+export type { TargetSession, TargetSessionOptions } from './target-session.js';

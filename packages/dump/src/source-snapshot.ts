@@ -44,15 +44,14 @@ export interface SourceSnapshot {
   serverVersion: string;
   serverVersionNum: number;
   startedAt: string;
-  /** stops cancelling on abort (call when the transaction is over) */
-  release(): void;
 }
 
 /**
  * Opens the export's view of the source in `tx` (a REPEATABLE READ READ ONLY transaction of `sql`): pg_dump's session
  * settings, ACCESS SHARE locks on the selected tables (first, as pg_dump: nothing can change a table's definition
  * between the lock and the catalog read; a wait for a lock held elsewhere is one cancellable statement), the schema
- * read in the snapshot and checked for objects the copy would lose. Until `release`, an abort cancels on the server.
+ * read in the snapshot and checked for objects the copy would lose. While it reads, an abort cancels on the server;
+ * afterwards the caller's own statements answer the signal.
  */
 export async function readSourceSnapshot(tx: postgres.TransactionSql, sql: postgres.Sql, options: SnapshotOptions): Promise<SourceSnapshot> {
   const startedAt = new Date().toISOString();
@@ -64,7 +63,6 @@ export async function readSourceSnapshot(tx: postgres.TransactionSql, sql: postg
     void cancelBackend(sql, session!.pid);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
-  const release = () => options.signal?.removeEventListener('abort', onAbort);
   try {
     throwIfAborted(options.signal);
     await tx.unsafe(exportSessionSettingsSql());
@@ -75,12 +73,13 @@ export async function readSourceSnapshot(tx: postgres.TransactionSql, sql: postg
     const model = await introspect(tx, selection);
     if (options.eventTriggers === false) model.eventTriggers = [];
     if (options.census !== false) await assertCopiable(tx, { ...selection, privileges: options.privileges }, options.sourceName);
-    return { model, serverVersion: session!.version, serverVersionNum: Number(session!.num), startedAt, release };
+    return { model, serverVersion: session!.version, serverVersionNum: Number(session!.num), startedAt };
   } catch (error) {
-    release();
     if (options.signal?.aborted) throw new DumpError('DUMP_CANCELLED', 'export cancelled', { cause: error });
     if (error instanceof DumpError && error.code !== 'DUMP_QUERY_FAILED') throw error;
     throw describePgError(error, 'source', options.sourceName);
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
   }
 }
 

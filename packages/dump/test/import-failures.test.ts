@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
-import { DumpError, importDump, lockTarget, manifestPath, openDumpFile } from '@mbsync/dump';
+import { DumpError, importDump, withTargetSession, manifestPath, openDumpFile } from '@mbsync/dump';
 import { ADMIN_URL, createDatabase, psqlText, type TestDatabase } from '@mbsync/testkit';
 import { exportTo, importFile, stateOf, type DatabaseState } from './support/databases.js';
 
@@ -211,15 +211,10 @@ describe('a failed import leaves the target exactly as it was', () => {
       let seenByWaiter = -1;
       // a runner's way: its own transaction, the lock, a look at the target, then the import through that session
       const waiterSql = postgres(target.url, { max: 1, onnotice: () => {} });
-      const waiting = waiterSql.begin(async (tx) => {
-        const session = await lockTarget(waiterSql, tx, { targetName: 'test-target', lockWaitMs: 60_000 });
-        try {
-          const [row] = await tx<[{ n: number }]>`SELECT count(*)::int AS n FROM public.big`;
-          seenByWaiter = row.n;
-          return await importDump({ sql: waiterSql, session, targetName: 'test-target', source: await openDumpFile(secondDump) });
-        } finally {
-          session.release();
-        }
+      const waiting = withTargetSession(waiterSql, { targetName: 'test-target', lockWaitMs: 60_000 }, async (session) => {
+        const [row] = await session.tx<[{ n: number }]>`SELECT count(*)::int AS n FROM public.big`;
+        seenByWaiter = row.n;
+        return await importDump({ sql: waiterSql, session, targetName: 'test-target', source: await openDumpFile(secondDump) });
       }).finally(() => waiterSql.end({ timeout: 1 }));
       await Promise.all([first, waiting]);
       assert.equal(seenByWaiter, 600_000);

@@ -32,7 +32,7 @@ export interface ParallelSyncOptions extends DumpSelection {
   /** the runner's source transaction holding the snapshot (readSourceSnapshot ran in it) */
   coordinator: postgres.TransactionSql;
   snapshot: SourceSnapshot;
-  /** the runner's locked target session (lockTarget): validated and backed up; the final transaction */
+  /** the runner's locked target session (withTargetSession): validated and backed up; the final transaction */
   session: TargetSession;
   /**
    * Settles when the target may be changed (the runner's backup of it): awaited before the live schemas are touched;
@@ -112,7 +112,6 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
   const onOuterAbort = () => controller.abort();
   signal?.addEventListener('abort', onOuterAbort, { once: true });
   const suffix = randomBytes(4).toString('hex');
-  let createdStages: string[] = [];
   try {
     const model = snapshot.model;
     const plain = renderSchema(model, {
@@ -127,7 +126,9 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const run = new Run(options, controller, model, plain, sizes, binary, suffix);
     // the lanes join the coordinator's snapshot
     const [exported] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
-    const result = await run.importInto(coord, exported!.id, (names) => (createdStages = names));
+    // the lanes commit the temporary schemas; once the main transaction is over (its locks would block the drop),
+    // whatever of them is left goes: all of them after a failure or a failed COMMIT, none after a swap
+    const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(options.target, names)));
     return {
       serverVersion: snapshot.serverVersion,
       schema: model,
@@ -140,7 +141,6 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     };
   } catch (error) {
     controller.abort();
-    await dropStagingSchemas(options.target, createdStages);
     if (error instanceof GateFailure) throw error.inner;
     if (signal?.aborted) throw new DumpError('DUMP_CANCELLED', `sync into "${options.targetName}" cancelled; nothing was changed`, { cause: error });
     if (error instanceof DumpError && error.code !== 'DUMP_QUERY_FAILED') throw error;

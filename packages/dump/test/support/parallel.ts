@@ -1,5 +1,5 @@
 import postgres from 'postgres';
-import { lockTarget, readSourceSnapshot, sessionError, syncParallel, type ParallelSyncOptions, type ParallelSyncResult } from '@mbsync/dump';
+import { readSourceSnapshot, settledBegin, syncParallel, withTargetSession, type ParallelSyncOptions, type ParallelSyncResult } from '@mbsync/dump';
 import type { TestDatabase } from '@mbsync/testkit';
 
 export interface ParallelRunOptions extends Partial<Omit<ParallelSyncOptions, 'source' | 'target' | 'coordinator' | 'snapshot' | 'session' | 'gate'>> {
@@ -23,36 +23,26 @@ export async function parallelSyncLikeARunner(source: TestDatabase, target: Test
   const onAbort = () => controller.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await src.begin('isolation level repeatable read read only', async (coord) => {
+    return await settledBegin(src, 'isolation level repeatable read read only', async (coord) => {
       const snapshot = await readSourceSnapshot(coord, src, { ...rest, sourceName: 'test-source', signal: controller.signal });
-      try {
-        return await dst.begin(async (tx) => {
-          const session = await lockTarget(dst, tx, { targetName: 'test-target', lockWaitMs, signal: controller.signal });
-          try {
-            await check?.(tx).catch((error: unknown) => {
-              throw sessionError(error, 'test-target', controller.signal);
-            });
-            const gate = beside ? beside(controller.signal) : undefined;
-            // a failed gate stops the lanes; a failed sync stops the gate
-            gate?.catch(() => controller.abort());
-            try {
-              return await syncParallel({
-                jobs: 3, ...rest, source: src, target: dst, coordinator: coord, snapshot, session, ...(gate ? { gate } : {}),
-                sourceName: 'test-source', targetName: 'test-target', signal: controller.signal,
-              });
-            } catch (error) {
-              controller.abort();
-              await gate?.catch(() => {});
-              throw error;
-            }
-          } finally {
-            session.release();
-          }
-        });
-      } finally {
-        snapshot.release();
-      }
-    }) as ParallelSyncResult;
+      return await withTargetSession(dst, { targetName: 'test-target', lockWaitMs, signal: controller.signal }, async (session) => {
+        await check?.(session.tx);
+        const gate = beside ? beside(controller.signal) : undefined;
+        // a failed gate stops the lanes; a failed sync stops the gate
+        gate?.catch(() => controller.abort());
+        try {
+          return await syncParallel({
+            jobs: 3, ...rest, source: src, target: dst, coordinator: coord, snapshot, session, ...(gate ? { gate } : {}),
+            sourceName: 'test-source', targetName: 'test-target', signal: controller.signal,
+          });
+        } catch (error) {
+          // the gate's own failure is the one to report: the sync only stopped because of it
+          controller.abort();
+          const gateError = gate ? await gate.then(() => null, (e: unknown) => e) : null;
+          throw gateError ?? error;
+        }
+      });
+    }, () => controller.abort());
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
     await Promise.all([src.end({ timeout: 1 }), dst.end({ timeout: 1 })]);

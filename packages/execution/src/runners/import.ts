@@ -3,7 +3,7 @@ import {
   describePgError,
   dumpReadError,
   importDump,
-  lockTarget,
+  withTargetSession,
   manifestPath,
   openDumpFile,
   readDumpEvents,
@@ -11,7 +11,6 @@ import {
   readPlatformTarget,
   scanDumpSchemas,
   schemasOfModel,
-  sessionError,
   splitForPlatform,
   verifyRowCounts,
   type BackupInfo,
@@ -102,40 +101,30 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   try {
     if (!platform && input.mode !== 'data-only') await refuseForPlatform(sql, input.target.name, schemas);
     // the runner owns the job: the locked target session, the check and the backup in it, then the import through it
-    const result = await (sql.begin(async (tx) => {
-      const session = await lockTarget(sql, tx, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal: input.signal });
-      try {
-        try {
-          // pg_dump files carry no schema model: only our dumps are validated
-          if (source.manifest) {
-            const carries = source.manifest.carries ?? { owners: false, privileges: false };
-            await checkTargetSchema(tx, source.manifest.schema, {
-              mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport,
-              roles: roleChecks({ ...carries, createRoles: input.createRoles }), platform,
-            });
-          }
-          if (specs && source.manifest) await assertSpecsFitDump(specs, source.manifest.schema, schemas, input.target.name);
-          if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: input.signal, onProgress: report('backup') });
-        } catch (error) {
-          throw sessionError(error, input.target.name, input.signal);
-        }
-        return await importDump({
-          sql,
-          session,
-          targetName: input.target.name,
-          source,
-          mode: input.mode,
-          schemas,
-          acceptDependentLoss: input.acceptDataLoss ?? false,
-          createRoles: input.createRoles ?? false,
-          signal: input.signal,
-          onProgress: report('import'),
+    const result = await withTargetSession(sql, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal: input.signal }, async (session) => {
+      const { tx } = session;
+      // pg_dump files carry no schema model: only our dumps are validated
+      if (source.manifest) {
+        const carries = source.manifest.carries ?? { owners: false, privileges: false };
+        await checkTargetSchema(tx, source.manifest.schema, {
+          mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport,
+          roles: roleChecks({ ...carries, createRoles: input.createRoles }), platform,
         });
-      } finally {
-        session.release();
       }
-    }) as Promise<ImportResult>).catch((error: unknown) => {
-      throw sessionError(error, input.target.name, input.signal);
+      if (specs && source.manifest) await assertSpecsFitDump(specs, source.manifest.schema, schemas, input.target.name);
+      if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: input.signal, onProgress: report('backup') });
+      return await importDump({
+        sql,
+        session,
+        targetName: input.target.name,
+        source,
+        mode: input.mode,
+        schemas,
+        acceptDependentLoss: input.acceptDataLoss ?? false,
+        createRoles: input.createRoles ?? false,
+        signal: input.signal,
+        onProgress: report('import'),
+      });
     });
     // assigned inside the session's callback, which TypeScript cannot see
     const committed = backup as BackupInfo | null;

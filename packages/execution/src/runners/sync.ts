@@ -4,14 +4,14 @@ import {
   DumpError,
   describePgError,
   importDump,
-  lockTarget,
   openDumpStream,
   readPlatformTarget,
   readSourceSnapshot,
-  sessionError,
   schemasOfModel,
   splitForPlatform,
+  settledBegin,
   syncParallel,
+  withTargetSession,
   timestampedFileName,
   verifyRowCounts,
   writeDumpFrom,
@@ -22,6 +22,7 @@ import {
   type ImportResult,
   type PlatformTarget,
   type RowCountCheck,
+  type TargetSession,
 } from '@mbsync/dump';
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
@@ -29,6 +30,7 @@ import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environmen
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
+import { JobStop } from './job-stop.js';
 import { takeBackup } from './backup.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
@@ -130,43 +132,30 @@ function selectionOf(input: SyncJobInput): DumpSelection {
   };
 }
 
+/** The schema check of a sync, in the locked target session before any write (and the search specs against the dump). */
+async function validateTarget(tx: postgres.TransactionSql, model: SchemaModel, schemas: string[], input: SyncJobInput, specs: Specs, platform: PlatformTarget | null): Promise<void> {
+  await checkTargetSchema(tx, model, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
+  if (specs) await assertSpecsFitDump(specs, model, schemas, input.target.name);
+}
+
 /**
- * The schema check of a sync, in the locked target session before any write (and the search specs against the
- * dump); a cancel while it runs is reported as one.
+ * The source's snapshot transaction; a failure to open it is named for the source. Should the source's connection
+ * close under it, the rest of the job is stopped (with that as the cause) and waited for before the failure is
+ * reported.
  */
-async function validateTarget(
-  tx: postgres.TransactionSql, model: SchemaModel, schemas: string[], input: SyncJobInput, specs: Specs, platform: PlatformTarget | null, signal: AbortSignal,
-): Promise<void> {
-  try {
-    await checkTargetSchema(tx, model, { mode: input.mode ?? 'replace', acceptDataLoss: input.acceptDataLoss ?? false, onReport: input.onReport, roles: roleChecks(input), platform });
-    if (specs) await assertSpecsFitDump(specs, model, schemas, input.target.name);
-  } catch (error) {
-    throw sessionError(error, input.target.name, signal);
-  }
-}
-
-/** The source's snapshot transaction; a failure to open it is named for the source. */
-async function inSource<T>(sql: postgres.Sql, input: SyncJobInput, signal: AbortSignal, run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  return (sql.begin('isolation level repeatable read read only', run) as Promise<T>).catch((error: unknown) => {
-    if (signal.aborted && !(error instanceof DumpError)) throw new DumpError('DUMP_CANCELLED', `sync from "${input.source.name}" cancelled; nothing was changed`, { cause: error });
-    throw error instanceof DumpError || error instanceof JobsError ? error : describePgError(error, 'source', input.source.name);
+async function inSource<T>(sql: postgres.Sql, input: SyncJobInput, stop: JobStop, run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  const named = (error: unknown) => (error instanceof DumpError || error instanceof JobsError ? error : describePgError(error, 'source', input.source.name));
+  return settledBegin(sql, 'isolation level repeatable read read only', run, (error) => stop.stop(named(error))).catch((error: unknown) => {
+    // what the work inside named stays named (an import's refusal stops the export: the refusal is the news)
+    if (error instanceof DumpError || error instanceof JobsError) throw error;
+    if (stop.signal.aborted) throw new DumpError('DUMP_CANCELLED', `sync from "${input.source.name}" cancelled; nothing was changed`, { cause: error });
+    throw named(error);
   });
 }
 
-/** A transaction on the target; a failure to open it is named for the target. */
-async function inTarget<T>(sql: postgres.Sql, input: SyncJobInput, signal: AbortSignal, run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  return (sql.begin(run) as Promise<T>).catch((error: unknown) => {
-    throw sessionError(error, input.target.name, signal);
-  });
-}
-
-/** An AbortController that also aborts when `outer` does; `dispose` unlinks it. */
-function linkedController(outer: AbortSignal | undefined): AbortController & { dispose(): void } {
-  const controller = new AbortController();
-  const onAbort = () => controller.abort();
-  if (outer?.aborted) controller.abort();
-  outer?.addEventListener('abort', onAbort, { once: true });
-  return Object.assign(controller, { dispose: () => outer?.removeEventListener('abort', onAbort) });
+/** The target's locked session (the import lock held); a failure is named for the target. */
+async function inTarget<T>(sql: postgres.Sql, input: SyncJobInput, signal: AbortSignal, run: (session: TargetSession) => Promise<T>): Promise<T> {
+  return withTargetSession(sql, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal }, run);
 }
 
 /** Runs `then` with a short-lived connection to the target. */
@@ -221,58 +210,50 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name} over ${jobs} connections`));
   };
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
-  const controller = linkedController(input.signal);
+  const stop = new JobStop(input.signal);
   try {
     const platform = await detectPlatform(targetSql, input.target);
     // the runner owns the job: the source's snapshot, the target's locked session, the check, the backup beside the
     // lanes; the dump package builds and swaps through them and calls nothing back
-    const result = await inSource(sourceSql, input, controller.signal, async (coord) => {
-      const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: controller.signal });
-      try {
-        model = snapshot.model;
-        schemas = replacedSchemas(model, platform);
-        input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
-        return await inTarget(targetSql, input, controller.signal, async (tx) => {
-          const session = await lockTarget(targetSql, tx, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal: controller.signal });
-          try {
-            await validateTarget(tx, model!, schemas, input, specs, platform, controller.signal);
-            // the backup runs beside the lanes; the swap waits for it (the gate); either failing stops the other
-            const gate = backupSql
-              ? takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: controller.signal, onProgress: report('backup') })
-                .then((taken) => { backup = taken; startImport(); })
-              : undefined;
-            if (!gate) startImport();
-            gate?.catch(() => controller.abort());
-            try {
-              return await syncParallel({
-                ...(platform ? { platform } : {}),
-                ...selectionOf(input),
-                source: sourceSql,
-                target: targetSql,
-                coordinator: coord,
-                snapshot,
-                session,
-                ...(gate ? { gate } : {}),
-                sourceName: input.source.name,
-                targetName: input.target.name,
-                jobs,
-                acceptDependentLoss: input.acceptDataLoss ?? false,
-                createRoles: input.createRoles ?? false,
-                signal: controller.signal,
-                onProgress: (p) => importing && importProgress?.(p),
-              });
-            } catch (error) {
-              controller.abort();
-              await gate?.catch(() => {});
-              throw error;
-            }
-          } finally {
-            session.release();
-          }
-        });
-      } finally {
-        snapshot.release();
-      }
+    const result = await inSource(sourceSql, input, stop, async (coord) => {
+      const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: stop.signal });
+      model = snapshot.model;
+      schemas = replacedSchemas(model, platform);
+      input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
+      return await inTarget(targetSql, input, stop.signal, async (session) => {
+        await validateTarget(session.tx, model!, schemas, input, specs, platform);
+        // the backup runs beside the lanes; the swap waits for it (the gate); either failing stops the other
+        const gate = backupSql
+          ? takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: stop.signal, onProgress: report('backup') })
+            .then((taken) => { backup = taken; startImport(); })
+          : undefined;
+        if (!gate) startImport();
+        gate?.catch((error: unknown) => stop.stop(error));
+        try {
+          return await syncParallel({
+            ...(platform ? { platform } : {}),
+            ...selectionOf(input),
+            source: sourceSql,
+            target: targetSql,
+            coordinator: coord,
+            snapshot,
+            session,
+            ...(gate ? { gate } : {}),
+            sourceName: input.source.name,
+            targetName: input.target.name,
+            jobs,
+            acceptDependentLoss: input.acceptDataLoss ?? false,
+            createRoles: input.createRoles ?? false,
+            signal: stop.signal,
+            onProgress: (p) => importing && importProgress?.(p),
+          });
+        } catch (error) {
+          // the backup's own failure is the one to report: the sync only stopped because of it
+          stop.stop(error);
+          const backupError = gate ? await gate.then(() => null, (e: unknown) => e) : null;
+          throw backupError ?? error;
+        }
+      });
     });
     const rows = result.tables.reduce((n, t) => n + t.rows, 0);
     const dataBytes = result.tables.reduce((n, t) => n + t.bytes, 0);
@@ -282,8 +263,10 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
     const verify: RowCountCheck = result.verified;
     return { export: exported, import: result.import, backup, verify, dumpFile: null };
+  } catch (error) {
+    throw stop.explain(error);
   } finally {
-    controller.dispose();
+    stop.dispose();
     await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
   }
 }
@@ -323,7 +306,7 @@ async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Spec
 async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
-  const controller = linkedController(input.signal);
+  const stop = new JobStop(input.signal);
   const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
   const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import', scope: input.scope });
   const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
@@ -333,7 +316,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   // whichever side fails first stops the other: an import that fails before (or while) reading the stream also
   // destroys the pipe, or the export would wait forever for a full pipe to drain
   const stopExport = (error: unknown) => {
-    controller.abort();
+    stop.stop(error);
     if (!pipe.destroyed) pipe.destroy(error instanceof Error ? error : new Error(String(error)));
   };
   let importing = false;
@@ -346,82 +329,74 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   let backup: BackupInfo | null = null;
   try {
     const platform = input.mode === 'data-only' ? null : await detectPlatform(targetSql, input.target);
-    const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: controller.signal };
-    return await inSource(sourceSql, input, controller.signal, async (stx) => {
+    const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: stop.signal };
+    return await inSource(sourceSql, input, stop, async (stx) => {
       const snapshot = await readSourceSnapshot(stx, sourceSql, options);
-      try {
-        const schema = snapshot.model;
-        const schemas = replacedSchemas(schema, platform);
-        // Phases stay in order: export (reading the source) → validate → backup → import; from here the importer
-        // reports: the two run in lockstep through the pipe.
-        input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
-        const exporting = writeDumpFrom(sourceSql, stx, snapshot, pipe, { ...options, onProgress: (p) => (importing ? undefined : exportProgress)?.(p) }).then(
-          (stats) => {
-            exportMs = Date.now() - started;
-            exportedTables = stats.tables;
-            pipe.end();
-            return stats;
-          },
-          (error: unknown) => {
-            pipe.destroy(error as Error);
-            throw error;
-          },
-        );
-        exporting.catch(() => {});
-        // the tables whose rows the export streams (as the exporter renders them): a data-only import reloads these
-        const noData = new Set(input.excludeTableData ?? []);
-        const dataTables = schema.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`)).map((t) => ({ schema: t.schema, name: t.name }));
-        const imported = inTarget(targetSql, input, controller.signal, async (tx) => {
-          const session = await lockTarget(targetSql, tx, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal: controller.signal });
-          try {
-            await validateTarget(tx, schema, schemas, input, specs, platform, controller.signal);
-            if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: controller.signal, onProgress: report('backup') });
-            importing = true;
-            input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
-            return await importDump({
-              sql: targetSql,
-              session,
-              targetName: input.target.name,
-              source: openDumpStream(pipe, { label: `stream from ${input.source.name}` }),
-              mode: input.mode,
-              schemas,
-              model: schema,
-              ...(platform ? { platform } : {}),
-              carries: { owners: input.owners === true, privileges: input.privileges === true },
-              acceptDependentLoss: input.acceptDataLoss ?? false,
-              createRoles: input.createRoles ?? false,
-              signal: controller.signal,
-              onProgress: (p) => importing && importProgress?.(p),
-              tablesTotal: dataTables.length,
-              dataTables,
-              // the export has written its trailer by the time the importer asks, so its counts are final
-              expectedTables: () => exportedTables,
-            });
-          } finally {
-            session.release();
-          }
+      const schema = snapshot.model;
+      const schemas = replacedSchemas(schema, platform);
+      // Phases stay in order: export (reading the source) → validate → backup → import; from here the importer
+      // reports: the two run in lockstep through the pipe.
+      input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
+      const exporting = writeDumpFrom(sourceSql, stx, snapshot, pipe, { ...options, onProgress: (p) => (importing ? undefined : exportProgress)?.(p) }).then(
+        (stats) => {
+          exportMs = Date.now() - started;
+          exportedTables = stats.tables;
+          pipe.end();
+          return stats;
+        },
+        (error: unknown) => {
+          stop.stop(error);
+          pipe.destroy(error as Error);
+          throw error;
+        },
+      );
+      exporting.catch(() => {});
+      // the tables whose rows the export streams (as the exporter renders them): a data-only import reloads these
+      const noData = new Set(input.excludeTableData ?? []);
+      const dataTables = schema.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`)).map((t) => ({ schema: t.schema, name: t.name }));
+      const imported = inTarget(targetSql, input, stop.signal, async (session) => {
+        await validateTarget(session.tx, schema, schemas, input, specs, platform);
+        if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: stop.signal, onProgress: report('backup') });
+        importing = true;
+        input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
+        return await importDump({
+          sql: targetSql,
+          session,
+          targetName: input.target.name,
+          source: openDumpStream(pipe, { label: `stream from ${input.source.name}` }),
+          mode: input.mode,
+          schemas,
+          model: schema,
+          ...(platform ? { platform } : {}),
+          carries: { owners: input.owners === true, privileges: input.privileges === true },
+          acceptDependentLoss: input.acceptDataLoss ?? false,
+          createRoles: input.createRoles ?? false,
+          signal: stop.signal,
+          onProgress: (p) => importing && importProgress?.(p),
+          tablesTotal: dataTables.length,
+          dataTables,
+          // the export has written its trailer by the time the importer asks, so its counts are final
+          expectedTables: () => exportedTables,
         });
-        imported.catch((error: unknown) => stopExport(error));
-        // the import's error is the one that matters: an export stopped by it only reports the stop
-        const [exportedResult, importedResult] = await Promise.allSettled([exporting, imported]);
-        if (importedResult.status === 'rejected') throw importedResult.reason;
-        if (exportedResult.status === 'rejected') throw exportedResult.reason;
-        const stats = exportedResult.value;
-        const result = importedResult.value;
-        const exported = { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs };
-        await committed(input, backup, result, exported);
-        input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
-        const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
-        return { export: exported, import: result, backup, verify, dumpFile: null };
-      } finally {
-        snapshot.release();
-      }
+      });
+      imported.catch((error: unknown) => stopExport(error));
+      // the import's error is the one that matters: an export stopped by it only reports the stop
+      const [exportedResult, importedResult] = await Promise.allSettled([exporting, imported]);
+      if (importedResult.status === 'rejected') throw importedResult.reason;
+      if (exportedResult.status === 'rejected') throw exportedResult.reason;
+      const stats = exportedResult.value;
+      const result = importedResult.value;
+      const exported = { tables: stats.tables.length, rows: stats.rows, dataBytes: stats.dataBytes, durationMs: exportMs };
+      await committed(input, backup, result, exported);
+      input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
+      const verify = await verifyRowCounts(targetSql, stats.tables, input.target.name);
+      return { export: exported, import: result, backup, verify, dumpFile: null };
     });
   } catch (error) {
     stopExport(error);
-    throw error;
+    throw stop.explain(error);
   } finally {
-    controller.dispose();
+    stop.dispose();
     await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
   }
 }
