@@ -1,4 +1,4 @@
-import { redactSecrets } from '@mbsync/jobs';
+import { redactSecrets, type KnownErrorCode } from '@mbsync/jobs';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
 /** Codes the api raises itself (the packages own JOBS_*, DUMP_*, SCHEMA_DIFF_*, SEARCH_INDEX_*, CANCELLED). */
@@ -46,10 +46,11 @@ interface ErrorRule {
 const rule = (status: number, publicMessage?: string): ErrorRule => (publicMessage === undefined ? { status } : { status, publicMessage });
 
 /**
- * THE table: every error code of the api and of the packages → HTTP status. Codes not listed fall back by
- * prefix (PREFIX_RULES), then to 500. A 5xx always answers with its public message, never the error's own.
+ * THE table: every error code of the api and of the packages → HTTP status, checked by the compiler (a code
+ * missing here, or one no package has, does not compile). Codes from elsewhere fall back by prefix (PREFIX_RULES),
+ * then to 500. A 5xx always answers with its public message, never the error's own.
  */
-export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
+export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze(({
   // the api
   API_VALIDATION_FAILED: rule(400),
   API_INVALID_JSON: rule(400),
@@ -129,8 +130,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze({
   SEARCH_INDEX_INVALID_RESPONSE: rule(502, 'the search server answered something unexpected'),
   SEARCH_INDEX_SWAP_FAILED: rule(502, 'the search alias could not be switched to the new collection'),
   SEARCH_INDEX_UNAVAILABLE: rule(503, 'the search server is not reachable; try again later'),
-  SEARCH_INDEX_CONNECTION_FAILED: rule(503, 'the search server is not reachable; try again later'),
-});
+}) satisfies Record<ApiErrorCode | KnownErrorCode, ErrorRule>);
 
 /** Fallbacks for codes a package adds later: a known prefix still maps somewhere sensible. */
 const PREFIX_RULES: readonly [string, ErrorRule][] = [

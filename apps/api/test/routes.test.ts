@@ -102,6 +102,7 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
     assertError(await post('/api/sync/sync', { from: 'local' }), 400, 'API_VALIDATION_FAILED', 'body/to');
     assertError(await post('/api/sync/sync', { from: 'local', to: 'other', keepDump: 'yes please' }), 400, 'API_VALIDATION_FAILED', 'body/keepDump');
     assertError(await post('/api/sync/sync', { from: 'local', to: 'other', sourceUrl: 'x' }), 400, 'API_VALIDATION_FAILED', 'body/sourceUrl');
+    assertError(await post('/api/sync/sync', { from: 'local', to: 'other', lockTimeoutMs: 0 }), 400, 'API_VALIDATION_FAILED', 'body/lockTimeoutMs');
     assertError(await post('/api/sync/export', { from: 'local', file: '../x.sql' }), 400, 'API_VALIDATION_FAILED', 'body/file');
     assertError(await post('/api/sync/import', { to: 'other', file: 'x.sql', mode: 'merge' }), 400, 'API_VALIDATION_FAILED', 'body/mode');
     assertError(await post('/api/sync/reindex', { to: 'search', collections: [] }), 400, 'API_VALIDATION_FAILED', 'body/collections');
@@ -154,7 +155,8 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
   });
 
   test('POST /api/sync/* → 202 and the job is readable, listable and cancellable', async () => {
-    const res = await post('/api/sync/sync', { from: 'local', to: 'other', keepDump: true });
+    // lockTimeoutMs: an option defined once in the contract reaches the body and the payload with no route code
+    const res = await post('/api/sync/sync', { from: 'local', to: 'other', keepDump: true, lockTimeoutMs: 5000 });
     assert.equal(res.statusCode, 202, res.body);
     const accepted = res.json();
     assert.equal(accepted.type, 'sync');
@@ -167,7 +169,7 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
     assert.equal(view.state, 'waiting');
     assert.equal(view.percent, 0);
     assert.equal(view.progress, null);
-    assert.deepEqual(view.payload, { source: 'local', target: 'other', keepDump: true });
+    assert.deepEqual(view.payload, { source: 'local', target: 'other', keepDump: true, lockTimeoutMs: 5000 });
     assert.ok(Date.parse(view.createdAt) > 0);
 
     const exported = await post('/api/sync/export', { from: 'local', schemas: ['public'] });
@@ -195,7 +197,7 @@ describe('api routes (inject)', { timeout: 60_000 }, () => {
     // cancelled before it started: gone from the queue, kept in the history as cancelled
     const gone = (await get(`/api/jobs/${accepted.id}`)).json();
     assert.equal(gone.state, 'cancelled');
-    assert.deepEqual(gone.payload, { source: 'local', target: 'other', keepDump: true });
+    assert.deepEqual(gone.payload, { source: 'local', target: 'other', keepDump: true, lockTimeoutMs: 5000 });
     assert.equal(gone.error.code, 'CANCELLED');
     assert.match(gone.error.message, /^cancelled before it started/);
     assert.equal((await get('/api/jobs?state=cancelled')).json().total, 3);

@@ -169,3 +169,16 @@ describe('mbsync CLI', () => {
     }
   });
 });
+
+describe('--lock-wait-timeout (the contract\'s lockTimeoutMs)', () => {
+  test('seconds become lockTimeoutMs; a bad value is a usage error naming the flag', async () => {
+    const { selectionSettings } = await import('../src/selection-options.js');
+    const base = { 'no-owner': false, 'no-privileges': false, 'no-event-triggers': false };
+    assert.equal(selectionSettings({ ...base, 'lock-wait-timeout': '0.5' }).lockTimeoutMs, 500);
+    assert.equal(selectionSettings({ ...base, 'lock-wait-timeout': '120' }).lockTimeoutMs, 120_000);
+    assert.equal(selectionSettings(base).lockTimeoutMs, undefined);
+    for (const bad of ['0', 'soon', '-1', '3601']) {
+      assert.throws(() => selectionSettings({ ...base, 'lock-wait-timeout': bad }), /--lock-wait-timeout must be a number of seconds/);
+    }
+  });
+});

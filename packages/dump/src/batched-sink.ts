@@ -1,5 +1,6 @@
 import type { Writable } from 'node:stream';
 import { DumpError } from './errors.js';
+import { waitForDrain } from './stream-chunks.js';
 
 const FLUSH_BYTES = 1 << 16;
 export const NEWLINE = 0x0a;
@@ -38,27 +39,8 @@ export class BatchedSink {
   async #send(buf: Buffer): Promise<void> {
     this.bytesWritten += buf.length;
     if (this.sink.destroyed) throw new DumpError('DUMP_OUTPUT_NOT_WRITABLE', 'the output stream was closed');
-    if (!this.sink.write(buf)) await waitForDrain(this.sink);
+    if (!this.sink.write(buf)) await waitForDrain(this.sink, () => new DumpError('DUMP_OUTPUT_NOT_WRITABLE', 'the output stream was closed'));
   }
-}
-
-/** Resolves on 'drain'; rejects when the sink errors or closes first, so a dead output never hangs us. */
-function waitForDrain(sink: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const done = (error?: Error) => {
-      sink.off('drain', onDrain);
-      sink.off('error', onError);
-      sink.off('close', onClose);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onDrain = () => done();
-    const onError = (error: Error) => done(error);
-    const onClose = () => done(new DumpError('DUMP_OUTPUT_NOT_WRITABLE', 'the output stream was closed'));
-    sink.on('drain', onDrain);
-    sink.on('error', onError);
-    sink.on('close', onClose);
-  });
 }
 
 export function countNewlines(buf: Buffer): number {

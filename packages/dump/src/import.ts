@@ -5,6 +5,7 @@ import type { SchemaModel } from '@mbsync/schema-diff';
 import { dumpReadError, readDumpEvents, type DumpSource } from './dump-source.js';
 import { assertDriverPatched } from './driver-patch.js';
 import { DumpError, throwIfAborted } from './errors.js';
+import { waitForDrain } from './stream-chunks.js';
 import { createdLargeObject, isLargeObjectStatement, unlinkLargeObject } from './large-objects.js';
 import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
@@ -306,7 +307,7 @@ async function copyIn(
     for await (const chunk of event.data) {
       if (writable.destroyed) break;
       for (let i = chunk.indexOf(NEWLINE); i !== -1; i = chunk.indexOf(NEWLINE, i + 1)) rows++;
-      if (!writable.write(chunk)) await waitForDrain(writable);
+      if (!writable.write(chunk)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY'));
       tick();
     }
     if (writable.errored) throw writable.errored;
@@ -319,22 +320,6 @@ async function copyIn(
     throw statementError(writable?.errored ?? error, event, options.targetName, label);
   }
   return rows;
-}
-
-function waitForDrain(stream: Writable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const cleanup = () => {
-      stream.off('drain', onDrain);
-      stream.off('error', onError);
-      stream.off('close', onClose);
-    };
-    const onDrain = () => (cleanup(), resolve());
-    const onError = (error: Error) => (cleanup(), reject(error));
-    const onClose = () => (cleanup(), reject(stream.errored ?? new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')));
-    stream.on('drain', onDrain);
-    stream.on('error', onError);
-    stream.on('close', onClose);
-  });
 }
 
 /** An error that names the file line, the statement's start and the server's message. */

@@ -18,7 +18,7 @@ export { verifyRowCounts, verifySchemaModel } from './verify.js';
 export type { ModelCheckOptions, RowCountCheck } from './verify.js';
 export { backupFileName, findBackup, listBackups, pruneBackups, timestampedFileName } from './backups.js';
 export type { BackupInfo } from './backups.js';
-export { manifestPath, readManifest } from './manifest.js';
+export { MANIFEST_SUFFIX, manifestPath, readManifest } from './manifest.js';
 export type { DumpManifest } from './manifest.js';
 export { ProgressMeter } from './progress.js';
 export type { ProgressCallback, TransferProgress } from './progress.js';

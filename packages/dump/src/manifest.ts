@@ -36,8 +36,11 @@ export interface DumpManifest {
 }
 
 /** Path of the manifest that belongs to a dump file. */
+/** What a dump's manifest adds to the dump's file name. */
+export const MANIFEST_SUFFIX = '.manifest.json';
+
 export function manifestPath(dumpFile: string): string {
-  return `${dumpFile}.manifest.json`;
+  return `${dumpFile}${MANIFEST_SUFFIX}`;
 }
 
 export function buildManifest(fields: Omit<DumpManifest, 'formatVersion' | 'tool'>): DumpManifest {

@@ -1,4 +1,4 @@
-import { finished, type Readable } from 'node:stream';
+import { finished, type Readable, type Writable } from 'node:stream';
 
 /** Bytes {@link chunksOf} lets wait before it pauses the stream. */
 const QUEUE_BYTES = 1 << 20;
@@ -50,4 +50,24 @@ export async function* chunksOf(stream: Readable): AsyncGenerator<Buffer, void, 
     stopWatching();
     if (!ended && !stream.destroyed) stream.destroy();
   }
+}
+
+/**
+ * Resolves on the stream's 'drain'; rejects with its error, or when it closes first with its `errored` or
+ * `closed()`: a dead output never hangs the writer.
+ */
+export function waitForDrain(stream: Writable, closed: () => Error): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const cleanup = () => {
+      stream.off('drain', onDrain);
+      stream.off('error', onError);
+      stream.off('close', onClose);
+    };
+    const onDrain = () => (cleanup(), resolve());
+    const onError = (error: Error) => (cleanup(), reject(error));
+    const onClose = () => (cleanup(), reject(stream.errored ?? closed()));
+    stream.on('drain', onDrain);
+    stream.on('error', onError);
+    stream.on('close', onClose);
+  });
 }

@@ -21,6 +21,8 @@ export { takeBackup } from './runners/backup.js';
 export type { TakeBackupInput } from './runners/backup.js';
 export { runSync } from './runners/sync.js';
 export type { SyncJobInput, SyncJobResult } from './runners/sync.js';
+export { compareSchemas, readDumpSchema } from './runners/compare.js';
+export type { CompareOptions, SchemaComparison, SchemaSide } from './runners/compare.js';
 export { checkTargetSchema } from './runners/validate.js';
 export type { SchemaCheckOptions } from './runners/validate.js';
 export { runReindex } from './runners/reindex.js';

@@ -33,15 +33,25 @@ export { JOB_QUEUE, JOB_TYPES, isJobType } from './catalogue/job-types.js';
 export type { JobType } from './catalogue/job-types.js';
 export {
   BackupPayload,
+  Confirm,
+  definedFields,
+  DumpFileName,
+  ExportOptionFields,
   ExportPayload,
+  ImportMode,
+  ImportOptionFields,
   ImportPayload,
   JobPayloadSchemas,
   ReindexPayload,
   RestorePayload,
+  SelectionFields,
+  SyncOptionFields,
   SyncPayload,
+  syncRequest,
+  WriteFields,
   parsePayload,
 } from './catalogue/job-payloads.js';
-export type { JobPayloads } from './catalogue/job-payloads.js';
+export type { JobPayloads, SyncOptions, SyncRequest } from './catalogue/job-payloads.js';
 export { JobProgressSchema } from './catalogue/job-progress.js';
 export type { JobProgressUpdate } from './catalogue/job-progress.js';
 export {
@@ -66,7 +76,7 @@ export type {
   SyncJobOutput,
 } from './catalogue/job-outputs.js';
 export { CANCELLED_CODE, JobCatalogueError, formatFailedReason, jobStatus, parseFailedReason, redactSecrets, requestWording } from './catalogue/job-failure.js';
-export type { ClassifiedError, FailureAction, JobFailureCode, JobStatus } from './catalogue/job-failure.js';
+export type { ClassifiedError, FailureAction, JobFailureCode, JobStatus, KnownErrorCode } from './catalogue/job-failure.js';
 export { CANCEL_KEY_TTL_SECONDS, cancelChannel, cancelKey, requestCancel } from './catalogue/job-cancel.js';
 export type { CancelMessage, CancelOutcome, CancelTarget, QueueKeys } from './catalogue/job-cancel.js';
 export { JOB_RECORD_FIELD, jobKey, parseJobRecord, readJobRecord, readJobRecords, updateJobRecord } from './catalogue/job-record.js';

@@ -1,12 +1,12 @@
-import { openDatabase } from '@mbsync/execution';
-import { checkTarget, introspect, renderReport } from '@mbsync/schema-diff';
+import { compareSchemas } from '@mbsync/execution';
+import { renderReport } from '@mbsync/schema-diff';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import { resolveEnvironment } from '../environment-access.js';
 import { AUTH_ERRORS, errors } from '../schemas/common.js';
 import { SchemaDiffQuery, SchemaDiffResult } from '../schemas/schema-diff.js';
 import type { RouteOptions } from './sync.js';
 
-/** GET /api/schema/diff?from=&to=: introspect both, diff, and judge what an import from → to would do. */
+/** GET /api/schema/diff?from=&to=: what an import from → to would do (the execution package reads both; the api does no database I/O). */
 export const schemaDiffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { config }) => {
   app.get('/api/schema/diff', {
     schema: {
@@ -21,23 +21,17 @@ export const schemaDiffRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (
     const from = resolveEnvironment(config.environments, request.query.from);
     const to = resolveEnvironment(config.environments, request.query.to);
     const schemas = request.query.schemas?.split(',').map((s) => s.trim());
-    const options = schemas ? { schemas } : {};
-    const fromSql = openDatabase(from, { applicationName: 'mbsync api schema-diff' });
-    const toSql = openDatabase(to, { applicationName: 'mbsync api schema-diff' });
-    try {
-      const fromModel = await introspect(fromSql, options);
-      const { changes, verdict, targetRowCounts } = await checkTarget(toSql, fromModel);
-      return {
-        from: from.name,
-        to: to.name,
-        // before/after hold whole catalog objects: the report and `detail` say what differs
-        changes: changes.map(({ before: _b, after: _a, ...change }) => change),
-        verdict,
-        targetRowCounts,
-        report: renderReport(changes, verdict),
-      };
-    } finally {
-      await Promise.all([fromSql.end({ timeout: 1 }), toSql.end({ timeout: 1 })]);
-    }
+    const { changes, verdict, targetRowCounts } = await compareSchemas(
+      { kind: 'database', environment: from }, { kind: 'database', environment: to }, { selection: schemas ? { schemas } : {}, applicationName: 'mbsync api schema-diff' },
+    );
+    return {
+      from: from.name,
+      to: to.name,
+      // before/after hold whole catalog objects: the report and `detail` say what differs
+      changes: changes.map(({ before: _b, after: _a, ...change }) => change),
+      verdict,
+      targetRowCounts,
+      report: renderReport(changes, verdict),
+    };
   });
 };

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { configuredCollectionNames, enqueueJob, type JobPayloads, type JobType } from '@mbsync/jobs';
+import { configuredCollectionNames, definedFields, enqueueJob, syncRequest, type JobPayloads, type JobType } from '@mbsync/jobs';
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox';
 import type { FastifyInstance } from 'fastify';
 import type { Static, TSchema } from 'typebox';
@@ -27,11 +27,6 @@ export async function startJob<T extends JobType>(app: FastifyInstance, type: T,
     createdAt: new Date().toISOString(),
     links: { self: `/api/jobs/${id}`, cancel: `/api/jobs/${id}`, ws: '/ws' },
   };
-}
-
-/** Drops undefined fields (the catalogue's payload schemas are closed and exact). */
-function defined<T extends Record<string, unknown>>(value: T): T {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
 }
 
 const accepted = <B extends TSchema>(operationId: string, summary: string, description: string, body: B, extra: number[] = []) => ({
@@ -64,7 +59,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     if (options.file && (await exists(join(config.core.dumpDirectory, options.file)))) {
       throw new ApiError('API_DUMP_EXISTS', `body/file: the dump "${options.file}" already exists; dumps are never overwritten (choose another name, or leave it out for a generated one)`, { field: 'body/file' });
     }
-    return reply.status(202).send(await startJob(app, 'export', defined({ source: source.name, ...options })));
+    return reply.status(202).send(await startJob(app, 'export', definedFields({ source: source.name, ...options })));
   });
 
   app.post('/api/sync/import', {
@@ -75,7 +70,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     const target = resolveEnvironment(config.environments, to);
     assertWritable(target, config.core, confirm);
     await resolveDumpFile(config.core.dumpDirectory, options.file);
-    return reply.status(202).send(await startJob(app, 'import', defined({ target: target.name, confirm, ...options })));
+    return reply.status(202).send(await startJob(app, 'import', definedFields({ target: target.name, confirm, ...options })));
   });
 
   app.post('/api/sync/sync', {
@@ -87,7 +82,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     const target = resolveEnvironment(config.environments, to);
     if (source.name === target.name) throw new ApiError('API_BAD_REQUEST', 'body/to must differ from body/from', { field: 'body/to' });
     assertWritable(target, config.core, confirm);
-    return reply.status(202).send(await startJob(app, 'sync', defined({ source: source.name, target: target.name, confirm, ...options })));
+    return reply.status(202).send(await startJob(app, 'sync', syncRequest(source.name, target.name, { confirm, ...options })));
   });
 
   app.post('/api/sync/reindex', {
@@ -102,6 +97,6 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     if (unknown.length > 0) throw new ApiError('API_BAD_REQUEST', `body/collections: no collection spec named ${unknown.join(', ')} (known: ${known.join(', ')})`, { field: 'body/collections', known });
     // the search index of a protected environment is as protected as its database
     assertWritable(target, config.core, confirm);
-    return reply.status(202).send(await startJob(app, 'reindex', defined({ environment: target.name, collections })));
+    return reply.status(202).send(await startJob(app, 'reindex', definedFields({ environment: target.name, collections })));
   });
 };

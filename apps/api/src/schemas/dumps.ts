@@ -1,6 +1,7 @@
 import { Type } from 'typebox';
 import { EnvironmentName } from './common.js';
-import { AcceptDataLoss, Confirm, DumpFileName, SkipReindex } from './sync.js';
+import { WriteFields } from '@mbsync/jobs';
+import { DumpFileName } from './sync.js';
 
 export const DumpInfo = Type.Object({
   name: Type.String(),
@@ -40,10 +41,10 @@ export const BackupParams = Type.Object({
 export const RestoreBody = Type.Object(
   {
     to: Type.Optional(EnvironmentName),
-    confirm: Type.Optional(Confirm),
+    confirm: WriteFields.confirm,
     noBackup: Type.Optional(Type.Boolean({ description: 'skip backing up the target before restoring' })),
-    acceptDataLoss: Type.Optional(AcceptDataLoss),
-    skipReindex: Type.Optional(SkipReindex),
+    acceptDataLoss: WriteFields.acceptDataLoss,
+    skipReindex: WriteFields.skipReindex,
   },
   { additionalProperties: false, description: '`to` defaults to the environment the backup was taken of' },
 );

@@ -1,11 +1,10 @@
 import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { readManifest } from '@mbsync/dump';
-import { openDatabase } from '@mbsync/execution';
+import { MANIFEST_SUFFIX } from '@mbsync/dump';
+import { compareSchemas, type SchemaSide } from '@mbsync/execution';
 import { isDatabaseUrl } from '@mbsync/jobs';
-import type postgres from 'postgres';
-import type { IntrospectOptions, SchemaChange, SchemaModel, Verdict } from '@mbsync/schema-diff';
-import { checkTarget, diffSchemas, introspect, judgeImport, renderReport } from '@mbsync/schema-diff';
+import type { IntrospectOptions } from '@mbsync/schema-diff';
+import { renderReport } from '@mbsync/schema-diff';
 import { resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 
 export const diffHelp = `Usage: pnpm mbsync diff --from <environment|postgres-url|dump-file> --to <environment|postgres-url|dump-file> [options]
@@ -36,40 +35,16 @@ export class SchemaDifferencesFound extends Error {
   readonly exitCode = 1;
 }
 
-const MANIFEST_SUFFIX = '.manifest.json';
-
 function looksLikeFile(value: string): boolean {
   return value.includes('/') || value.includes('\\') || /\.(sql|gz|json)$/i.test(value);
 }
 
-/** A dump file (or its manifest) given as --from/--to: the schema its manifest recorded. */
-async function readDumpSchema(value: string): Promise<SchemaModel> {
-  const file = value.endsWith(MANIFEST_SUFFIX) ? value.slice(0, -MANIFEST_SUFFIX.length) : value;
-  const manifest = await readManifest(file);
-  if (!manifest) throw new UsageError(`${value} has no ${file}${MANIFEST_SUFFIX}: only dumps written by mbsync carry a schema`);
-  return manifest.schema;
-}
-
-type Side = { kind: 'file'; value: string } | { kind: 'database'; value: string };
-
-function sideOf(value: string): Side {
-  if (isDatabaseUrl(value)) return { kind: 'database', value };
-  if (existsSync(value) || existsSync(`${value}${MANIFEST_SUFFIX}`)) return { kind: 'file', value };
+/** --from/--to: a dump file (or its manifest), else a database (an environment name or a postgres:// URL). */
+function sideOf(context: CliContext, value: string): SchemaSide {
+  if (isDatabaseUrl(value)) return { kind: 'database', environment: resolveDatabase(context, value) };
+  if (existsSync(value) || existsSync(`${value}${MANIFEST_SUFFIX}`)) return { kind: 'dump', file: value };
   if (looksLikeFile(value)) throw new UsageError(`no such dump file: ${value}`);
-  return { kind: 'database', value };
-}
-
-/** Opens the database and runs `then` with it, closing it afterwards (and on cancel). */
-async function withDatabase<T>(context: CliContext, value: string, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = openDatabase(resolveDatabase(context, value), { applicationName: 'mbsync diff', scope: context.scope });
-  const onAbort = () => void sql.end({ timeout: 0 });
-  context.signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await then(sql);
-  } finally {
-    context.signal.removeEventListener('abort', onAbort);
-    await sql.end({ timeout: 1 });
-  }
+  return { kind: 'database', environment: resolveDatabase(context, value) };
 }
 
 export async function diffCommand(context: CliContext, argv: string[]): Promise<void> {
@@ -96,26 +71,12 @@ export async function diffCommand(context: CliContext, argv: string[]): Promise<
     ...(values['exclude-schema'] ? { excludeSchemas: values['exclude-schema'] } : {}),
     ...(values['exclude-table'] ? { excludeTables: values['exclude-table'] } : {}),
   };
-  const source = sideOf(values.from);
-  const target = sideOf(values.to);
-
-  const from = source.kind === 'file'
-    ? await readDumpSchema(source.value)
-    : await withDatabase(context, source.value, (sql) => introspect(sql, options));
-  // a database target is read as the import would read it: the schemas the dump replaces, their row counts, and
-  // what outside them depends on them
-  const result: { changes: SchemaChange[]; verdict: Verdict } = target.kind === 'file'
-    ? await (async () => {
-      const changes = diffSchemas(from, await readDumpSchema(target.value), { ownership: values.ownership });
-      return { changes, verdict: judgeImport(changes) };
-    })()
-    : await withDatabase(context, target.value, async (sql) => {
-      const check = await checkTarget(sql, from, { ownership: values.ownership });
-      return { changes: check.changes, verdict: check.verdict };
-    });
+  const result = await compareSchemas(sideOf(context, values.from), sideOf(context, values.to), {
+    selection: options, ownership: values.ownership, signal: context.signal, scope: context.scope,
+  });
 
   if (values.json) {
-    process.stdout.write(`${JSON.stringify(result)}\n`);
+    process.stdout.write(`${JSON.stringify({ changes: result.changes, verdict: result.verdict })}\n`);
   } else {
     const color = values['no-color'] ? false : values.color ?? (process.stdout.isTTY === true && !context.env.NO_COLOR);
     process.stdout.write(renderReport(result.changes, result.verdict, { color }));

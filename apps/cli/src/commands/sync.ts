@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runSync } from '@mbsync/execution';
+import type { SyncOptions } from '@mbsync/jobs';
 import { commandConfig, parseJobs, resolveDatabase, UsageError, writeNotes, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { SELECTION_HELP, SELECTION_OPTIONS, selectionSettings } from '../selection-options.js';
@@ -50,21 +51,25 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   });
   if (!values.from) throw new UsageError('sync needs --from <environment|postgres-url>');
   if (!values.to) throw new UsageError('sync needs --to <environment|postgres-url>');
-  const settings = writeSettings(values);
-  const jobs = parseJobs(values.jobs);
+  const { onReport, ...write } = writeSettings(values);
+  // the flags as the contract's sync options: the same request the api's POST /api/sync/sync body makes
+  const options: SyncOptions = {
+    ...write,
+    keepDump: values['keep-dump'],
+    jobs: parseJobs(values.jobs),
+    skipReindex: values['no-reindex'] || values['skip-reindex'],
+    ...selectionSettings(values),
+  };
   const config = commandConfig(context);
   const source = resolveDatabase(context, values.from);
   const target = resolveDatabase(context, values.to);
   const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runSync({
+      ...options,
       source,
       target,
-      ...settings,
-      keepDump: values['keep-dump'],
-      jobs,
-      skipReindex: values['no-reindex'] || values['skip-reindex'],
-      ...selectionSettings(values),
+      onReport,
       config,
       signal: context.signal,
       scope: context.scope,

@@ -3,7 +3,7 @@ import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
 import { countNewlines } from '../batched-sink.js';
 import { DumpError } from '../errors.js';
-import { chunksOf } from '../stream-chunks.js';
+import { chunksOf, waitForDrain } from '../stream-chunks.js';
 
 type Session = postgres.Sql | postgres.TransactionSql;
 
@@ -53,7 +53,8 @@ export async function pipeCopy(
       }
       if (countLines) rows += countNewlines(chunk);
       bytes += chunk.length;
-      if (!writable.write(chunk)) await waitForDrain(writable);
+      // an error or close ends the wait too: the loop then sees writable.errored / destroyed and stops writing
+      if (!writable.write(chunk)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
       options.onBytes?.(chunk.length, rows);
     }
     if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
@@ -69,19 +70,4 @@ export async function pipeCopy(
   } finally {
     signal.removeEventListener('abort', onAbort);
   }
-}
-
-function waitForDrain(stream: Writable): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      stream.off('drain', done);
-      stream.off('error', done);
-      stream.off('close', done);
-      resolve();
-    };
-    // an error or close resolves too: the loop sees writable.errored / destroyed and stops writing
-    stream.on('drain', done);
-    stream.on('error', done);
-    stream.on('close', done);
-  });
 }

@@ -8,6 +8,8 @@ import { pruneDumps } from '../dump-retention.js';
 export interface ExportJobInput extends DumpSelection {
   source: Environment;
   out: string;
+  /** how long to wait for the shared locks on the source's tables (default 30 s; DUMP_LOCK_TIMEOUT past it) */
+  lockTimeoutMs?: number | undefined;
   /**
    * Disk reserve and dump retention. Without it the disk check keeps no reserve and nothing is pruned; with it,
    * a dump written into `dumpDirectory` prunes that directory by DUMP_KEEP_COUNT / DUMP_KEEP_DAYS afterwards.

@@ -18,7 +18,6 @@ import {
   type BackupInfo,
   type DumpSelection,
   type DumpStats,
-  type ImportMode,
   type ImportResult,
   type PlatformTarget,
   type RowCountCheck,
@@ -26,7 +25,7 @@ import {
 } from '@mbsync/dump';
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
-import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, JobsError, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
+import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, JobsError, type SyncOptions, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
@@ -39,27 +38,15 @@ import { runImport } from './import.js';
 import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type ReindexOutcome } from './post-commit.js';
 import { assertSpecsFitDump } from './search-check.js';
 
-export interface SyncJobInput extends DumpSelection {
+/**
+ * A sync as a runner takes it: the options of the contract's SyncRequest (what to copy, how to write; see
+ * SyncOptionFields in @mbsync/jobs for each one's meaning) with the two environments resolved, the settings and the
+ * hooks of whoever runs it (the worker's catalogue, the CLI).
+ */
+export interface SyncJobInput extends SyncOptions {
   source: Environment;
   target: Environment;
-  mode?: ImportMode;
-  confirm?: string;
-  noBackup?: boolean;
-  /** write the dump to DUMP_DIRECTORY (kept) instead of streaming source to target */
-  keepDump?: boolean;
-  /**
-   * connections per side for a streaming replace (default: config.syncJobs). Above 1, tables are loaded in
-   * parallel into staging schemas of the target and moved in by one short final transaction; 1 keeps the
-   * whole import in one transaction.
-   */
-  jobs?: number;
-  /** skip the last phase, the reindex of the target's Typesense (run when the target has one configured) */
-  skipReindex?: boolean;
   config: CoreConfig;
-  /** accept a replace that drops tables or columns holding rows */
-  acceptDataLoss?: boolean;
-  /** create the roles the copy needs that the target lacks (NOLOGIN, no password, no membership); never on protected targets */
-  createRoles?: boolean;
   onReport?: SchemaCheckOptions['onReport'];
   /** called once the import committed, before verify and reindex (see CommitInfo) */
   onCommitted?: CommitCallback;
@@ -125,10 +112,11 @@ async function detectPlatform(sql: postgres.Sql, target: Environment): Promise<P
 }
 
 /** What the runner copies, as the dump package's selection. */
-function selectionOf(input: SyncJobInput): DumpSelection {
+function selectionOf(input: SyncJobInput): DumpSelection & { lockTimeoutMs?: number | undefined } {
   return {
     schemas: input.schemas, excludeSchemas: input.excludeSchemas, excludeTables: input.excludeTables, excludeTableData: input.excludeTableData,
     owners: input.owners, privileges: input.privileges, eventTriggers: input.eventTriggers, largeObjects: input.largeObjects,
+    lockTimeoutMs: input.lockTimeoutMs,
   };
 }
 

@@ -1,4 +1,6 @@
 import type { DumpErrorCode } from '@mbsync/dump';
+import type { SchemaDiffErrorCode } from '@mbsync/schema-diff';
+import type { SearchIndexErrorCode } from '@mbsync/search-index';
 import type { JobsErrorCode } from '../errors.js';
 
 /** Codes the catalogue adds to those of the packages (DUMP_*, JOBS_* of JobsError). */
@@ -13,6 +15,12 @@ export type JobFailureCode =
   | 'JOBS_CONNECTION_FAILED'
   /** anything unexpected (a bug): not retried */
   | 'JOBS_INTERNAL';
+
+/**
+ * Every code a job or a request can fail with: the packages' own and the catalogue's. The api's error table is
+ * typed by it, so a code added to a package without an HTTP status fails to compile.
+ */
+export type KnownErrorCode = JobFailureCode | JobsErrorCode | DumpErrorCode | SchemaDiffErrorCode | SearchIndexErrorCode;
 
 /** Code of a cancelled job (in its failedReason). */
 export const CANCELLED_CODE = 'CANCELLED' satisfies JobFailureCode;
