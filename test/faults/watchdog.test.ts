@@ -99,7 +99,7 @@ describe('faults: the stall watchdog', { timeout: 120_000 }, () => {
     const env = describeEnvironment('fsrc', source.url);
     const started = Date.now();
     const rows = await watchForStalls({ timeoutMs: 1_000 }, async ({ scope }) => {
-      const sql = openDatabase(env, { applicationName: 'mbsync export', scope });
+      const sql = openDatabase(env, { role: 'source', applicationName: 'mbsync export', scope });
       try {
         return await sql`SELECT pg_sleep(3), 1 AS ok`;
       } finally {
@@ -123,7 +123,7 @@ describe('faults: the stall watchdog', { timeout: 120_000 }, () => {
     const started = Date.now();
     await assert.rejects(
       watchForStalls({ timeoutMs: 1_000 }, async ({ scope }) => {
-        pool = openDatabase(env, { applicationName: 'mbsync export', scope });
+        pool = openDatabase(env, { role: 'source', applicationName: 'mbsync export', scope });
         await pool`SELECT 1`;
         proxy.apply({ kind: 'blackhole' }, { scope: 'existing' });
         // the answer never comes back

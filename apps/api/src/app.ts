@@ -80,7 +80,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(helmet, { global: true });
   await app.register(rateLimit, {
     global: false,
-    errorResponseBuilder: (_request, context) => new ApiError('API_RATE_LIMITED', `too many requests: retry in ${context.after}`, { retryAfterMs: context.ttl }),
+    errorResponseBuilder: (_request, context) => new ApiError('API_RATE_LIMITED', `too many requests: retry in ${context.after}`, { details: { retryAfterMs: context.ttl } }),
   });
   app.addHook('preValidation', rejectUrls);
   await app.register(openApi);

@@ -19,11 +19,11 @@ export interface DumpFile {
  */
 export async function resolveDumpFile(directory: string, name: string): Promise<DumpFile> {
   if (!DUMP_NAME.test(name) || name.includes('..')) {
-    throw new ApiError('API_DUMP_NAME_INVALID', 'params/name must be a plain dump file name (*.sql or *.sql.gz), without a path', { field: 'params/name' });
+    throw new ApiError('API_DUMP_NAME_INVALID', 'params/name must be a plain dump file name (*.sql or *.sql.gz), without a path', { details: { field: 'params/name' } });
   }
   const root = resolve(directory);
   const path = resolve(root, name);
-  if (!path.startsWith(root + sep)) throw new ApiError('API_DUMP_NAME_INVALID', 'params/name leaves the dump directory', { field: 'params/name' });
+  if (!path.startsWith(root + sep)) throw new ApiError('API_DUMP_NAME_INVALID', 'params/name leaves the dump directory', { details: { field: 'params/name' } });
   const stat = await lstat(path).catch(() => null);
   if (!stat?.isFile()) throw new ApiError('API_DUMP_NOT_FOUND', `no dump "${name}"`);
   return { name, path, bytes: stat.size, modifiedAt: stat.mtime.toISOString() };

@@ -1,3 +1,4 @@
+import { codedError } from '@mbsync/errors';
 import { redactSecrets, type KnownErrorCode } from '@mbsync/jobs';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 
@@ -26,16 +27,7 @@ export type ApiErrorCode =
   | 'API_INTERNAL';
 
 /** An error the api raises with one of its own codes; the status comes from ERROR_TABLE. */
-export class ApiError extends Error {
-  readonly code: ApiErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: ApiErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = 'ApiError';
-    this.code = code;
-    this.details = details;
-  }
-}
+export class ApiError extends codedError<ApiErrorCode>('ApiError') {}
 
 interface ErrorRule {
   status: number;

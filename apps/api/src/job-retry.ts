@@ -25,10 +25,10 @@ export async function retryJob(app: FastifyInstance, config: Readonly<ApiConfig>
   const view = await loadJobView(store, id);
   if (!view) throw new ApiError('API_JOB_NOT_FOUND', `no job "${id}"`);
   if (view.state !== 'failed' && view.state !== 'cancelled') {
-    throw new ApiError('API_JOB_NOT_RETRYABLE', `job "${id}" is ${view.state}: only a failed or cancelled job can be retried`, { state: view.state });
+    throw new ApiError('API_JOB_NOT_RETRYABLE', `job "${id}" is ${view.state}: only a failed or cancelled job can be retried`, { details: { state: view.state } });
   }
   if (view.related.retriedBy) {
-    throw new ApiError('API_JOB_NOT_RETRYABLE', `job "${id}" was already retried by job "${view.related.retriedBy}"`, { retriedBy: view.related.retriedBy });
+    throw new ApiError('API_JOB_NOT_RETRYABLE', `job "${id}" was already retried by job "${view.related.retriedBy}"`, { details: { retriedBy: view.related.retriedBy } });
   }
   if (!isJobType(view.type)) throw new ApiError('API_JOB_NOT_RETRYABLE', `job "${id}" has an unknown type "${view.type}"`);
   const type: JobType = view.type;

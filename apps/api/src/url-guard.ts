@@ -22,6 +22,6 @@ export function findUrlLike(value: unknown, path: string, depth = 0): string | n
 export async function rejectUrls(request: FastifyRequest): Promise<void> {
   const field = findUrlLike(request.body, 'body') ?? findUrlLike(request.query, 'querystring') ?? findUrlLike(request.params, 'params');
   if (field) {
-    throw new ApiError('API_URL_NOT_ACCEPTED', `${field} looks like a connection URL: name a configured environment instead (GET /api/environments)`, { field });
+    throw new ApiError('API_URL_NOT_ACCEPTED', `${field} looks like a connection URL: name a configured environment instead (GET /api/environments)`, { details: { field } });
   }
 }

@@ -133,7 +133,7 @@ describe('a fresh start with the users’ four-line .env', { timeout: 180_000 },
     assert.equal(view.state, 'completed', JSON.stringify(view));
     assert.equal(view.result.createdDatabase, local);
     assert.equal(view.targetWritten, true);
-    const sql = openDatabase(describeEnvironment('local', databaseUrl(local)));
+    const sql = openDatabase(describeEnvironment('local', databaseUrl(local)), { role: 'database' });
     try {
       assert.deepEqual(await snapshotDatabase(sql), await snapshotDatabase(staging.sql));
     } finally {

@@ -201,7 +201,7 @@ describe('jobs and files over HTTP', { timeout: 300_000 }, () => {
     assert.equal(done.state, 'completed', JSON.stringify(done));
     assert.equal(done.result.createdDatabase, created);
     assert.ok(done.result.warnings.some((w: string) => w.includes(`the database ${created} of "fresh" did not exist and was created`)), done.result.warnings.join('\n'));
-    const sql = openDatabase(describeEnvironment('fresh', databaseUrl(created)));
+    const sql = openDatabase(describeEnvironment('fresh', databaseUrl(created)), { role: 'database' });
     try {
       assert.deepEqual(await snapshotDatabase(sql), await snapshotDatabase(source.sql));
     } finally {

@@ -128,7 +128,7 @@ export async function checkEnvironment(environment: Environment, options: Doctor
   let sql: postgres.Sql | undefined;
   try {
     // openDatabase applies the URL's TLS settings and refuses a transaction-mode pooler, as every command does
-    sql = openDatabase(environment, { applicationName: 'mbsync doctor', connectTimeoutSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) });
+    sql = openDatabase(environment, { role: 'database', applicationName: 'mbsync doctor', connectTimeoutSeconds: Math.max(1, Math.ceil(options.timeoutMs / 1000)) });
     const [row] = await withTimeout(
       sql<{ version: string; bytes: string }[]>`SELECT current_setting('server_version') AS version, pg_catalog.pg_database_size(current_database())::text AS bytes`,
       options.timeoutMs,

@@ -109,7 +109,7 @@ describe('mbsync writes, files and settings', { timeout: 180_000 }, () => {
     assert.equal(run.status, 0, run.stderr);
     const done = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.type === 'done');
     assert.equal(done?.createdDatabase, created);
-    const sql = openDatabase(describeEnvironment('fresh', databaseUrl(created)));
+    const sql = openDatabase(describeEnvironment('fresh', databaseUrl(created)), { role: 'database' });
     try {
       assert.deepEqual(await snapshotDatabase(sql), await snapshotDatabase(source.sql));
     } finally {

@@ -1,3 +1,4 @@
+import { codedError } from '@mbsync/errors';
 /** Every failure the dump package reports carries one of these codes; the api maps them to HTTP statuses. */
 export type DumpErrorCode =
   | 'DUMP_CONNECTION_FAILED'
@@ -27,16 +28,7 @@ export type DumpErrorCode =
   | 'DUMP_DRIVER_UNPATCHED';
 
 /** Base class for the dump package's errors. Messages never contain connection strings or passwords. */
-export class DumpError extends Error {
-  readonly code: DumpErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: DumpErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'DumpError';
-    this.code = code;
-    this.details = options.details;
-  }
-}
+export class DumpError extends codedError<DumpErrorCode>('DumpError') {}
 
 /** True when an error is an AbortSignal's abort reason or our own cancellation. */
 export function isAbortError(error: unknown): boolean {

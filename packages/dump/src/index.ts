@@ -30,7 +30,7 @@ export { quoteLiteral } from './sql-literal.js';
 export { syncParallel } from './parallel/parallel-sync.js';
 export { readSourceSnapshot } from './source-snapshot.js';
 export type { SnapshotOptions, SourceSnapshot } from './source-snapshot.js';
-export type { ParallelSyncOptions, ParallelSyncResult } from './parallel/parallel-sync.js';
+export type { ParallelSyncLogger, ParallelSyncOptions, ParallelSyncResult } from './parallel/parallel-sync.js';
 export { STAGE_SCHEMA_PREFIX } from './parallel/staging-schemas.js';
 export { readPlatformTarget, splitForPlatform } from './platform.js';
 export type { PlatformSplit, PlatformTarget } from './platform.js';

@@ -141,8 +141,13 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     const target = await fresh('par_reg_dst');
     // the target's own public.words: a value loaded beside it would name it, and be left dangling by the swap
     psqlText(target.url, `CREATE TABLE public.words (id int); INSERT INTO public.words VALUES (1);`);
-    const result = await parallelSync(source, target);
+    // the job's logger hears of the fallback
+    const warnings: { details: Record<string, unknown>; message: string }[] = [];
+    const result = await parallelSync(source, target, { logger: { warn: (details, message) => void warnings.push({ details, message }) } });
     assert.match(result.fallback ?? '', /public\.named\.t is of type regclass/);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0]!.message, /final transaction/);
+    assert.match(String(warnings[0]!.details.reason), /public\.named\.t is of type regclass/);
     assert.deepEqual(await stateOf(target), await stateOf(source));
     const [row] = await target.sql<[{ ok: boolean }]>`SELECT t = 'public.words'::regclass AS ok FROM public.named`;
     assert.equal(row.ok, true);

@@ -7,15 +7,30 @@ import { assertDriverPatched } from '@mbsync/dump';
 import { type Environment, JobsError } from '@mbsync/jobs';
 import { negotiateTls, type TlsTarget } from './tls-socket.js';
 
+/** What a pool is to its job: the side it reads (source), the side it writes (target), or neither (a check). */
+export type DatabaseRole = 'source' | 'target' | 'database';
+
 export interface OpenDatabaseOptions {
+  /** which side of the job the pool is on: the stall watchdog names it so (never guessed from a session name) */
+  role: DatabaseRole;
   /** pool size (default 1: a dump or an import is one session) */
   max?: number;
   /** what the session shows as application_name in pg_stat_activity */
   applicationName?: string;
   /** the job's scope (a run watched for stalls): the pool's sockets are tracked there and its sessions tagged */
   scope?: DatabaseScope | undefined;
+  /** sockets tracked here (destroyed with it), the session neither tagged nor registered: the watchdog's probes */
+  sockets?: DatabaseScope;
   /** how long connecting (TCP, TLS, startup) may take, in seconds (default 15) */
   connectTimeoutSeconds?: number;
+  /** another database of the same server (createdb connects to `postgres`) */
+  database?: string;
+  /** the server's statement_timeout for the session, in ms (default: the server's) */
+  statementTimeoutMs?: number;
+  /** seconds an idle connection stays open (default 30) */
+  idleTimeoutSeconds?: number;
+  /** read the server's array types on connect (default true; a probe that binds no arrays saves the round trip) */
+  fetchTypes?: boolean;
 }
 
 /** A pool opened inside a {@link DatabaseScope}. */
@@ -23,6 +38,7 @@ export interface ScopedPool {
   sql: postgres.Sql;
   environment: Environment;
   applicationName: string;
+  role: DatabaseRole;
 }
 
 /** The host/port/path part of postgres.js's parsed options that a socket factory needs. */
@@ -206,27 +222,33 @@ function plainSocketFactory(tls: TlsSettings | undefined): (options: SocketTarge
  * (resolveConnectionSettings); a URL naming a transaction-mode pooler is refused (JOBS_TRANSACTION_POOLER), as is
  * a bad TLS setting (JOBS_CONNECTION_SETTINGS_INVALID), before anything connects.
  */
-export function openDatabase(env: Environment, options: OpenDatabaseOptions = {}): postgres.Sql {
+export function openDatabase(env: Environment, options: OpenDatabaseOptions): postgres.Sql {
   const connectTimeout = options.connectTimeoutSeconds ?? CONNECT_TIMEOUT_SECONDS;
   const { url, tls } = resolvePoolConnection(env, connectTimeout);
   // every runner opens its connections here: a driver without our patch is refused before the first one
   assertDriverPatched();
   const scope = options.scope;
   const applicationName = options.applicationName ?? 'mbsync';
+  const sockets = scope ?? options.sockets;
   const sql = postgres(url, {
     max: options.max ?? 1,
     onnotice: () => {},
     connect_timeout: connectTimeout,
-    idle_timeout: 30,
+    idle_timeout: options.idleTimeoutSeconds ?? 30,
     max_lifetime: null,
     prepare: false,
     // TLS, when asked for, is negotiated by the socket factory (tls-socket.ts)
     ssl: false,
-    connection: { application_name: scope ? scope.sessionName(applicationName) : applicationName },
+    ...(options.database === undefined ? {} : { database: options.database }),
+    ...(options.fetchTypes === false ? { fetch_types: false } : {}),
+    connection: {
+      application_name: scope ? scope.sessionName(applicationName) : applicationName,
+      ...(options.statementTimeoutMs === undefined ? {} : { statement_timeout: Math.round(options.statementTimeoutMs) }),
+    },
     // `socket` is a postgres.js option its types do not declare
-    ...({ socket: scope ? scope.socketFactory(tls) : plainSocketFactory(tls) } as object),
+    ...({ socket: sockets ? sockets.socketFactory(tls) : plainSocketFactory(tls) } as object),
   });
-  scope?.pools.add({ sql, environment: env, applicationName });
+  scope?.pools.add({ sql, environment: env, applicationName, role: options.role });
   return sql;
 }
 

@@ -28,6 +28,6 @@ export type { SchemaCheckOptions } from './runners/validate.js';
 export { runReindex } from './runners/reindex.js';
 export type { ReindexJobInput } from './runners/reindex.js';
 export { reindexAfterCommit } from './runners/post-commit.js';
-export type { CommitCallback, ReindexAfterCommitInput, ReindexOutcome } from './runners/post-commit.js';
+export type { CommitCallback, JobLogger, ReindexAfterCommitInput, ReindexOutcome } from './runners/post-commit.js';
 export { jobCatalogue, runCatalogueJob } from './job-catalogue.js';
 export type { JobAdapter, JobOutcome, JobRunContext } from './job-catalogue.js';

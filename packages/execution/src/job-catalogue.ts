@@ -5,7 +5,7 @@ import { openDatabase, type DatabaseScope } from './database.js';
 import { takeBackup } from './runners/backup.js';
 import { runExport } from './runners/export.js';
 import { runImport, type ImportJobResult } from './runners/import.js';
-import type { CommitCallback, ReindexOutcome } from './runners/post-commit.js';
+import type { CommitCallback, JobLogger, ReindexOutcome } from './runners/post-commit.js';
 import { runReindex } from './runners/reindex.js';
 import { runSync } from './runners/sync.js';
 
@@ -20,6 +20,8 @@ export interface JobRunContext {
   onProgress: PhaseProgressCallback;
   /** told when a write's import committed (sync, import, restore): the worker records it in the job */
   onCommitted?: CommitCallback;
+  /** the job's logger (the worker's pino child with the job id): the runners, dump and search-index log through it */
+  logger?: JobLogger | undefined;
 }
 
 /** What an adapter returns: the job's output without the run info the worker adds. */
@@ -70,7 +72,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
   },
 
-  async import(payload, { environments, config, signal, scope, onProgress, onCommitted }) {
+  async import(payload, { environments, config, signal, scope, onProgress, onCommitted, logger }) {
     const target = getEnvironment(environments, payload.target);
     const result = await runImport({
       target,
@@ -87,15 +89,16 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       scope,
       onProgress,
       onCommitted,
+      logger,
     });
     return { type: 'import', target: target.name, file: payload.file, import: summarizeImport(result), ...writeOutcome(result, target.name) };
   },
 
-  async sync(payload, { environments, config, signal, scope, onProgress, onCommitted }) {
+  async sync(payload, { environments, config, signal, scope, onProgress, onCommitted, logger }) {
     const source = getEnvironment(environments, payload.source);
     const target = getEnvironment(environments, payload.target);
     const { source: _s, target: _t, ...options } = payload;
-    const result = await runSync({ ...options, source, target, config, signal, scope, onProgress, onCommitted });
+    const result = await runSync({ ...options, source, target, config, signal, scope, onProgress, onCommitted, logger });
     return {
       type: 'sync',
       source: source.name,
@@ -109,7 +112,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
 
   async backup(payload, { environments, config, signal, scope, onProgress }) {
     const target = getEnvironment(environments, payload.target);
-    const sql = openDatabase(target, { applicationName: 'mbsync backup', scope });
+    const sql = openDatabase(target, { role: 'target', applicationName: 'mbsync backup', scope });
     try {
       const schemas = payload.schemas ?? (await userSchemas(sql));
       const info = await takeBackup({ sql, target, schemas, config, signal, onProgress: phaseReporter(onProgress, ['backup'])('backup') });
@@ -119,7 +122,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     }
   },
 
-  async restore(payload, { environments, config, signal, scope, onProgress, onCommitted }) {
+  async restore(payload, { environments, config, signal, scope, onProgress, onCommitted, logger }) {
     const backup = await findBackup(config.backupDirectory, payload.backupId);
     const target = getEnvironment(environments, payload.target ?? backup.target);
     const result = await runImport({
@@ -137,11 +140,12 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       scope,
       onProgress,
       onCommitted,
+      logger,
     });
     return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result), ...writeOutcome(result, target.name) };
   },
 
-  async reindex(payload, { environments, config, signal, scope, onProgress }) {
+  async reindex(payload, { environments, config, signal, scope, onProgress, logger }) {
     const environment = getEnvironment(environments, payload.environment);
     const result = await runReindex({
       environment,
@@ -150,6 +154,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       retry: { maxElapsedMs: config.typesenseRetryMs },
       signal,
       scope,
+      ...(logger ? { logger } : {}),
       onProgress: phaseReporter(onProgress, ['reindex'])('reindex'),
     });
     return { type: 'reindex', environment: environment.name, collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) };

@@ -1,4 +1,3 @@
-import postgres from 'postgres';
 import { describePgError } from '@mbsync/dump';
 import { openDatabase, type DatabaseScope } from './database.js';
 import type { Environment } from '@mbsync/jobs';
@@ -25,7 +24,7 @@ const DATABASE_EXISTS = '42P04';
  * to decide. Other connection errors are left to the caller's first real query.
  */
 export async function ensureTargetDatabase(target: Environment, scope?: DatabaseScope): Promise<TargetDatabase> {
-  const sql = openDatabase(target, { applicationName: 'mbsync target check', scope });
+  const sql = openDatabase(target, { role: 'target', applicationName: 'mbsync target check', scope });
   const database = String(sql.options.database);
   try {
     await sql`SELECT 1`;
@@ -37,7 +36,7 @@ export async function ensureTargetDatabase(target: Environment, scope?: Database
   }
   for (const maintenance of ['postgres', 'template1']) {
     // the driver's defaults (user, password, host, port, TLS) come from the target's own URL
-    const admin = postgres(target.databaseUrl, { database: maintenance, max: 1, onnotice: () => {}, connect_timeout: 15, prepare: false, connection: { application_name: 'mbsync createdb' } });
+    const admin = openDatabase(target, { role: 'target', database: maintenance, applicationName: 'mbsync createdb' });
     try {
       await admin.unsafe(`CREATE DATABASE ${quoteIdentifier(database)}`);
       return { database, created: true };

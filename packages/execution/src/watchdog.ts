@@ -1,5 +1,5 @@
-import postgres from 'postgres';
-import { DatabaseScope, resolvePoolConnection, type ScopedPool } from './database.js';
+import type postgres from 'postgres';
+import { DatabaseScope, openDatabase, type ScopedPool } from './database.js';
 import { type Environment, JobsError } from '@mbsync/jobs';
 
 /** STALL_TIMEOUT_SECONDS when unset: long enough for a slow link, short enough not to hang an operator for long. */
@@ -157,13 +157,9 @@ function working(row: SessionRow): boolean {
   return row.state === 'active' && row.wait_event_type !== 'Client';
 }
 
-function role(applicationName: string): string {
-  return /export/.test(applicationName) ? 'source' : /import|backup/.test(applicationName) ? 'target' : 'database';
-}
-
 /** Unreachable databases are the cause when there are any; else every database's sessions, all waiting on us. */
 function describeStall(results: ProbeResult[]): string {
-  const where = (r: ProbeResult) => `${role(r.pool.applicationName)} "${r.pool.environment.name}"`;
+  const where = (r: ProbeResult) => `${r.pool.role} "${r.pool.environment.name}"`;
   const unreachable = results.filter((r) => r.sessions === null);
   if (unreachable.length > 0) return unreachable.map((r) => `cannot reach ${where(r)} (${r.error})`).join('; ');
   return `the connections stalled, no session is working on the server: ${results
@@ -179,18 +175,8 @@ function describeStall(results: ProbeResult[]): string {
 async function withProbe<T>(environment: Environment, timeoutMs: number, work: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sockets = new DatabaseScope();
   const seconds = Math.max(1, Math.ceil(timeoutMs / 1000));
-  const { url, tls } = resolvePoolConnection(environment, seconds);
-  const sql = postgres(url, {
-    max: 1,
-    onnotice: () => {},
-    connect_timeout: seconds,
-    idle_timeout: 1,
-    max_lifetime: null,
-    prepare: false,
-    fetch_types: false,
-    ssl: false,
-    connection: { application_name: 'mbsync watchdog', statement_timeout: Math.round(timeoutMs) },
-    ...({ socket: sockets.socketFactory(tls) } as object),
+  const sql = openDatabase(environment, {
+    role: 'database', applicationName: 'mbsync watchdog', sockets, connectTimeoutSeconds: seconds, idleTimeoutSeconds: 1, statementTimeoutMs: timeoutMs, fetchTypes: false,
   });
   let timer: NodeJS.Timeout | undefined;
   try {

@@ -62,7 +62,7 @@ test('bad TLS settings fail before anything connects, naming the environment and
     ['?sslnegotiation=direct', /sslnegotiation=direct is not supported/],
   ];
   for (const [query, message] of cases) {
-    assert.throws(() => openDatabase(remote(query)), (error: unknown) => {
+    assert.throws(() => openDatabase(remote(query), { role: 'database' }), (error: unknown) => {
       assert.ok(error instanceof JobsError, query);
       assert.equal(error.code, 'JOBS_CONNECTION_SETTINGS_INVALID');
       assert.match(error.message, /^environment "staging": /);
@@ -82,7 +82,7 @@ test('transaction-mode pooler: pgbouncer=true or port 6543 of *.pooler.supabase.
   ];
   for (const url of pooled) {
     assert.ok(resolveConnectionSettings(env(url)).transactionPooler, url);
-    assert.throws(() => openDatabase(env(url, 'prod')), (error: unknown) => {
+    assert.throws(() => openDatabase(env(url, 'prod'), { role: 'database' }), (error: unknown) => {
       assert.ok(error instanceof JobsError);
       assert.equal(error.code, 'JOBS_TRANSACTION_POOLER');
       assert.match(error.message, /^environment "prod" connects through a transaction-mode pooler \((pgbouncer=true|port 6543 of a Supabase pooler host)\)/);

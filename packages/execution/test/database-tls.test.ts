@@ -28,7 +28,7 @@ function url(host: string, query: string): string {
 
 /** Whether the session runs over TLS, as the server sees it. */
 async function sessionTls(host: string, query: string, name = 'tlsdb'): Promise<boolean> {
-  const sql = openDatabase(describeEnvironment(name, url(host, query)));
+  const sql = openDatabase(describeEnvironment(name, url(host, query)), { role: 'database' });
   try {
     const [row] = await sql<{ ssl: boolean }[]>`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`;
     return row!.ssl;
@@ -38,7 +38,7 @@ async function sessionTls(host: string, query: string, name = 'tlsdb'): Promise<
 }
 
 async function tlsFailure(host: string, query: string): Promise<JobsError> {
-  const sql = openDatabase(describeEnvironment('tlsdb', url(host, query)));
+  const sql = openDatabase(describeEnvironment('tlsdb', url(host, query)), { role: 'database' });
   try {
     await sql`SELECT 1`;
   } catch (error) {
@@ -93,7 +93,7 @@ describe('TLS to a server with a test CA', () => {
 
   test('data arrives intact over TLS, in a scope that counts the bytes and can destroy the sockets', async () => {
     const scope = new DatabaseScope('tls test');
-    const sql = openDatabase(describeEnvironment('tlsdb', url('localhost', `?sslmode=verify-full&sslrootcert=${encodeURIComponent(server.certificates!.caFile)}`)), { scope, max: 2 });
+    const sql = openDatabase(describeEnvironment('tlsdb', url('localhost', `?sslmode=verify-full&sslrootcert=${encodeURIComponent(server.certificates!.caFile)}`)), { role: 'database', scope, max: 2 });
     try {
       // ~5 MB of COPY text, hashed as it streams, against the server's own hash of the same rows
       const query = `SELECT i, md5(i::text) || repeat('é', i % 50) AS v FROM generate_series(1, 60000) i`;
@@ -120,14 +120,14 @@ describe('TLS against servers that do not offer it', () => {
   test('sslmode=require to a server without TLS fails clearly; prefer falls back to plain', async () => {
     const main = new URL(ADMIN_URL);
     const envUrl = (mode: string) => `postgres://postgres:${PASSWORD}@${main.hostname}:${main.port || 5432}/postgres?sslmode=${mode}`;
-    const preferred = openDatabase(describeEnvironment('plaindb', envUrl('prefer')));
+    const preferred = openDatabase(describeEnvironment('plaindb', envUrl('prefer')), { role: 'database' });
     try {
       const [row] = await preferred<{ ssl: boolean }[]>`SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()`;
       assert.equal(row?.ssl, false);
     } finally {
       await preferred.end();
     }
-    const sql = openDatabase(describeEnvironment('plaindb', envUrl('require')));
+    const sql = openDatabase(describeEnvironment('plaindb', envUrl('require')), { role: 'database' });
     try {
       await assert.rejects(sql`SELECT 1`, (error: unknown) => {
         assert.ok(error instanceof JobsError);

@@ -1,3 +1,4 @@
+import { codedError } from '@mbsync/errors';
 /** Every failure the search-index package reports carries one of these codes; the api maps them to HTTP statuses. */
 export type SearchIndexErrorCode =
   /** a collection spec (default or user-supplied) is invalid; `details.problems` lists every problem */
@@ -22,16 +23,7 @@ export type SearchIndexErrorCode =
   | 'SEARCH_INDEX_CANCELLED';
 
 /** Base class for the search-index package's errors. Messages never contain API keys or connection strings. */
-export class SearchIndexError extends Error {
-  readonly code: SearchIndexErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: SearchIndexErrorCode, message: string, options: { cause?: unknown; details?: Record<string, unknown> } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.name = 'SearchIndexError';
-    this.code = code;
-    this.details = options.details;
-  }
-}
+export class SearchIndexError extends codedError<SearchIndexErrorCode>('SearchIndexError') {}
 
 /** Throws SEARCH_INDEX_CANCELLED when the signal has fired. */
 export function throwIfCancelled(signal: AbortSignal | undefined): void {

@@ -120,7 +120,7 @@ async function authPlugin(app: FastifyInstance, options: AuthPluginOptions): Pro
     if (waitMs > 0) {
       const seconds = Math.max(1, Math.ceil(waitMs / 1000));
       reply.header('retry-after', String(seconds));
-      return new ApiError('API_RATE_LIMITED', `too many failed authentications from this address: retry in ${seconds} s`, { retryAfterMs: waitMs });
+      return new ApiError('API_RATE_LIMITED', `too many failed authentications from this address: retry in ${seconds} s`, { details: { retryAfterMs: waitMs } });
     }
     reply.header('www-authenticate', 'Bearer');
     return unauthorized(message);

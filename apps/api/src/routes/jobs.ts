@@ -71,8 +71,7 @@ export const jobRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, { 
       throw new ApiError(
         'API_JOB_COMMITTED',
         `job "${id}" already committed its import at ${record.committedAt ?? 'an earlier moment'}${backup}: the target is written and a cancel would not undo it; the job finishes its remaining steps`,
-        { targetWritten: true, committedAt: record.committedAt ?? null, backupId: record.backupId ?? null },
-      );
+        { details: { targetWritten: true, committedAt: record.committedAt ?? null, backupId: record.backupId ?? null } });
     }
     if (outcome === 'removed') return reply.status(200).send({ id, outcome, state: 'cancelled' });
     return reply.status(202).send({ id, outcome, state: 'active' });

@@ -57,7 +57,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     const { from, ...options } = request.body;
     const source = resolveEnvironment(config.environments, from);
     if (options.file && (await exists(join(config.core.dumpDirectory, options.file)))) {
-      throw new ApiError('API_DUMP_EXISTS', `body/file: the dump "${options.file}" already exists; dumps are never overwritten (choose another name, or leave it out for a generated one)`, { field: 'body/file' });
+      throw new ApiError('API_DUMP_EXISTS', `body/file: the dump "${options.file}" already exists; dumps are never overwritten (choose another name, or leave it out for a generated one)`, { details: { field: 'body/file' } });
     }
     return reply.status(202).send(await startJob(app, 'export', definedFields({ source: source.name, ...options })));
   });
@@ -80,7 +80,7 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
     const { from, to, confirm, ...options } = request.body;
     const source = resolveEnvironment(config.environments, from);
     const target = resolveEnvironment(config.environments, to);
-    if (source.name === target.name) throw new ApiError('API_BAD_REQUEST', 'body/to must differ from body/from', { field: 'body/to' });
+    if (source.name === target.name) throw new ApiError('API_BAD_REQUEST', 'body/to must differ from body/from', { details: { field: 'body/to' } });
     assertWritable(target, config.core, confirm);
     return reply.status(202).send(await startJob(app, 'sync', syncRequest(source.name, target.name, { confirm, ...options })));
   });
@@ -91,10 +91,10 @@ export const syncRoutes: FastifyPluginAsyncTypebox<RouteOptions> = async (app, {
   }, async (request, reply) => {
     const { to, confirm, collections } = request.body;
     const target = resolveEnvironment(config.environments, to);
-    if (!target.typesense) throw new ApiError('API_TYPESENSE_NOT_CONFIGURED', `environment "${target.name}" has no Typesense server (set ${target.name.toUpperCase()}_TYPESENSE_URL)`, { field: 'body/to' });
+    if (!target.typesense) throw new ApiError('API_TYPESENSE_NOT_CONFIGURED', `environment "${target.name}" has no Typesense server (set ${target.name.toUpperCase()}_TYPESENSE_URL)`, { details: { field: 'body/to' } });
     const known = configuredCollectionNames(config.core);
     const unknown = (collections ?? []).filter((name) => !known.includes(name));
-    if (unknown.length > 0) throw new ApiError('API_BAD_REQUEST', `body/collections: no collection spec named ${unknown.join(', ')} (known: ${known.join(', ')})`, { field: 'body/collections', known });
+    if (unknown.length > 0) throw new ApiError('API_BAD_REQUEST', `body/collections: no collection spec named ${unknown.join(', ')} (known: ${known.join(', ')})`, { details: { field: 'body/collections', known } });
     // the search index of a protected environment is as protected as its database
     assertWritable(target, config.core, confirm);
     return reply.status(202).send(await startJob(app, 'reindex', definedFields({ environment: target.name, collections })));

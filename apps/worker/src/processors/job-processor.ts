@@ -96,6 +96,8 @@ async function processJob(deps: ProcessorDeps, logState: JobLogState, job: Catal
           progress.push(p);
         },
         onCommitted: (commit) => commits.onCommitted(commit),
+        // the job's own child logger: what dump and search-index log carries the job id
+        logger: log,
       }));
       // a write whose reindex failed (or was stopped by a shutdown) completes; the reindex is queued on its own
       if (isWriteOutcome(outcome)) {

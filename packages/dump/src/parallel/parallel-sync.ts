@@ -24,7 +24,13 @@ import { splitForPlatform, type PlatformTarget } from '../platform.js';
 import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
 
+/** A pino-compatible logger (the job's): the parallel sync says when it falls back and what it could not clean up. */
+export interface ParallelSyncLogger {
+  warn(details: Record<string, unknown>, message: string): void;
+}
+
 export interface ParallelSyncOptions extends DumpSelection {
+  logger?: ParallelSyncLogger;
   /** source pool: the lanes open their own connections like it */
   source: postgres.Sql;
   /** target pool: the lanes open their own connections like it */
@@ -128,7 +134,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const [exported] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
     // the lanes commit the temporary schemas; once the main transaction is over (its locks would block the drop),
     // whatever of them is left goes: all of them after a failure or a failed COMMIT, none after a swap
-    const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(options.target, names)));
+    const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(options.target, names, options.logger)));
     return {
       serverVersion: snapshot.serverVersion,
       schema: model,
@@ -302,6 +308,7 @@ class Run {
       }
     }
     this.#restartProgress(fallback ?? 'no parallel plan');
+    options.logger?.warn({ reason: fallback ?? 'no parallel plan' }, 'parallel build not possible: building the replacement in the final transaction, over one connection');
     return { ...(await this.#inOneTransaction(tx, coord, plan)), fallback };
   }
 

@@ -20,7 +20,7 @@ export async function dropStaleStagingSchemas(session: Session): Promise<string[
  * short lock and statement timeouts so a stuck target cannot hold the caller; what it cannot drop, the next
  * import into the target drops.
  */
-export async function dropStagingSchemas(like: postgres.Sql, names: string[]): Promise<void> {
+export async function dropStagingSchemas(like: postgres.Sql, names: string[], logger?: { warn(details: Record<string, unknown>, message: string): void }): Promise<void> {
   if (names.length === 0) return;
   const sql = openLike(like, 'mbsync staging cleanup');
   try {
@@ -28,8 +28,9 @@ export async function dropStagingSchemas(like: postgres.Sql, names: string[]): P
       await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '10000', true), pg_catalog.set_config('statement_timeout', '60000', true)`);
       for (const name of names) await tx.unsafe(`DROP SCHEMA IF EXISTS ${quoteIdent(name)} CASCADE`);
     });
-  } catch {
+  } catch (error) {
     // left for the next import into this target
+    logger?.warn({ schemas: names, err: error }, 'could not drop the staging schemas now: the next import into this target drops them');
   } finally {
     await sql.end({ timeout: 1 });
   }

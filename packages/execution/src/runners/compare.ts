@@ -2,7 +2,7 @@ import { MANIFEST_SUFFIX, readManifest } from '@mbsync/dump';
 import { type Environment, JobsError } from '@mbsync/jobs';
 import { checkTarget, diffSchemas, introspect, judgeImport, type IntrospectOptions, type SchemaChange, type SchemaModel, type Verdict } from '@mbsync/schema-diff';
 import type postgres from 'postgres';
-import { openDatabase, type DatabaseScope } from '../database.js';
+import { openDatabase, type DatabaseRole, type DatabaseScope } from '../database.js';
 
 /** One side of a schema comparison: a database, or a dump written by mbsync (its manifest holds its schema). */
 export type SchemaSide = { kind: 'database'; environment: Environment } | { kind: 'dump'; file: string };
@@ -32,12 +32,12 @@ export interface SchemaComparison {
  * the api's schema diff both come here.
  */
 export async function compareSchemas(from: SchemaSide, to: SchemaSide, options: CompareOptions = {}): Promise<SchemaComparison> {
-  const model = from.kind === 'dump' ? await readDumpSchema(from.file) : await withDatabase(from.environment, options, (sql) => introspect(sql, options.selection ?? {}));
+  const model = from.kind === 'dump' ? await readDumpSchema(from.file) : await withDatabase(from.environment, 'source', options, (sql) => introspect(sql, options.selection ?? {}));
   if (to.kind === 'dump') {
     const changes = diffSchemas(model, await readDumpSchema(to.file), { ownership: options.ownership });
     return { changes, verdict: judgeImport(changes), targetRowCounts: {} };
   }
-  return withDatabase(to.environment, options, async (sql) => {
+  return withDatabase(to.environment, 'target', options, async (sql) => {
     const check = await checkTarget(sql, model, { ownership: options.ownership });
     return { changes: check.changes, verdict: check.verdict, targetRowCounts: check.targetRowCounts };
   });
@@ -52,8 +52,8 @@ export async function readDumpSchema(file: string): Promise<SchemaModel> {
 }
 
 /** Opens the database and runs `then` with it, closing it afterwards (and at once on cancel). */
-async function withDatabase<T>(environment: Environment, options: CompareOptions, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = openDatabase(environment, { applicationName: options.applicationName ?? 'mbsync diff', scope: options.scope });
+async function withDatabase<T>(environment: Environment, role: DatabaseRole, options: CompareOptions, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
+  const sql = openDatabase(environment, { role, applicationName: options.applicationName ?? 'mbsync diff', scope: options.scope });
   const onAbort = () => void sql.end({ timeout: 0 });
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {

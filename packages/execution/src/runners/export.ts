@@ -28,7 +28,7 @@ export interface ExportJobInput extends DumpSelection {
  * JOBS_INSUFFICIENT_DISK_SPACE before writing anything when the estimated dump does not fit on the disk.
  */
 export async function runExport(input: ExportJobInput): Promise<ExportResult> {
-  const sql = openDatabase(input.source, { applicationName: 'mbsync export', scope: input.scope });
+  const sql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync export', scope: input.scope });
   try {
     // a source that cannot be reached fails here with the exporter's own codes (DUMP_CONNECTION_FAILED…)
     const estimate = await estimateDumpSize(sql, input, input.out.endsWith('.gz')).catch((error: unknown) => {

@@ -24,13 +24,15 @@ import { assertWritableTarget, type CoreConfig, type Environment, JobsError, typ
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import { takeBackup } from './backup.js';
-import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type ReindexOutcome } from './post-commit.js';
+import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type JobLogger, type ReindexOutcome } from './post-commit.js';
 import { assertSpecsFitDump } from './search-check.js';
 import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
 
 export interface ImportJobInput {
   target: Environment;
+  /** the job's logger: the reindex after the commit logs through it */
+  logger?: JobLogger | undefined;
   file: string;
   mode?: ImportMode;
   /** the target's name typed again, for protected and remote targets */
@@ -95,8 +97,8 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
   const specs = source.manifest ? (input.checkSpecs ?? (reindexing ? await reindexSpecs(input.config) : null)) : null;
   const target = await ensureTargetDatabase(input.target, input.scope);
   if (target.created) input.onProgress?.(phaseEvent('validate', phases, `created the database ${target.database} on ${input.target.name}`));
-  const sql = openDatabase(input.target, { applicationName: 'mbsync import', scope: input.scope });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
+  const sql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
   let backup: BackupInfo | null = null;
   try {
     if (!platform && input.mode !== 'data-only') await refuseForPlatform(sql, input.target.name, schemas);
@@ -131,7 +133,7 @@ export async function runImport(input: ImportJobInput): Promise<ImportJobResult>
     await input.onCommitted?.({ target: input.target.name, committedAt: new Date().toISOString(), backupId: committed?.id ?? null, import: commitSummary(result) });
     input.onProgress?.(phaseEvent('verify', phases, 'counting rows'));
     const verify = source.manifest ? await verifyRowCounts(sql, source.manifest.tables, input.target.name) : null;
-    const reindex = reindexing ? await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress }) : null;
+    const reindex = reindexing ? await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress, logger: input.logger }) : null;
     return { import: result, backup, verify, reindex, createdDatabase: target.created ? target.database : null };
   } finally {
     await sql.end({ timeout: 1 });

@@ -1,4 +1,5 @@
-import type { ImportResult } from '@mbsync/dump';
+import type { ImportResult, ParallelSyncLogger } from '@mbsync/dump';
+import type { ReindexLogger } from '@mbsync/search-index';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { type CommitInfo, type CoreConfig, type Environment, type Phase, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import type { DatabaseScope } from '../database.js';
@@ -22,8 +23,12 @@ export interface ReindexOutcome {
   error?: { code: string; message: string };
 }
 
+/** A pino-compatible logger (`logger.warn({ … }, 'message')`): the job's, handed down to dump and search-index. */
+export type JobLogger = ReindexLogger & ParallelSyncLogger;
+
 export interface ReindexAfterCommitInput {
   target: Environment;
+  logger?: JobLogger | undefined;
   config: Pick<CoreConfig, 'searchSpecs' | 'typesenseRetryMs'>;
   phases: Phase[];
   signal?: AbortSignal | undefined;
@@ -44,6 +49,7 @@ export async function reindexAfterCommit(input: ReindexAfterCommitInput): Promis
       retry: { maxElapsedMs: input.config.typesenseRetryMs },
       signal: input.signal,
       scope: input.scope,
+      ...(input.logger ? { logger: input.logger } : {}),
       onProgress: phaseReporter(input.onProgress, input.phases)('reindex'),
     });
     return { status: 'completed', collections: result.collections.map((c) => c.name), documents: result.collections.reduce((n, c) => n + c.documents, 0) };

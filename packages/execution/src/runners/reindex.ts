@@ -42,7 +42,7 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
   // loaded on demand: the Typesense client is heavy, and exports and imports never need it
   const { openTypesense, readCollectionSpecsFile, reindexCollections } = await import('@mbsync/search-index');
   const specs = input.specsFile === undefined ? input.specs : readCollectionSpecsFile(await readSpecsFile(input.specsFile), input.specsFile);
-  const sql = openDatabase(environment, { applicationName: 'mbsync reindex', scope: input.scope });
+  const sql = openDatabase(environment, { role: 'source', applicationName: 'mbsync reindex', scope: input.scope });
   const typesense = openTypesense(environment.typesense);
   try {
     return await reindexCollections({

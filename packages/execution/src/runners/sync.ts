@@ -35,7 +35,7 @@ import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
-import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type ReindexOutcome } from './post-commit.js';
+import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type JobLogger, type ReindexOutcome } from './post-commit.js';
 import { assertSpecsFitDump } from './search-check.js';
 
 /**
@@ -47,6 +47,8 @@ export interface SyncJobInput extends SyncOptions {
   source: Environment;
   target: Environment;
   config: CoreConfig;
+  /** the job's logger: the parallel build (its fallback, its cleanup) and the reindex log through it */
+  logger?: JobLogger | undefined;
   onReport?: SchemaCheckOptions['onReport'];
   /** called once the import committed, before verify and reindex (see CommitInfo) */
   onCommitted?: CommitCallback;
@@ -92,7 +94,7 @@ export async function runSync(given: SyncJobInput): Promise<SyncJobResult> {
   const createdDatabase = target.created ? target.database : null;
   if (!reindexing) return { ...copied, reindex: null, createdDatabase };
   // last phase: the target's search index from the data just committed
-  const reindex = await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress });
+  const reindex = await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress, logger: input.logger });
   return { ...copied, reindex, createdDatabase };
 }
 
@@ -148,7 +150,7 @@ async function inTarget<T>(sql: postgres.Sql, input: SyncJobInput, signal: Abort
 
 /** Runs `then` with a short-lived connection to the target. */
 async function withTarget<T>(input: SyncJobInput, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
-  const sql = openDatabase(input.target, { applicationName: 'mbsync sync', scope: input.scope });
+  const sql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync', scope: input.scope });
   try {
     return await then(sql);
   } finally {
@@ -184,9 +186,9 @@ type Specs = readonly CollectionSpec[] | null;
 async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number, specs: Specs): Promise<CopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
-  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
-  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import', scope: input.scope });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
+  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
+  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
   let model: SchemaModel | null = null;
   let schemas: string[] = [];
   let backup: BackupInfo | null = null;
@@ -233,6 +235,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
             acceptDependentLoss: input.acceptDataLoss ?? false,
             createRoles: input.createRoles ?? false,
             signal: stop.signal,
+            ...(input.logger ? { logger: input.logger } : {}),
             onProgress: (p) => importing && importProgress?.(p),
           });
         } catch (error) {
@@ -295,9 +298,9 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const stop = new JobStop(input.signal);
-  const sourceSql = openDatabase(input.source, { applicationName: 'mbsync sync export', scope: input.scope });
-  const targetSql = openDatabase(input.target, { applicationName: 'mbsync sync import', scope: input.scope });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { applicationName: 'mbsync backup', scope: input.scope });
+  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
+  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
   const pipe = new PassThrough({ highWaterMark: 4 << 20 });
   // the importer reads its errors through iteration; a failure before it starts must not go unhandled
   pipe.on('error', () => {});

@@ -1,3 +1,4 @@
+import { codedError } from '@mbsync/errors';
 import type { DumpErrorCode } from '@mbsync/dump';
 import type { SchemaDiffErrorCode } from '@mbsync/schema-diff';
 import type { SearchIndexErrorCode } from '@mbsync/search-index';
@@ -26,16 +27,7 @@ export type KnownErrorCode = JobFailureCode | JobsErrorCode | DumpErrorCode | Sc
 export const CANCELLED_CODE = 'CANCELLED' satisfies JobFailureCode;
 
 /** Errors the catalogue raises itself. */
-export class JobCatalogueError extends Error {
-  readonly code: JobFailureCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: JobFailureCode, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = 'JobCatalogueError';
-    this.code = code;
-    this.details = details;
-  }
-}
+export class JobCatalogueError extends codedError<JobFailureCode>('JobCatalogueError') {}
 
 /** What to do with a failed attempt. */
 export type FailureAction =

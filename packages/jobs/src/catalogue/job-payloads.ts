@@ -139,5 +139,5 @@ export function parsePayload<T extends JobType>(type: T, data: unknown): JobPayl
   const schema: TSchema = JobPayloadSchemas[type];
   if (Value.Check(schema, data)) return data as JobPayloads[T];
   const problems = Value.Errors(schema, data).map((e) => `${e.instancePath || '/'} ${e.message}`);
-  throw new JobCatalogueError('JOBS_PAYLOAD_INVALID', `invalid ${type} payload: ${problems.join('; ')}`, { problems });
+  throw new JobCatalogueError('JOBS_PAYLOAD_INVALID', `invalid ${type} payload: ${problems.join('; ')}`, { details: { problems } });
 }
