@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { runSync } from '@mbsync/execution';
 import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
-import { createDatabase, pgDumpSchema, pgDumpSchemaFull, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { pgDumpSchema, pgDumpSchemaFull, psqlText, scratchDatabases, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 /**
  * Catalog coverage: one object of every kind pg_dump emits. Each is either copied (the target then equals the
@@ -204,19 +204,14 @@ const REFUSED: (Kind & { names: RegExp; cleanup?: string; excludeSchemas?: strin
 describe('catalog coverage: every kind pg_dump emits is copied or refused before any write', { timeout: 600_000 }, () => {
   let dir: string;
   let config: CoreConfig;
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, dropAll } = scratchDatabases();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbsync-coverage-'));
     config = loadCoreConfig({ DUMP_DIRECTORY: join(dir, 'dumps'), BACKUP_DIRECTORY: join(dir, 'backups') });
   });
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { diffSchemas, introspect, readUncopied, type SchemaModel } from '@mbsync/schema-diff';
 import { exportDatabase, renderSchema, STAGE_SCHEMA_PREFIX, type ParallelSyncResult } from '@mbsync/dump';
 import { parallelSyncLikeARunner } from './support/parallel.js';
-import { ADMIN_URL, createDatabase, createSupabaseDatabase, psqlText, type TestDatabase } from '@mbsync/testkit';
+import { ADMIN_URL, createSupabaseDatabase, psqlText, scratchDatabases, type TestDatabase } from '@mbsync/testkit';
 import { importFile, stateOf } from './support/databases.js';
 
 const OWNER = 'mbsync_catalog_owner';
@@ -88,12 +88,7 @@ async function behaviour(db: TestDatabase): Promise<unknown[]> {
 
 describe('catalog objects: collations, text search, casts, operators, conversions, statistics, typed tables, compression, options', { timeout: 300_000 }, () => {
   let dir: string;
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, track, dropAll } = scratchDatabases();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbsync-catalog-'));
@@ -106,7 +101,7 @@ describe('catalog objects: collations, text search, casts, operators, conversion
     }
   });
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 
@@ -216,8 +211,7 @@ describe('catalog objects: collations, text search, casts, operators, conversion
   });
 
   test('the Supabase-shaped fixture: its text search configuration, statistics, compression, attribute options and typed table are rendered, none is refused', async () => {
-    const source = await createSupabaseDatabase('cat_supabase');
-    dbs.push(source);
+    const source = track(await createSupabaseDatabase('cat_supabase'));
     const model = await source.sql.begin('isolation level repeatable read read only', (tx) => introspect(tx));
     const statements = (({ preData, postData }) => [...preData, ...postData])(renderSchema(model, { owners: true }));
     const has = (pattern: RegExp) => assert.ok(statements.some((s) => pattern.test(s)), `rendered: ${pattern}`);

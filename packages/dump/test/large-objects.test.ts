@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type postgres from 'postgres';
 import { DumpError, exportDatabase, openDumpFile, readSqlStatements, scanDumpSchemas } from '@mbsync/dump';
-import { createDatabase, pgDumpToFile, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { pgDumpToFile, scratchDatabases, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 import { importFile } from './support/databases.js';
 
 /** Roles are cluster-wide: created once, never dropped. */
@@ -46,12 +46,7 @@ describe('large objects', { timeout: 180_000 }, () => {
   let dir: string;
   let source: TestDatabase;
   let objects: LargeObject[];
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, dropAll } = scratchDatabases();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbsync-lo-'));
@@ -77,7 +72,7 @@ describe('large objects', { timeout: 180_000 }, () => {
     assert.equal(objects[0]!.data.length, 6_400_000);
   });
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 

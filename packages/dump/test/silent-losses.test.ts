@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { exportDatabase, openDumpFile, readSqlStatements, scanDumpSchemas } from '@mbsync/dump';
 import { diffSchemas, introspect } from '@mbsync/schema-diff';
-import { createDatabase, pgDumpToFile, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { pgDumpToFile, scratchDatabases, snapshotDatabase } from '@mbsync/testkit';
 import { exportTo, importFile, stateOf } from './support/databases.js';
 
 /** A role for owners and grants; roles are cluster-wide, so it is created once and never dropped. */
@@ -16,19 +16,14 @@ const READER = 'mbsync_test_silent_reader';
 
 describe('silent losses: invalid indexes, stale materialized views, partition-root COPY, excluded serials, foreign tables', () => {
   let dir: string;
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, dropAll } = scratchDatabases();
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbsync-silent-'));
     const admin = await fresh('silent_roles');
     await admin.sql.unsafe(`DO $$ BEGIN CREATE ROLE ${READER}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
   });
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 

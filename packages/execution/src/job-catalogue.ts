@@ -1,10 +1,12 @@
 import { basename, join } from 'node:path';
 import { findBackup, timestampedFileName } from '@mbsync/dump';
-import { type CoreConfig, type Environments, getEnvironment, type ImportJobSummary, JobCatalogueError, type JobOutputs, type JobPayloads, type JobRunInfo, type JobType, parsePayload, type PhaseProgressCallback, phaseReporter, type ReindexJobSummary, requestWording } from '@mbsync/jobs';
+import { type CoreConfig, type Environment, type Environments, getEnvironment, type ImportJobSummary, JobCatalogueError, type JobOutputs, type JobPayloads, type JobRunInfo, type JobType, parsePayload, type PhaseProgressCallback, phaseReporter, type ReindexJobSummary, requestWording } from '@mbsync/jobs';
 import { openDatabase, type DatabaseScope } from './database.js';
 import { takeBackup } from './runners/backup.js';
 import { runExport } from './runners/export.js';
-import { runImport, type ImportJobResult } from './runners/import.js';
+import { runImport, type ImportJobInput, type ImportJobResult } from './runners/import.js';
+
+type ImportOptions = Omit<ImportJobInput, 'target' | 'file' | 'config' | 'signal' | 'scope' | 'onProgress' | 'onCommitted' | 'logger'>;
 import type { CommitCallback, JobLogger, ReindexOutcome } from './runners/post-commit.js';
 import { runReindex } from './runners/reindex.js';
 import { runSync } from './runners/sync.js';
@@ -52,6 +54,12 @@ function reindexSummary(outcome: ReindexOutcome | null): ReindexJobSummary {
   return { status: outcome.status, collections: outcome.collections, documents: outcome.documents, ...(outcome.error ? { error: outcome.error } : {}), followUpJobId: null };
 }
 
+/** An import or a restore: the payload's options with the job's context (settings, signal, hooks, logger). */
+function importJob(target: Environment, file: string, options: ImportOptions, context: JobRunContext): Promise<ImportJobResult> {
+  const { config, signal, scope, onProgress, onCommitted, logger } = context;
+  return runImport({ ...options, target, file, config, signal, scope, onProgress, onCommitted, logger });
+}
+
 /** Schemas of a target that a backup without a schema list covers: every non-system schema. */
 async function userSchemas(sql: ReturnType<typeof openDatabase>): Promise<string[]> {
   const rows = await sql<{ name: string }[]>`
@@ -72,26 +80,11 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     return { type: 'export', file: basename(result.file), tables: m.tables.length, rows: m.rows, fileBytes: m.fileBytes, sha256: m.sha256 };
   },
 
-  async import(payload, { environments, config, signal, scope, onProgress, onCommitted, logger }) {
-    const target = getEnvironment(environments, payload.target);
-    const result = await runImport({
-      target,
-      file: join(config.dumpDirectory, payload.file),
-      mode: payload.mode,
-      schemas: payload.schemas,
-      confirm: payload.confirm,
-      noBackup: payload.noBackup,
-      acceptDataLoss: payload.acceptDataLoss,
-      createRoles: payload.createRoles,
-      skipReindex: payload.skipReindex,
-      config,
-      signal,
-      scope,
-      onProgress,
-      onCommitted,
-      logger,
-    });
-    return { type: 'import', target: target.name, file: payload.file, import: summarizeImport(result), ...writeOutcome(result, target.name) };
+  async import(payload, context) {
+    const target = getEnvironment(context.environments, payload.target);
+    const { target: _target, file, ...options } = payload;
+    const result = await importJob(target, join(context.config.dumpDirectory, file), options, context);
+    return { type: 'import', target: target.name, file, import: summarizeImport(result), ...writeOutcome(result, target.name) };
   },
 
   async sync(payload, { environments, config, signal, scope, onProgress, onCommitted, logger }) {
@@ -122,26 +115,11 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
     }
   },
 
-  async restore(payload, { environments, config, signal, scope, onProgress, onCommitted, logger }) {
-    const backup = await findBackup(config.backupDirectory, payload.backupId);
-    const target = getEnvironment(environments, payload.target ?? backup.target);
-    const result = await runImport({
-      target,
-      file: backup.file,
-      mode: 'replace',
-      schemas: backup.schemas,
-      confirm: payload.confirm,
-      noBackup: payload.noBackup,
-      acceptDataLoss: payload.acceptDataLoss,
-      createRoles: payload.createRoles,
-      skipReindex: payload.skipReindex,
-      config,
-      signal,
-      scope,
-      onProgress,
-      onCommitted,
-      logger,
-    });
+  async restore(payload, context) {
+    const backup = await findBackup(context.config.backupDirectory, payload.backupId);
+    const target = getEnvironment(context.environments, payload.target ?? backup.target);
+    const { backupId: _id, target: _target, ...write } = payload;
+    const result = await importJob(target, backup.file, { ...write, mode: 'replace', schemas: backup.schemas }, context);
     return { type: 'restore', target: target.name, restoredBackupId: backup.id, import: summarizeImport(result), ...writeOutcome(result, target.name) };
   },
 

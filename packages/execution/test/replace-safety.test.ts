@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import { checkTarget, introspect } from '@mbsync/schema-diff';
 import { runSync, type SyncJobInput } from '@mbsync/execution';
 import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
-import { createDatabase, pgDumpSchema, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { createDatabase, pgDumpSchema, psqlText, scratchDatabases, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 // Issue 16's reproductions, each on the default settings (two lanes) and on one transaction (--jobs 1).
 
@@ -21,12 +21,7 @@ async function stateOf(db: TestDatabase, schemas?: string[]) {
 describe('replace safety: never report success on a wrong copy, never destroy what the replace does not own', { timeout: 600_000 }, () => {
   let dir: string;
   let config: CoreConfig;
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, dropAll } = scratchDatabases();
   const sync = (source: TestDatabase, target: TestDatabase, options: Partial<SyncJobInput> = {}) => runSync({
     source: describeEnvironment('src', source.url),
     target: describeEnvironment('dst', target.url),
@@ -44,7 +39,7 @@ describe('replace safety: never report success on a wrong copy, never destroy wh
   });
 
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 

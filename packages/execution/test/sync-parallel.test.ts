@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { openDumpFile } from '@mbsync/dump';
 import { runSync } from '@mbsync/execution';
 import { type CoreConfig, describeEnvironment, type JobProgress, loadCoreConfig } from '@mbsync/jobs';
-import { createDatabase, pgDumpSchema, psqlFile, psqlText, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { pgDumpSchema, psqlFile, psqlText, scratchDatabases, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 const fixtures = new URL('../../../test/fixtures/', import.meta.url).pathname;
 
@@ -18,12 +18,7 @@ describe('runSync over several connections (staging schemas)', { timeout: 300_00
   let dir: string;
   let config: CoreConfig;
   let source: TestDatabase;
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, dropAll } = scratchDatabases();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbsync-sync-parallel-'));
@@ -39,7 +34,7 @@ describe('runSync over several connections (staging schemas)', { timeout: 300_00
   });
 
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 

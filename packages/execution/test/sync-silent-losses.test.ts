@@ -11,7 +11,7 @@ import { openDumpFile } from '@mbsync/dump';
 import { runSync } from '@mbsync/execution';
 import { type CoreConfig, describeEnvironment, loadCoreConfig } from '@mbsync/jobs';
 import { diffSchemas, introspect } from '@mbsync/schema-diff';
-import { createDatabase, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
+import { scratchDatabases, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 /** OID, comment and the whole content of every large object. */
 async function largeObjects(sql: postgres.Sql): Promise<{ oid: string; comment: string | null; data: Buffer }[]> {
@@ -23,12 +23,7 @@ describe('runSync: large objects, invalid indexes, excluded serial tables', { ti
   let dir: string;
   let config: CoreConfig;
   let source: TestDatabase;
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
+  const { fresh, dropAll } = scratchDatabases();
 
   before(async () => {
     dir = await mkdtemp(join(tmpdir(), 'mbsync-sync-losses-'));
@@ -49,7 +44,7 @@ describe('runSync: large objects, invalid indexes, excluded serial tables', { ti
   });
 
   after(async () => {
-    for (const db of dbs) await db.drop();
+    await dropAll();
     await rm(dir, { recursive: true, force: true });
   });
 

@@ -67,3 +67,29 @@ export async function dropDatabase(name: string, adminUrl: string = ADMIN_URL): 
     await admin.end();
   }
 }
+
+/** The throwaway databases of one suite: `fresh` makes one, `dropAll` (in `after`) drops every one made. */
+export interface ScratchDatabases {
+  fresh(prefix: string, options?: CreateDatabaseOptions): Promise<TestDatabase>;
+  /** a database made elsewhere (a fixture), dropped with the rest */
+  track(db: TestDatabase): TestDatabase;
+  dropAll(): Promise<void>;
+}
+
+export function scratchDatabases(): ScratchDatabases {
+  const made: TestDatabase[] = [];
+  return {
+    async fresh(prefix, options) {
+      const db = await createDatabase(prefix, options);
+      made.push(db);
+      return db;
+    },
+    track(db) {
+      made.push(db);
+      return db;
+    },
+    async dropAll() {
+      for (const db of made.splice(0)) await db.drop();
+    },
+  };
+}

@@ -1,5 +1,5 @@
-export { ADMIN_URL, createDatabase, databaseUrl, dropDatabase } from './databases.js';
-export type { CreateDatabaseOptions, TestDatabase } from './databases.js';
+export { ADMIN_URL, createDatabase, databaseUrl, dropDatabase, scratchDatabases } from './databases.js';
+export type { CreateDatabaseOptions, ScratchDatabases, TestDatabase } from './databases.js';
 export { PLAIN_ADMIN_URL, clusterRoles, createPlainDatabase, dropPlainDatabase } from './plain-cluster.js';
 export { pgDumpSchema, pgDumpSchemaFull, pgDumpToFile, psqlFile, psqlText } from './referees.js';
 export { snapshotDatabase } from './compare.js';
