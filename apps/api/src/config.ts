@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { type CoreConfig, CoreSettings, coreConfigFrom, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
 import { readVariables } from '@mbsync/settings';
 import { Type } from 'typebox';
 
@@ -8,33 +8,26 @@ type Env = Readonly<Record<string, string | undefined>>;
 /** Shortest API key accepted: 32 characters (e.g. `openssl rand -hex 16`), so keys cannot be guessed. */
 export const MIN_API_KEY_LENGTH = 32;
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/** The api's variables, defaults included: its own plus the core ones every app reads. */
+/** The api's variables, defaults included: its own, the ones it shares with the worker, the core ones every app reads. */
 const ApiSettings = Type.Object({
   PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
   HOST: Type.String({ minLength: 1, maxLength: 255, default: '127.0.0.1' }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', errorMessage: 'must start with redis:// or rediss://' }),
-  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100, default: 'mbsync', errorMessage: 'may hold letters, digits and _ . : - only (at most 100)' }),
   RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 30 }),
   RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 100, default: 60_000 }),
   WS_TICKET_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
   WS_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 4096 }),
   READY_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
   API_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
-  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1, default: 604_800 }),
-  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1, default: 1000 }),
-  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
   API_KEYS: Type.Optional(Type.String()),
   API_KEY: Type.Optional(Type.String()),
   METRICS_TOKEN: Type.Optional(Type.String()),
   TRUST_PROXY: Type.Optional(Type.String()),
-  NODE_ENV: Type.Optional(Type.String()),
+  ...ServiceSettings.properties,
   ...CoreSettings.properties,
 });
 
 /** Values never shown in a problem line: the Redis URL may hold a password; keys and tokens are secrets. */
-const SECRET_SETTINGS = ['REDIS_URL', 'API_KEYS', 'API_KEY', 'METRICS_TOKEN'];
+const SECRET_SETTINGS = [...SERVICE_SECRETS, 'API_KEYS', 'API_KEY', 'METRICS_TOKEN'];
 
 export interface ApiConfig {
   port: number;

@@ -1,31 +1,28 @@
-import { type CoreConfig, CoreSettings, coreConfigFrom, environmentProblems, type Environments, JobsError, loadEnvironments, loadSearchSpecs } from '@mbsync/jobs';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, environmentProblems, type Environments, JobsError, loadEnvironments, loadSearchSpecs } from '@mbsync/jobs';
 import { readVariables, type Variables } from '@mbsync/settings';
 import { Type } from 'typebox';
 
 /** Shortest API key or metrics token the api accepts (doctor checks them for it). */
 const MIN_KEY_LENGTH = 32;
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
  * The CLI's variables: the core ones the commands run with, the terminal's (NO_COLOR, MBSYNC_DEBUG), PGHOST for
- * ad-hoc URLs, and the services' own that `doctor` checks for the api and the worker. Environments
+ * ad-hoc URLs, and the ones the api and worker share (ServiceSettings), which `doctor` checks for them. Environments
  * (`<NAME>_DATABASE_URL`) are read beside it by loadEnvironments.
  */
 export const CliVariables = Type.Object({
   ...CoreSettings.properties,
+  ...ServiceSettings.properties,
   PGHOST: Type.Optional(Type.String()),
   NO_COLOR: Type.Optional(Type.String()),
   MBSYNC_DEBUG: Type.Optional(Type.String()),
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', errorMessage: 'must start with redis:// or rediss://' }),
-  QUEUE_PREFIX: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.:-]{1,100}$', errorMessage: 'may hold letters, digits and _ . : - only' })),
-  LOG_LEVEL: Type.Optional(Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)))),
   API_KEYS: Type.Optional(Type.String()),
   API_KEY: Type.Optional(Type.String()),
   METRICS_TOKEN: Type.Optional(Type.String()),
 });
 
 /** Never shown in a problem line. */
-const SECRET = ['REDIS_URL', 'API_KEYS', 'API_KEY', 'METRICS_TOKEN'];
+const SECRET = [...SERVICE_SECRETS, 'API_KEYS', 'API_KEY', 'METRICS_TOKEN'];
 const CORE_NAMES: ReadonlySet<string> = new Set(Object.keys(CoreSettings.properties));
 
 /** What every command runs with, read once by main.ts: commands never read the environment. */

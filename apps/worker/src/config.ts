@@ -1,20 +1,14 @@
 import { hostname } from 'node:os';
-import { type CoreConfig, CoreSettings, coreConfigFrom, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
 import { readVariables } from '@mbsync/settings';
 import { Type } from 'typebox';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
-/** The worker's variables, defaults included: its own plus the core ones every app reads. */
+/** The worker's variables, defaults included: its own, the ones it shares with the api, the core ones every app reads. */
 const WorkerSettings = Type.Object({
-  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', errorMessage: 'must start with redis:// or rediss://' }),
-  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100, default: 'mbsync', errorMessage: 'may hold letters, digits and _ . : - only (at most 100)' }),
   WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
   WORKER_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 30_000 }),
-  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1, default: 604_800 }),
-  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1, default: 1000 }),
   WORKER_LOCK_DURATION_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
   WORKER_STALLED_INTERVAL_MS: Type.Integer({ minimum: 500, default: 30_000 }),
   WORKER_MAX_STALLED_COUNT: Type.Integer({ minimum: 0, default: 2 }),
@@ -22,8 +16,7 @@ const WorkerSettings = Type.Object({
   WORKER_TARGET_BUSY_DELAY_MS: Type.Integer({ minimum: 100, default: 10_000 }),
   WORKER_PROGRESS_INTERVAL_MS: Type.Integer({ minimum: 50, default: 250 }),
   WORKER_METRICS_INTERVAL_MS: Type.Integer({ minimum: 200, default: 10_000 }),
-  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
-  NODE_ENV: Type.Optional(Type.String()),
+  ...ServiceSettings.properties,
   ...CoreSettings.properties,
 });
 
@@ -67,7 +60,7 @@ export class WorkerConfigError extends Error {
  * every problem at once, each named, the Redis URL never echoed.
  */
 export function loadWorkerConfig(env: Env, workerName = `${hostname()}:${process.pid}`): Readonly<WorkerConfig> {
-  const { settings: s, problems } = readVariables(WorkerSettings, env, { secret: ['REDIS_URL'] });
+  const { settings: s, problems } = readVariables(WorkerSettings, env, { secret: SERVICE_SECRETS });
   const errors = [...problems];
   // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
   if (/^rediss?:\/\//.test(s.REDIS_URL) && !URL.canParse(s.REDIS_URL)) {

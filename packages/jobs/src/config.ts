@@ -65,6 +65,26 @@ export const CoreSettings = Type.Object({
 });
 export type CoreSettings = Static<typeof CoreSettings>;
 
+/** LOG_LEVEL's words (pino's levels). */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * The variables the api and the worker share, defaults included (the CLI's doctor checks them with this schema
+ * too): the queue's Redis and prefix (which must match between them), job history limits, logging.
+ */
+export const ServiceSettings = Type.Object({
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', errorMessage: 'must start with redis:// or rediss://' }),
+  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100, default: 'mbsync', errorMessage: 'may hold letters, digits and _ . : - only (at most 100)' }),
+  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1, default: 604_800 }),
+  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1, default: 1000 }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+  /** production: log lines are JSON even on a terminal */
+  NODE_ENV: Type.Optional(Type.String()),
+});
+
+/** Never shown in a problem line: the Redis URL may hold a password. */
+export const SERVICE_SECRETS: readonly string[] = ['REDIS_URL'];
+
 /** CoreConfig from settings read through a schema composed from {@link CoreSettings} (searchSpecs left null). */
 export function coreConfigFrom(settings: CoreSettings): Readonly<CoreConfig> {
   return Object.freeze({
