@@ -59,7 +59,7 @@ export class WorkerConfigError extends Error {
  * Reads and validates the worker's variables through its one schema (plus the environments and the specs file);
  * every problem at once, each named, the Redis URL never echoed.
  */
-export function loadWorkerConfig(env: Env, workerName = `${hostname()}:${process.pid}`): Readonly<WorkerConfig> {
+export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
   const { settings: s, problems } = readVariables(WorkerSettings, env, { secret: SERVICE_SECRETS });
   const errors = [...problems];
   // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
@@ -94,7 +94,7 @@ export function loadWorkerConfig(env: Env, workerName = `${hostname()}:${process
     metricsIntervalMs: s.WORKER_METRICS_INTERVAL_MS,
     logLevel: s.LOG_LEVEL,
     production: s.NODE_ENV === 'production',
-    workerName,
+    workerName: `${hostname()}:${process.pid}`,
     core: Object.freeze({ ...coreConfigFrom(s), searchSpecs }),
     environments,
   });
