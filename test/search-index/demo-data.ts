@@ -52,7 +52,7 @@ export const EXPECTED: Record<'components' | 'parts' | 'attributes', Record<stri
     },
     '11': {
       id: '11', component_id: 1, component_slug: 'small-bracket', component_name: 'Small bracket', sku: 'SB-2', name: 'Small bracket right',
-      // JSON.parse (ours, and the test server's) rounds it; the JSONL sent carries every digit (documents.test.ts)
+      // JSON.parse (ours, and the test server's) rounds it; the JSONL sent carries every digit (packages/search-index/test/documents.test.ts)
       downloads: Number('9007199254740993'), attributes: [], created_at: epoch('2026-01-02T03:04:06Z'),
     },
     // weight_g Infinity: not a JSON number, indexed as absent by the default spec

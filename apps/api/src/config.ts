@@ -1,48 +1,33 @@
 import { isIP } from 'node:net';
-import { type CoreConfig, type Environments, JobsError, loadCoreConfig, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
-import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
+import { readVariables } from '@mbsync/settings';
+import { Type } from 'typebox';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
 /** Shortest API key accepted: 32 characters (e.g. `openssl rand -hex 16`), so keys cannot be guessed. */
 export const MIN_API_KEY_LENGTH = 32;
 
-/** The api's own variables after defaults and number conversion. */
+/** The api's variables, defaults included: its own, the ones it shares with the worker, the core ones every app reads. */
 const ApiSettings = Type.Object({
-  PORT: Type.Integer({ minimum: 0, maximum: 65535 }),
-  HOST: Type.String({ minLength: 1, maxLength: 255 }),
-  REDIS_URL: Type.String({ pattern: '^rediss?://' }),
-  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100 }),
-  RATE_LIMIT_MAX: Type.Integer({ minimum: 1 }),
-  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 100 }),
-  WS_TICKET_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600 }),
-  WS_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576 }),
-  READY_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000 }),
-  API_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0 }),
-  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1 }),
-  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1 }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  PORT: Type.Integer({ minimum: 0, maximum: 65535, default: 3000 }),
+  HOST: Type.String({ minLength: 1, maxLength: 255, default: '127.0.0.1' }),
+  RATE_LIMIT_MAX: Type.Integer({ minimum: 1, default: 30 }),
+  RATE_LIMIT_WINDOW_MS: Type.Integer({ minimum: 100, default: 60_000 }),
+  WS_TICKET_TTL_SECONDS: Type.Integer({ minimum: 1, maximum: 3600, default: 30 }),
+  WS_MAX_MESSAGE_BYTES: Type.Integer({ minimum: 256, maximum: 1_048_576, default: 4096 }),
+  READY_TIMEOUT_MS: Type.Integer({ minimum: 50, maximum: 60_000, default: 500 }),
+  API_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 10_000 }),
+  API_KEYS: Type.Optional(Type.String()),
+  API_KEY: Type.Optional(Type.String()),
+  METRICS_TOKEN: Type.Optional(Type.String()),
+  TRUST_PROXY: Type.Optional(Type.String()),
+  ...ServiceSettings.properties,
+  ...CoreSettings.properties,
 });
-type ApiSettings = Static<typeof ApiSettings>;
 
-const DEFAULTS: Record<keyof ApiSettings, string> = {
-  PORT: '3000',
-  HOST: '127.0.0.1',
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  QUEUE_PREFIX: 'mbsync',
-  RATE_LIMIT_MAX: '30',
-  RATE_LIMIT_WINDOW_MS: '60000',
-  WS_TICKET_TTL_SECONDS: '30',
-  WS_MAX_MESSAGE_BYTES: '4096',
-  READY_TIMEOUT_MS: '500',
-  API_SHUTDOWN_GRACE_MS: '10000',
-  JOB_HISTORY_MAX_AGE_SECONDS: '604800',
-  JOB_HISTORY_MAX_COUNT: '1000',
-  LOG_LEVEL: 'info',
-};
-
-const TEXT_SETTINGS: ReadonlySet<string> = new Set(['HOST', 'REDIS_URL', 'QUEUE_PREFIX', 'LOG_LEVEL']);
+/** Values never shown in a problem line: the Redis URL may hold a password; keys and tokens are secrets. */
+const SECRET_SETTINGS = [...SERVICE_SECRETS, 'API_KEYS', 'API_KEY', 'METRICS_TOKEN'];
 
 export interface ApiConfig {
   port: number;
@@ -90,9 +75,9 @@ export class ApiConfigError extends Error {
  * API_KEYS (comma-separated, several to rotate without downtime) and API_KEY (one key, as many `.env` files have
  * it): both are read, and every key of either is accepted.
  */
-function parseApiKeys(env: Env, errors: string[]): string[] {
-  const listed = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
-  const single = env.API_KEY?.trim() ?? '';
+function parseApiKeys(listedText: string | undefined, singleText: string | undefined, errors: string[]): string[] {
+  const listed = (listedText ?? '').split(',').map((k) => k.trim()).filter((k) => k !== '');
+  const single = singleText?.trim() ?? '';
   if (listed.length === 0 && single === '') {
     errors.push('no API key: set API_KEY to one key (e.g. `openssl rand -hex 32`), or API_KEYS to several, comma-separated (to rotate them)');
     return [];
@@ -120,26 +105,20 @@ function parseTrustProxy(raw: string | undefined, errors: string[]): boolean | n
   return entries;
 }
 
-/** Reads and validates the api's variables (plus the core ones and the environments); every problem at once; frozen. */
+/**
+ * Reads and validates the api's variables through its one schema (plus the environments and the specs file);
+ * every problem at once, each named, no secret echoed; frozen.
+ */
 export function loadApiConfig(env: Env): Readonly<ApiConfig> {
-  const raw: Record<string, unknown> = {};
-  for (const [name, fallback] of Object.entries(DEFAULTS)) {
-    const value = env[name]?.trim() || fallback;
-    raw[name] = TEXT_SETTINGS.has(name) ? value : /^-?\d+$/.test(value) ? Number(value) : value;
-  }
-  const errors = Value.Errors(ApiSettings, raw).map((e) => {
-    const name = e.instancePath.replace(/^\//, '') || 'configuration';
-    // the Redis URL may hold a password: never echo it
-    const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
-    return `${name} ${e.message}${shown}`;
-  });
+  const { settings: s, problems } = readVariables(ApiSettings, env, { secret: SECRET_SETTINGS });
+  const errors = [...problems];
   // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
-  if (typeof raw.REDIS_URL === 'string' && /^rediss?:\/\//.test(raw.REDIS_URL) && !URL.canParse(raw.REDIS_URL)) {
+  if (/^rediss?:\/\//.test(s.REDIS_URL) && !URL.canParse(s.REDIS_URL)) {
     errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
   }
-  const apiKeys = parseApiKeys(env, errors);
-  const trustProxy = parseTrustProxy(env.TRUST_PROXY, errors);
-  const metricsToken = env.METRICS_TOKEN?.trim() || null;
+  const apiKeys = parseApiKeys(s.API_KEYS, s.API_KEY, errors);
+  const trustProxy = parseTrustProxy(s.TRUST_PROXY, errors);
+  const metricsToken = s.METRICS_TOKEN || null;
   // like the API keys: long enough not to be guessed, and never echoed
   if (metricsToken !== null && (metricsToken.length < MIN_API_KEY_LENGTH || /\s/.test(metricsToken))) errors.push(`METRICS_TOKEN must be at least ${MIN_API_KEY_LENGTH} characters without whitespace`);
   const collect = <T>(read: () => T): T | null => {
@@ -151,12 +130,10 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
       return null;
     }
   };
-  const core = collect(() => loadCoreConfig(env));
   const environments = collect(() => loadEnvironments(env));
   // TYPESENSE_SPECS_FILE: checked now (reindex requests name its collections), not at the first reindex
-  const searchSpecs = collect(() => readConfiguredSpecs(env));
-  if (errors.length > 0 || !core || !environments) throw new ApiConfigError([...new Set(errors)]);
-  const s = raw as ApiSettings;
+  const searchSpecs = collect(() => readConfiguredSpecs(s.TYPESENSE_SPECS_FILE));
+  if (errors.length > 0 || !environments) throw new ApiConfigError([...new Set(errors)]);
   return Object.freeze({
     port: s.PORT,
     host: s.HOST,
@@ -172,8 +149,8 @@ export function loadApiConfig(env: Env): Readonly<ApiConfig> {
     history: Object.freeze({ maxAgeSeconds: s.JOB_HISTORY_MAX_AGE_SECONDS, maxCount: s.JOB_HISTORY_MAX_COUNT }),
     trustProxy: Array.isArray(trustProxy) ? Object.freeze([...trustProxy]) as string[] : trustProxy,
     logLevel: s.LOG_LEVEL,
-    production: env.NODE_ENV?.trim() === 'production',
-    core: Object.freeze({ ...core, searchSpecs }),
+    production: s.NODE_ENV === 'production',
+    core: Object.freeze({ ...coreConfigFrom(s), searchSpecs }),
     environments,
   });
 }

@@ -1,22 +1,24 @@
 import type { DatabaseScope } from '@mbsync/execution';
-import { type CoreConfig, describeEnvironment, describeUrlSafely, type Environment, type Environments, getEnvironment, isDatabaseUrl, loadCoreConfig } from '@mbsync/jobs';
+import { configInvalid, type CoreConfig, describeEnvironment, describeUrlSafely, type Environment, getEnvironment, isDatabaseUrl } from '@mbsync/jobs';
+import type { CliSettings } from './settings.js';
 
-/** What every command gets from main.ts: the environment map and settings read from the process environment. */
+/** What every command gets from main.ts: the settings read once from the environment (never the environment). */
 export interface CliContext {
-  environments: Environments;
-  env: Readonly<Record<string, string | undefined>>;
+  settings: CliSettings;
   signal: AbortSignal;
   /** the stall watchdog's scope: commands open their databases in it (`openDatabase(env, { scope })`) */
   scope?: DatabaseScope;
   /** tells the stall watchdog that the command is making progress (the progress output calls it) */
   onActivity?: (phase?: string) => void;
-  /** TYPESENSE_SPECS_FILE's collection specs, read and checked at start-up (null: the built-in ones) */
-  searchSpecs: CoreConfig['searchSpecs'];
 }
 
-/** The settings a command runs with: the core ones from the environment, the collection specs read at start-up. */
+/**
+ * The settings a command runs with: the core ones and TYPESENSE_SPECS_FILE's collection specs, read at start-up.
+ * main.ts runs no command but doctor when they are invalid; JOBS_CONFIG_INVALID here if one is called anyway.
+ */
 export function commandConfig(context: CliContext): Readonly<CoreConfig> {
-  return Object.freeze({ ...loadCoreConfig(context.env), searchSpecs: context.searchSpecs });
+  if (!context.settings.core) throw configInvalid(context.settings.problems.core);
+  return context.settings.core;
 }
 
 /** What a write prints after its figures: the database it created, the search index it left stale. */
@@ -34,8 +36,8 @@ export function writeNotes(result: { createdDatabase: string | null; reindex: { 
 
 /** `--from`/`--to` take an environment name or a postgres:// URL (CLI only: the API accepts names only). */
 export function resolveDatabase(context: CliContext, value: string): Environment {
-  if (isDatabaseUrl(value)) return describeEnvironment(describeUrlSafely(value), value, undefined, undefined, context.env.PGHOST);
-  return getEnvironment(context.environments, value);
+  if (isDatabaseUrl(value)) return describeEnvironment(describeUrlSafely(value), value, undefined, undefined, context.settings.pgHost);
+  return getEnvironment(context.settings.environments, value);
 }
 
 /** `--jobs <n>`: a whole number from 1 to 16, or undefined when not given (the command's default then). */

@@ -3,9 +3,10 @@ import { constants as fsConstants } from 'node:fs';
 import { access, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { diskSpace, openDatabase } from '@mbsync/execution';
-import { type CoreConfig, describeUrlSafely, type Environment, environmentProblems, type Environments, loadCoreConfig, loadEnvironments, loadSearchSpecs } from '@mbsync/jobs';
+import { describeUrlSafely, type Environment } from '@mbsync/jobs';
 import { Redis } from 'ioredis';
 import postgres from 'postgres';
+import type { CliSettings } from './settings.js';
 
 /** ok: fine · warn: works, but not as recommended · fail: the service would not work (doctor exits 1). */
 export type CheckStatus = 'ok' | 'warn' | 'fail';
@@ -26,10 +27,6 @@ export interface DoctorOptions {
   timeoutMs: number;
 }
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-const MIN_KEY_LENGTH = 32;
 
 /** Removes `user:password@` from URLs and `password=…` from a driver's message. */
 function safeMessage(error: unknown): string {
@@ -44,53 +41,26 @@ function withTimeout<T>(work: Promise<T>, ms: number, what: string): Promise<T> 
   return Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms)))]).finally(() => clearTimeout(timer));
 }
 
-/** The environments of `env`, or none when one of their URLs is unusable (checkConfig names which). */
-function safeEnvironments(env: Env): Environments {
-  try {
-    return loadEnvironments(env);
-  } catch {
-    return new Map();
-  }
-}
-
 /**
- * The settings every process reads: core config, environments (their URLs parse, never echoed), the Typesense
- * specs file, Redis URL, queue prefix, API keys, log level.
+ * The settings every process reads, as main.ts read them once: core config, environments (their URLs parse,
+ * never echoed), the Typesense specs file, Redis URL, queue prefix, API keys, log level.
  */
-export async function checkConfig(env: Env): Promise<{ result: CheckResult; core: Readonly<CoreConfig> | null }> {
-  const problems: string[] = [];
-  const warnings: string[] = [];
-  let core: Readonly<CoreConfig> | null = null;
-  try {
-    core = loadCoreConfig(env);
-  } catch (error) {
-    problems.push(...(((error as { details?: { errors?: string[] } }).details?.errors) ?? [safeMessage(error)]));
-  }
-  const urlProblems = environmentProblems(env);
-  problems.push(...urlProblems);
-  await loadSearchSpecs(env).catch((error: unknown) => problems.push(...(((error as { details?: { errors?: string[] } }).details?.errors) ?? [safeMessage(error)])));
-  if (urlProblems.length === 0 && safeEnvironments(env).size === 0) problems.push('no environment: set <NAME>_DATABASE_URL');
-  if (env.REDIS_URL && !/^rediss?:\/\//.test(env.REDIS_URL)) problems.push('REDIS_URL must start with redis:// or rediss://');
-  if (env.QUEUE_PREFIX && !/^[A-Za-z0-9_.:-]{1,100}$/.test(env.QUEUE_PREFIX)) problems.push('QUEUE_PREFIX may hold letters, digits and _ . : - only');
-  if (env.LOG_LEVEL && !LOG_LEVELS.includes(env.LOG_LEVEL.trim())) problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}`);
-  const keys = (env.API_KEYS ?? '').split(',').map((k) => k.trim()).filter(Boolean);
-  const single = env.API_KEY?.trim() ?? '';
-  if (keys.length === 0 && single === '') warnings.push('neither API_KEY nor API_KEYS is set: the api will not start (the CLI does not need them)');
-  keys.forEach((k, i) => k.length < MIN_KEY_LENGTH && problems.push(`API_KEYS key #${i + 1} is shorter than ${MIN_KEY_LENGTH} characters`));
-  if (single !== '' && single.length < MIN_KEY_LENGTH) problems.push(`API_KEY is shorter than ${MIN_KEY_LENGTH} characters`);
-  const token = env.METRICS_TOKEN?.trim();
-  if (token && token.length < MIN_KEY_LENGTH) problems.push(`METRICS_TOKEN is shorter than ${MIN_KEY_LENGTH} characters`);
+export function checkConfig(settings: CliSettings): CheckResult {
+  const { core, startup, services } = settings.problems;
+  const noEnvironment = startup.length === 0 && settings.environments.size === 0 ? ['no environment: set <NAME>_DATABASE_URL'] : [];
+  const problems = [...core, ...startup, ...noEnvironment, ...services];
+  const warnings = settings.warnings;
   const status: CheckStatus = problems.length ? 'fail' : warnings.length ? 'warn' : 'ok';
-  const detail = [...problems, ...warnings].join('; ') || `${safeEnvironments(env).size} environment(s), settings valid`;
-  return { result: { check: 'config', status, detail, data: { problems, warnings } }, core };
+  const detail = [...problems, ...warnings].join('; ') || `${settings.environments.size} environment(s), settings valid`;
+  return { check: 'config', status, detail, data: { problems, warnings } };
 }
 
 /**
  * Redis: reachable, its version, and `maxmemory-policy noeviction` (any other policy may evict queue keys
  * and lose jobs). A managed Redis that refuses CONFIG GET gets a warning, not a failure. AOF off is a warning.
  */
-export async function checkRedis(env: Env, options: DoctorOptions): Promise<CheckResult> {
-  const url = env.REDIS_URL?.trim() || 'redis://127.0.0.1:6379';
+export async function checkRedis(redisUrl: string, options: DoctorOptions): Promise<CheckResult> {
+  const url = redisUrl;
   const shown = url.replace(/\/\/[^@/]*@/, '//');
   const redis = new Redis(url, { lazyConnect: true, connectTimeout: options.timeoutMs, maxRetriesPerRequest: 0, retryStrategy: () => null, enableOfflineQueue: false, connectionName: 'mbsync-doctor' });
   redis.on('error', () => {});
@@ -202,14 +172,16 @@ export async function checkDirectory(label: string, directory: string, reserveBy
 }
 
 /** Every check, in table order; environments and Typesense servers are checked in parallel. */
-export async function runDoctor(env: Env, options: DoctorOptions): Promise<CheckResult[]> {
-  const { result: config, core } = await checkConfig(env);
-  const environments = [...safeEnvironments(env).values()].sort((a, b) => a.name.localeCompare(b.name));
+export async function runDoctor(settings: CliSettings, options: DoctorOptions): Promise<CheckResult[]> {
+  const config = checkConfig(settings);
+  const environments = [...settings.environments.values()].sort((a, b) => a.name.localeCompare(b.name));
   const [redis, databases, searches] = await Promise.all([
-    checkRedis(env, options),
+    checkRedis(settings.redisUrl, options),
     Promise.all(environments.map((e) => checkEnvironment(e, options))),
     Promise.all(environments.map((e) => checkTypesense(e, options))),
   ]);
+  // the directories come from the core settings: not checked when those are invalid
+  const core = settings.core;
   const directories = core
     ? [await checkDirectory('dump', core.dumpDirectory, core.diskReserveBytes), await checkDirectory('backup', core.backupDirectory, core.diskReserveBytes)]
     : [];

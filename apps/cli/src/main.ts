@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { watchForStalls } from '@mbsync/execution';
-import { type Environments, JobsError, loadEnvironments, loadSearchSpecs, readStallTimeoutMs } from '@mbsync/jobs';
+import { configInvalid, DEFAULT_STALL_TIMEOUT_SECONDS } from '@mbsync/jobs';
 import { UsageError, type CliContext } from './cli-context.js';
 import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
 import { diffCommand, diffHelp } from './commands/diff.js';
@@ -9,6 +9,7 @@ import { exportCommand, exportHelp } from './commands/export.js';
 import { importCommand, importHelp } from './commands/import.js';
 import { reindexCommand, reindexHelp } from './commands/reindex.js';
 import { syncCommand, syncHelp } from './commands/sync.js';
+import { loadCliSettings } from './settings.js';
 
 type Command = { run: (context: CliContext, argv: string[]) => Promise<void>; help: string; summary: string };
 
@@ -55,24 +56,20 @@ async function main(argv: string[]): Promise<number> {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  // checked at start-up, every problem at once: bad environment URLs (named, never echoed), TYPESENSE_SPECS_FILE
-  let environments: Environments;
-  let searchSpecs: CliContext['searchSpecs'];
-  try {
-    environments = loadEnvironments(process.env);
-    searchSpecs = await loadSearchSpecs(process.env);
-  } catch (error) {
-    if (!(error instanceof JobsError)) throw error;
-    // doctor lists them in its table, with everything else it checks
-    if (name === 'doctor') return command.run({ environments: new Map(), env: process.env, signal: controller.signal, searchSpecs: null }, rest).then(() => 0, () => 1);
-    const problems = (error.details?.errors as string[] | undefined) ?? [error.message];
-    process.stderr.write(`mbsync: invalid configuration (.env or the environment):\n  ${problems.join('\n  ')}\n`);
+  // The only place that reads the environment: the settings are read once, every problem at once (bad
+  // environment URLs named and never echoed, TYPESENSE_SPECS_FILE), and commands get them, never the environment.
+  const settings = await loadCliSettings(process.env);
+  // doctor lists every problem in its table, with everything else it checks
+  if (name !== 'doctor' && settings.problems.startup.length > 0) {
+    process.stderr.write(`mbsync: invalid configuration (.env or the environment):\n  ${settings.problems.startup.join('\n  ')}\n`);
     return 1;
   }
-  const context: CliContext = { environments, env: process.env, signal: controller.signal, searchSpecs };
+  const context: CliContext = { settings, signal: controller.signal };
   try {
+    if (name !== 'doctor' && !settings.core) throw configInvalid(settings.problems.core);
     // STALL_TIMEOUT_SECONDS: a dead network fails the command (JOBS_STALLED) instead of hanging it
-    await watchForStalls({ timeoutMs: readStallTimeoutMs(process.env), signal: controller.signal }, (watch) => command.run({ ...context, signal: watch.signal, scope: watch.scope, onActivity: watch.progress }, rest));
+    const timeoutMs = settings.core?.stallTimeoutMs ?? DEFAULT_STALL_TIMEOUT_SECONDS * 1000;
+    await watchForStalls({ timeoutMs, signal: controller.signal }, (watch) => command.run({ ...context, signal: watch.signal, scope: watch.scope, onActivity: watch.progress }, rest));
     return 0;
   } catch (error) {
     const e = error as Error & { code?: string };
@@ -84,7 +81,7 @@ async function main(argv: string[]): Promise<number> {
     if (typeof exitCode === 'number') return exitCode; // the command printed its own result (diff --exit-code)
     const code = e.code ? `[${e.code}] ` : '';
     process.stderr.write(`mbsync ${name}: ${code}${(e.message ?? String(error)).split('\n')[0]}\n`);
-    if (process.env.MBSYNC_DEBUG) process.stderr.write(`${e.stack ?? ''}\n`);
+    if (settings.debug) process.stderr.write(`${e.stack ?? ''}\n`);
     return controller.signal.aborted ? 130 : 1;
   }
 }

@@ -1,47 +1,24 @@
 import { hostname } from 'node:os';
-import { type CoreConfig, type Environments, JobsError, loadCoreConfig, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
-import { Type, type Static } from 'typebox';
-import { Value } from 'typebox/value';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
+import { readVariables } from '@mbsync/settings';
+import { Type } from 'typebox';
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-/** The worker's own variables, after defaults and number conversion. */
+/** The worker's variables, defaults included: its own, the ones it shares with the api, the core ones every app reads. */
 const WorkerSettings = Type.Object({
-  REDIS_URL: Type.String({ pattern: '^rediss?://' }),
-  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100 }),
-  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64 }),
-  WORKER_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0 }),
-  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1 }),
-  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1 }),
-  WORKER_LOCK_DURATION_MS: Type.Integer({ minimum: 1000 }),
-  WORKER_STALLED_INTERVAL_MS: Type.Integer({ minimum: 500 }),
-  WORKER_MAX_STALLED_COUNT: Type.Integer({ minimum: 0 }),
-  WORKER_CANCEL_POLL_MS: Type.Integer({ minimum: 100 }),
-  WORKER_TARGET_BUSY_DELAY_MS: Type.Integer({ minimum: 100 }),
-  WORKER_PROGRESS_INTERVAL_MS: Type.Integer({ minimum: 50 }),
-  WORKER_METRICS_INTERVAL_MS: Type.Integer({ minimum: 200 }),
-  LOG_LEVEL: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+  WORKER_CONCURRENCY: Type.Integer({ minimum: 1, maximum: 64, default: 2 }),
+  WORKER_SHUTDOWN_GRACE_MS: Type.Integer({ minimum: 0, default: 30_000 }),
+  WORKER_LOCK_DURATION_MS: Type.Integer({ minimum: 1000, default: 30_000 }),
+  WORKER_STALLED_INTERVAL_MS: Type.Integer({ minimum: 500, default: 30_000 }),
+  WORKER_MAX_STALLED_COUNT: Type.Integer({ minimum: 0, default: 2 }),
+  WORKER_CANCEL_POLL_MS: Type.Integer({ minimum: 100, default: 2000 }),
+  WORKER_TARGET_BUSY_DELAY_MS: Type.Integer({ minimum: 100, default: 10_000 }),
+  WORKER_PROGRESS_INTERVAL_MS: Type.Integer({ minimum: 50, default: 250 }),
+  WORKER_METRICS_INTERVAL_MS: Type.Integer({ minimum: 200, default: 10_000 }),
+  ...ServiceSettings.properties,
+  ...CoreSettings.properties,
 });
-type WorkerSettings = Static<typeof WorkerSettings>;
-
-const DEFAULTS: Record<keyof WorkerSettings, string> = {
-  REDIS_URL: 'redis://127.0.0.1:6379',
-  QUEUE_PREFIX: 'mbsync',
-  WORKER_CONCURRENCY: '2',
-  WORKER_SHUTDOWN_GRACE_MS: '30000',
-  JOB_HISTORY_MAX_AGE_SECONDS: '604800',
-  JOB_HISTORY_MAX_COUNT: '1000',
-  WORKER_LOCK_DURATION_MS: '30000',
-  WORKER_STALLED_INTERVAL_MS: '30000',
-  WORKER_MAX_STALLED_COUNT: '2',
-  WORKER_CANCEL_POLL_MS: '2000',
-  WORKER_TARGET_BUSY_DELAY_MS: '10000',
-  WORKER_PROGRESS_INTERVAL_MS: '250',
-  WORKER_METRICS_INTERVAL_MS: '10000',
-  LOG_LEVEL: 'info',
-};
-
-const TEXT_SETTINGS: ReadonlySet<string> = new Set(['REDIS_URL', 'QUEUE_PREFIX', 'LOG_LEVEL']);
 
 export interface WorkerConfig {
   /** secret (may hold a password): never log it */
@@ -78,21 +55,15 @@ export class WorkerConfigError extends Error {
   }
 }
 
-/** Reads and validates the worker's variables (plus the core ones and the environments); every problem at once. */
+/**
+ * Reads and validates the worker's variables through its one schema (plus the environments and the specs file);
+ * every problem at once, each named, the Redis URL never echoed.
+ */
 export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
-  const raw: Record<string, unknown> = {};
-  for (const [name, fallback] of Object.entries(DEFAULTS)) {
-    const value = env[name]?.trim() || fallback;
-    raw[name] = TEXT_SETTINGS.has(name) ? value : /^-?\d+$/.test(value) ? Number(value) : value;
-  }
-  const errors = Value.Errors(WorkerSettings, raw).map((e) => {
-    const name = e.instancePath.replace(/^\//, '') || 'configuration';
-    // the Redis URL may hold a password: never echo it
-    const shown = name === 'REDIS_URL' ? '' : ` (got "${String(raw[name])}")`;
-    return `${name} ${e.message}${shown}`;
-  });
+  const { settings: s, problems } = readVariables(WorkerSettings, env, { secret: SERVICE_SECRETS });
+  const errors = [...problems];
   // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
-  if (typeof raw.REDIS_URL === 'string' && /^rediss?:\/\//.test(raw.REDIS_URL) && !URL.canParse(raw.REDIS_URL)) {
+  if (/^rediss?:\/\//.test(s.REDIS_URL) && !URL.canParse(s.REDIS_URL)) {
     errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
   }
   const collect = <T>(read: () => T): T | null => {
@@ -104,12 +75,10 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
       return null;
     }
   };
-  const core = collect(() => loadCoreConfig(env));
   const environments = collect(() => loadEnvironments(env));
   // TYPESENSE_SPECS_FILE: read and validated now, so a bad file stops the worker instead of its first reindex
-  const searchSpecs = collect(() => readConfiguredSpecs(env));
-  if (errors.length > 0 || !core || !environments) throw new WorkerConfigError([...new Set(errors)]);
-  const s = raw as WorkerSettings;
+  const searchSpecs = collect(() => readConfiguredSpecs(s.TYPESENSE_SPECS_FILE));
+  if (errors.length > 0 || !environments) throw new WorkerConfigError([...new Set(errors)]);
   return Object.freeze({
     redisUrl: s.REDIS_URL,
     queuePrefix: s.QUEUE_PREFIX,
@@ -124,9 +93,9 @@ export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
     progressIntervalMs: s.WORKER_PROGRESS_INTERVAL_MS,
     metricsIntervalMs: s.WORKER_METRICS_INTERVAL_MS,
     logLevel: s.LOG_LEVEL,
-    production: env.NODE_ENV?.trim() === 'production',
+    production: s.NODE_ENV === 'production',
     workerName: `${hostname()}:${process.pid}`,
-    core: Object.freeze({ ...core, searchSpecs }),
+    core: Object.freeze({ ...coreConfigFrom(s), searchSpecs }),
     environments,
   });
 }

@@ -1,4 +1,6 @@
 import type { CollectionSpec } from '@mbsync/search-index/specs';
+import { readVariables, type Variables } from '@mbsync/settings';
+import { Type, type Static } from 'typebox';
 import { JobsError } from './errors.js';
 
 /** STALL_TIMEOUT_SECONDS when unset: no byte and no progress for this long fails a job with JOBS_STALLED. */
@@ -35,57 +37,84 @@ export interface CoreConfig {
   searchSpecs: readonly CollectionSpec[] | null;
 }
 
-function numberSetting(env: Readonly<Record<string, string | undefined>>, name: string, fallback: number, errors: string[], min = 0): number {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isFinite(n) || n < min) {
-    errors.push(`${name} must be a number >= ${min}, got "${raw}"`);
-    return fallback;
-  }
-  return n;
-}
-
-function booleanSetting(env: Readonly<Record<string, string | undefined>>, name: string, errors: string[]): boolean {
-  const raw = (env[name] ?? '').trim().toLowerCase();
-  if (raw === '' || raw === 'false' || raw === '0' || raw === 'no') return false;
-  if (raw === 'true' || raw === '1' || raw === 'yes') return true;
-  errors.push(`${name} must be true or false, got "${env[name]}"`);
-  return false;
-}
-
-/** STALL_TIMEOUT_SECONDS alone, in ms (for commands that need no other setting); JOBS_CONFIG_INVALID when it is bad. */
-export function readStallTimeoutMs(env: Readonly<Record<string, string | undefined>>): number {
-  const errors: string[] = [];
-  const seconds = numberSetting(env, 'STALL_TIMEOUT_SECONDS', DEFAULT_STALL_TIMEOUT_SECONDS, errors, 0);
-  if (errors.length) throw new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { errors });
-  return seconds * 1000;
-}
-
 /** How long a reindex retries an unreachable Typesense unless TYPESENSE_RETRY_SECONDS says otherwise. */
 export const DEFAULT_TYPESENSE_RETRY_SECONDS = 120;
 
 /** Lanes of a parallel sync unless SYNC_JOBS says otherwise (see docs/benchmarks.md). */
 export const DEFAULT_SYNC_JOBS = 2;
 
-/** Reads the core settings; every problem is reported at once. */
-export function loadCoreConfig(env: Readonly<Record<string, string | undefined>>): Readonly<CoreConfig> {
-  const errors: string[] = [];
-  const config: CoreConfig = {
-    dumpDirectory: env.DUMP_DIRECTORY || './data/dumps',
-    backupDirectory: env.BACKUP_DIRECTORY || './data/backups',
-    backupKeepCount: numberSetting(env, 'BACKUP_KEEP_COUNT', 10, errors, 1),
-    backupKeepDays: numberSetting(env, 'BACKUP_KEEP_DAYS', 14, errors, 0),
-    dumpKeepCount: numberSetting(env, 'DUMP_KEEP_COUNT', 10, errors, 0),
-    dumpKeepDays: numberSetting(env, 'DUMP_KEEP_DAYS', 0, errors, 0),
-    diskReserveBytes: numberSetting(env, 'DISK_RESERVE_MB', 100, errors, 0) * 1024 * 1024,
-    allowProtectedTargets: booleanSetting(env, 'ALLOW_PROTECTED_TARGETS', errors),
-    targetLockWaitMs: numberSetting(env, 'TARGET_LOCK_WAIT_SECONDS', 0, errors, 0) * 1000,
-    syncJobs: Math.floor(numberSetting(env, 'SYNC_JOBS', DEFAULT_SYNC_JOBS, errors, 1)),
-    stallTimeoutMs: numberSetting(env, 'STALL_TIMEOUT_SECONDS', DEFAULT_STALL_TIMEOUT_SECONDS, errors, 0) * 1000,
-    typesenseRetryMs: numberSetting(env, 'TYPESENSE_RETRY_SECONDS', DEFAULT_TYPESENSE_RETRY_SECONDS, errors, 0) * 1000,
+/**
+ * The variables behind {@link CoreConfig}, defaults included: the shared piece of every app's settings schema
+ * (api, worker and CLI compose their own from it). Numbers are seconds, days, counts and megabytes as users write them.
+ */
+export const CoreSettings = Type.Object({
+  DUMP_DIRECTORY: Type.String({ default: './data/dumps' }),
+  BACKUP_DIRECTORY: Type.String({ default: './data/backups' }),
+  BACKUP_KEEP_COUNT: Type.Number({ minimum: 1, default: 10 }),
+  BACKUP_KEEP_DAYS: Type.Number({ minimum: 0, default: 14 }),
+  DUMP_KEEP_COUNT: Type.Number({ minimum: 0, default: 10 }),
+  DUMP_KEEP_DAYS: Type.Number({ minimum: 0, default: 0 }),
+  DISK_RESERVE_MB: Type.Number({ minimum: 0, default: 100 }),
+  ALLOW_PROTECTED_TARGETS: Type.Boolean({ default: false }),
+  TARGET_LOCK_WAIT_SECONDS: Type.Number({ minimum: 0, default: 0 }),
+  SYNC_JOBS: Type.Number({ minimum: 1, default: DEFAULT_SYNC_JOBS }),
+  STALL_TIMEOUT_SECONDS: Type.Number({ minimum: 0, default: DEFAULT_STALL_TIMEOUT_SECONDS }),
+  TYPESENSE_RETRY_SECONDS: Type.Number({ minimum: 0, default: DEFAULT_TYPESENSE_RETRY_SECONDS }),
+  /** read by {@link loadSearchSpecs} at start-up; unset: the built-in collection specs */
+  TYPESENSE_SPECS_FILE: Type.Optional(Type.String()),
+});
+export type CoreSettings = Static<typeof CoreSettings>;
+
+/** LOG_LEVEL's words (pino's levels). */
+export const LOG_LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+
+/**
+ * The variables the api and the worker share, defaults included (the CLI's doctor checks them with this schema
+ * too): the queue's Redis and prefix (which must match between them), job history limits, logging.
+ */
+export const ServiceSettings = Type.Object({
+  REDIS_URL: Type.String({ pattern: '^rediss?://', default: 'redis://127.0.0.1:6379', errorMessage: 'must start with redis:// or rediss://' }),
+  QUEUE_PREFIX: Type.String({ pattern: '^[A-Za-z0-9_.:-]+$', maxLength: 100, default: 'mbsync', errorMessage: 'may hold letters, digits and _ . : - only (at most 100)' }),
+  JOB_HISTORY_MAX_AGE_SECONDS: Type.Integer({ minimum: 1, default: 604_800 }),
+  JOB_HISTORY_MAX_COUNT: Type.Integer({ minimum: 1, default: 1000 }),
+  LOG_LEVEL: Type.Union(LOG_LEVELS.map((l) => Type.Literal(l)), { default: 'info' }),
+  /** production: log lines are JSON even on a terminal */
+  NODE_ENV: Type.Optional(Type.String()),
+});
+
+/** Never shown in a problem line: the Redis URL may hold a password. */
+export const SERVICE_SECRETS: readonly string[] = ['REDIS_URL'];
+
+/** CoreConfig from settings read through a schema composed from {@link CoreSettings} (searchSpecs left null). */
+export function coreConfigFrom(settings: CoreSettings): Readonly<CoreConfig> {
+  return Object.freeze({
+    dumpDirectory: settings.DUMP_DIRECTORY,
+    backupDirectory: settings.BACKUP_DIRECTORY,
+    backupKeepCount: settings.BACKUP_KEEP_COUNT,
+    backupKeepDays: settings.BACKUP_KEEP_DAYS,
+    dumpKeepCount: settings.DUMP_KEEP_COUNT,
+    dumpKeepDays: settings.DUMP_KEEP_DAYS,
+    diskReserveBytes: settings.DISK_RESERVE_MB * 1024 * 1024,
+    allowProtectedTargets: settings.ALLOW_PROTECTED_TARGETS,
+    targetLockWaitMs: settings.TARGET_LOCK_WAIT_SECONDS * 1000,
+    syncJobs: Math.floor(settings.SYNC_JOBS),
+    stallTimeoutMs: settings.STALL_TIMEOUT_SECONDS * 1000,
+    typesenseRetryMs: settings.TYPESENSE_RETRY_SECONDS * 1000,
     searchSpecs: null,
-  };
-  if (errors.length) throw new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { errors });
-  return Object.freeze(config);
+  });
+}
+
+/**
+ * The core settings alone (tests, benchmarks and tools that need no app settings); every problem at once, as
+ * JOBS_CONFIG_INVALID with the lines in `details.errors`. Frozen.
+ */
+export function loadCoreConfig(env: Variables): Readonly<CoreConfig> {
+  const { settings, problems } = readVariables(CoreSettings, env);
+  if (problems.length) throw configInvalid(problems);
+  return coreConfigFrom(settings);
+}
+
+/** JOBS_CONFIG_INVALID listing `errors` (each already free of secrets). */
+export function configInvalid(errors: string[]): JobsError {
+  return new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { errors });
 }

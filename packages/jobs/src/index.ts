@@ -3,7 +3,17 @@
 // a job lives in @mbsync/execution.
 export { JobsError } from './errors.js';
 export type { JobsErrorCode } from './errors.js';
-export { DEFAULT_STALL_TIMEOUT_SECONDS, DEFAULT_TYPESENSE_RETRY_SECONDS, loadCoreConfig, readStallTimeoutMs } from './config.js';
+export {
+  CoreSettings,
+  DEFAULT_STALL_TIMEOUT_SECONDS,
+  DEFAULT_TYPESENSE_RETRY_SECONDS,
+  LOG_LEVELS,
+  SERVICE_SECRETS,
+  ServiceSettings,
+  configInvalid,
+  coreConfigFrom,
+  loadCoreConfig,
+} from './config.js';
 export type { CoreConfig } from './config.js';
 export { loadSearchSpecs, readSearchSpecs } from './search-specs.js';
 export type { SpecsFileReader } from './search-specs.js';

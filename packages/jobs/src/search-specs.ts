@@ -1,17 +1,18 @@
 import { readFileSync } from 'node:fs';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
-import { JobsError } from './errors.js';
+import { configInvalid } from './config.js';
 
 /** Reads a specs file's text into specs: `readCollectionSpecsFile` of @mbsync/search-index/specs. */
 export type SpecsFileReader = (text: string, origin: string) => CollectionSpec[];
 
 /**
- * The specs of TYPESENSE_SPECS_FILE, read and validated with `read` (null when the variable is unset: the built-in
- * specs). Every problem fails with JOBS_CONFIG_INVALID naming the variable, the file and the bad fields by path.
+ * The specs of TYPESENSE_SPECS_FILE (`file`, the setting's value), read and validated with `read` (null when the
+ * setting is unset: the built-in specs). Every problem fails with JOBS_CONFIG_INVALID naming the variable, the
+ * file and the bad fields by path.
  */
-export function readSearchSpecs(env: Readonly<Record<string, string | undefined>>, read: SpecsFileReader): readonly CollectionSpec[] | null {
-  const file = env.TYPESENSE_SPECS_FILE?.trim();
-  if (!file) return null;
+export function readSearchSpecs(file: string | undefined, read: SpecsFileReader): readonly CollectionSpec[] | null {
+  if (!file?.trim()) return null;
+  file = file.trim();
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -32,12 +33,10 @@ export function readSearchSpecs(env: Readonly<Record<string, string | undefined>
  * {@link readSearchSpecs} with the validator loaded only when the variable is set (TypeBox is heavy to load, and
  * a CLI command without a specs file should not pay for it).
  */
-export async function loadSearchSpecs(env: Readonly<Record<string, string | undefined>>): Promise<readonly CollectionSpec[] | null> {
-  if (!env.TYPESENSE_SPECS_FILE?.trim()) return null;
+export async function loadSearchSpecs(file: string | undefined): Promise<readonly CollectionSpec[] | null> {
+  if (!file?.trim()) return null;
   const { readCollectionSpecsFile } = await import('@mbsync/search-index/specs');
-  return readSearchSpecs(env, readCollectionSpecsFile);
+  return readSearchSpecs(file, readCollectionSpecsFile);
 }
 
-function invalid(errors: string[]): JobsError {
-  return new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { errors });
-}
+const invalid = configInvalid;

@@ -3,9 +3,18 @@ export { reindexCollections, collectionSchema, collectionTimestamp } from './rei
 export type { CollectionReindexResult, ReindexLogger, ReindexOptions, ReindexResult } from './reindex.js';
 export { MAX_REPORTED_FAILURES } from './collection-build.js';
 export type { DocumentFailure } from './collection-build.js';
-export { FIELD_TYPES, assertValidSpecs, collectionSpecProblems, parseCollectionSpecs, parseCollectionSpecsJson } from './spec.js';
+export { FIELD_TYPES } from './spec.js';
 export type { CollectionSpec, CollectionSpecsFile, FieldSpec, FieldType } from './spec.js';
-export { CollectionSpecSchema, CollectionSpecsFileSchema, FieldSpecSchema, readCollectionSpecsFile } from './spec-schema.js';
+export {
+  CollectionSpecSchema,
+  CollectionSpecsFileSchema,
+  FieldSpecSchema,
+  assertValidSpecs,
+  collectionSpecProblems,
+  parseCollectionSpecs,
+  parseCollectionSpecsJson,
+  readCollectionSpecsFile,
+} from './spec-schema.js';
 export type { CollectionSpecsFileDocument } from './spec-schema.js';
 export { specModelProblems, specReferences } from './spec-references.js';
 export type { ColumnReference, KnownRelation, RelationReference } from './spec-references.js';

@@ -6,7 +6,8 @@ import { SearchIndexError, throwIfCancelled } from './errors.js';
 import { ReindexMeter, type ReindexProgressCallback } from './progress.js';
 import { DEFAULT_RETRY_POLICY, describeError, type RetryEvent, type RetryPolicy } from './retry.js';
 import { SearchServer } from './search-server.js';
-import { assertValidSpecs, fieldColumn, idColumn, specQuery, type CollectionSpec } from './spec.js';
+import { assertValidSpecs } from './spec-schema.js';
+import { fieldColumn, idColumn, specQuery, type CollectionSpec } from './spec.js';
 
 /** A pino-compatible logger (`logger.info({ … }, 'message')`). */
 export interface ReindexLogger {

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import postgres from 'postgres';
+import { HARNESS } from './harness-settings.js';
 
 /** Admin connection used to create and drop throwaway databases. Tests only ever touch loopback. */
-export const ADMIN_URL = process.env.PG_TEST_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const ADMIN_URL = HARNESS.adminUrl;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 

@@ -1,12 +1,13 @@
 import postgres from 'postgres';
 import { createDatabase, dropDatabase, type CreateDatabaseOptions, type TestDatabase } from './databases.js';
+import { HARNESS } from './harness-settings.js';
 
 /**
  * Admin connection to the second local cluster (`mbsync_plain`, made by scripts/setup.sh), a PostgreSQL that never
  * holds the platform roles. Roles are cluster-wide, so "a plain PostgreSQL without anon/authenticated/…" can only
  * be a different server from the main one, where fixtures create those roles.
  */
-export const PLAIN_ADMIN_URL = process.env.PG_PLAIN_TEST_URL ?? 'postgres://postgres@127.0.0.1:5433/postgres';
+export const PLAIN_ADMIN_URL = HARNESS.plainAdminUrl;
 
 /** A throwaway database (mbsync_test_<prefix>_<random>) on the plain cluster; drop() removes it. */
 export function createPlainDatabase(prefix: string, options: Omit<CreateDatabaseOptions, 'adminUrl'> = {}): Promise<TestDatabase> {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
+import { HARNESS } from './harness-settings.js';
 
 const REPO_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 
@@ -42,7 +43,7 @@ export async function freePort(): Promise<number> {
 export function startService(script: string, env: Record<string, string>): ChildService {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', script], {
     cwd: REPO_ROOT,
-    env: { ...process.env, ...env },
+    env: { ...HARNESS.inheritedEnv, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const logs: LogLine[] = [];

@@ -52,7 +52,7 @@ export async function restoreCommand(context: CliContext, argv: string[]): Promi
   if (!id || positionals.length > 1) throw new UsageError('restore takes one backup id (see pnpm mbsync backups)');
   const config = commandConfig(context);
   const backup = await findBackup(config.backupDirectory, id);
-  const target = getEnvironment(context.environments, values.to ?? backup.target);
+  const target = getEnvironment(context.settings.environments, values.to ?? backup.target);
   const output = createProgressOutput(values.json, context.onActivity);
   try {
     const result = await runImport({

@@ -78,7 +78,7 @@ export async function diffCommand(context: CliContext, argv: string[]): Promise<
   if (values.json) {
     process.stdout.write(`${JSON.stringify({ changes: result.changes, verdict: result.verdict })}\n`);
   } else {
-    const color = values['no-color'] ? false : values.color ?? (process.stdout.isTTY === true && !context.env.NO_COLOR);
+    const color = values['no-color'] ? false : values.color ?? (process.stdout.isTTY === true && !context.settings.noColor);
     process.stdout.write(renderReport(result.changes, result.verdict, { color }));
   }
   if (values['exit-code'] && result.changes.length > 0) {

@@ -42,7 +42,7 @@ export async function doctorCommand(context: CliContext, argv: string[]): Promis
   const { values } = parseArgs({ args: argv, options: { json: { type: 'boolean', default: false }, timeout: { type: 'string' } }, strict: true });
   const timeoutMs = values.timeout === undefined ? 5_000 : Number(values.timeout);
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 60_000) throw new UsageError('--timeout takes milliseconds between 100 and 60000');
-  const checks = await runDoctor(context.env, { timeoutMs });
+  const checks = await runDoctor(context.settings, { timeoutMs });
   const ok = checks.every((c) => c.status !== 'fail');
   process.stdout.write(values.json ? `${JSON.stringify({ ok, checks })}\n` : renderChecks(checks));
   if (!ok) throw new DoctorFoundProblems(`${checks.filter((c) => c.status === 'fail').length} check(s) failed`);

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { runExport } from '@mbsync/execution';
-import { loadCoreConfig } from '@mbsync/jobs';
-import { parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
+import { commandConfig, parseJobs, resolveDatabase, UsageError, type CliContext } from '../cli-context.js';
 import { createProgressOutput } from '../progress-bar.js';
 import { SELECTION_HELP, SELECTION_OPTIONS, selectionSettings } from '../selection-options.js';
 
@@ -44,7 +43,7 @@ export async function exportCommand(context: CliContext, argv: string[]): Promis
       ...selectionSettings(values),
       jobs,
       // DISK_RESERVE_MB for the disk check; retention when --out is in DUMP_DIRECTORY
-      config: loadCoreConfig(context.env),
+      config: commandConfig(context),
       signal: context.signal,
       scope: context.scope,
       onProgress: (p) => output.update('export', p),
