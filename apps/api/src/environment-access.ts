@@ -16,7 +16,7 @@ export function assertWritable(target: Environment, core: Readonly<CoreConfig>, 
   } catch (error) {
     if (error instanceof JobsError && error.code === 'JOBS_CONFIRMATION_REQUIRED') {
       const why = target.protected ? `"${target.name}" is protected` : `"${target.name}" is not on this machine`;
-      throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `${why}: set "confirm": "${target.name}" in the request to write to it`, { environment: target.name, field: 'confirm' });
+      throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `${why}: set "confirm": "${target.name}" in the request to write to it`, { details: { environment: target.name, field: 'confirm' } });
     }
     throw error;
   }

@@ -41,7 +41,7 @@ export function resolveConnectionSettings(env: Environment): ConnectionSettings 
   const raw = env.databaseUrl;
   const q = raw.indexOf('?');
   const params = new URLSearchParams(q >= 0 ? raw.slice(q + 1) : '');
-  const invalid = (message: string) => new JobsError('JOBS_CONNECTION_SETTINGS_INVALID', `environment "${env.name}": ${message}`, { environment: env.name });
+  const invalid = (message: string) => new JobsError('JOBS_CONNECTION_SETTINGS_INVALID', `environment "${env.name}": ${message}`, { details: { environment: env.name } });
   // postgres.js would read these itself and, since TLS is negotiated here, silently connect without it
   if (params.has('ssl')) throw invalid('the URL parameter "ssl" is not supported: use sslmode=require, verify-ca or verify-full');
   if (params.has('sslnegotiation') && params.get('sslnegotiation') !== 'postgres') {

@@ -261,7 +261,7 @@ export function resolvePoolConnection(env: Environment, connectTimeoutSeconds: n
   const settings = resolveConnectionSettings(env);
   if (settings.transactionPooler) {
     throw new JobsError('JOBS_TRANSACTION_POOLER', transactionPoolerMessage(env.name, settings.transactionPooler),
-      { environment: env.name, reason: settings.transactionPooler });
+      { details: { environment: env.name, reason: settings.transactionPooler } });
   }
   const tls = settings.tls && {
     environment: env.name,

@@ -76,6 +76,5 @@ export async function assertDiskSpace(directory: string, neededBytes: number, re
   throw new JobsError(
     'JOBS_INSUFFICIENT_DISK_SPACE',
     `not enough disk space for ${what} in ${directory}: needs about ${mb(neededBytes)} plus ${mb(reserveBytes)} kept free (DISK_RESERVE_MB), ${mb(space.freeBytes)} free`,
-    { directory, neededBytes, reserveBytes, freeBytes: space.freeBytes },
-  );
+    { details: { directory, neededBytes, reserveBytes, freeBytes: space.freeBytes } });
 }

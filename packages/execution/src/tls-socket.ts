@@ -117,7 +117,7 @@ function describeTlsFailure(error: unknown, target: TlsTarget): unknown {
 
 function tlsError(target: TlsTarget, reason: string, tlsCode?: string): JobsError {
   return new JobsError('JOBS_TLS_FAILED', `environment "${target.environment}": TLS (sslmode=${target.mode}): ${reason}`,
-    { environment: target.environment, sslMode: target.mode, ...(tlsCode ? { tlsCode } : {}) });
+    { details: { environment: target.environment, sslMode: target.mode, ...(tlsCode ? { tlsCode } : {}) } });
 }
 
 /** Bytes of TLS records gathered into one chunk before postgres.js sees them. */

@@ -102,8 +102,7 @@ export async function watchForStalls<T>(options: StallWatchOptions, run: (watch:
       stall = new JobsError(
         'JOBS_STALLED',
         `no progress for ${seconds} s${phase ? ` (${phase})` : ''}: ${describeStall(results)}`,
-        { phase: phase ?? null, timeoutSeconds: timeoutMs / 1000, databases: results.map((r) => ({ environment: r.pool.environment.name, reachable: r.sessions !== null })) },
-      );
+        { details: { phase: phase ?? null, timeoutSeconds: timeoutMs / 1000, databases: results.map((r) => ({ environment: r.pool.environment.name, reachable: r.sessions !== null })) } });
       controller.abort(stall);
       const unreachableUrls = new Set(results.filter((r) => r.sessions === null).map((r) => r.pool.environment.databaseUrl));
       timers.push(

@@ -116,5 +116,5 @@ export function loadCoreConfig(env: Variables): Readonly<CoreConfig> {
 
 /** JOBS_CONFIG_INVALID listing `errors` (each already free of secrets). */
 export function configInvalid(errors: string[]): JobsError {
-  return new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { errors });
+  return new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${errors.join('; ')}`, { details: { errors } });
 }

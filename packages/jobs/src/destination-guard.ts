@@ -20,15 +20,14 @@ export function assertWritableTarget(target: Environment, options: GuardOptions)
       throw new JobsError(
         'JOBS_PROTECTED_TARGET',
         `refusing to write to protected environment "${target.name}": protected targets are disabled (set ALLOW_PROTECTED_TARGETS=true to enable)`,
-        { environment: target.name },
-      );
+        { details: { environment: target.name } });
     }
     if (!confirmed) {
-      throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `writing to protected environment "${target.name}" needs confirmation: pass --confirm ${target.name}`, { environment: target.name });
+      throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `writing to protected environment "${target.name}" needs confirmation: pass --confirm ${target.name}`, { details: { environment: target.name } });
     }
     return;
   }
   if (!target.loopback && !confirmed) {
-    throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `"${target.name}" is not on this machine: pass --confirm ${target.name} to write to it`, { environment: target.name });
+    throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `"${target.name}" is not on this machine: pass --confirm ${target.name} to write to it`, { details: { environment: target.name } });
   }
 }

@@ -125,7 +125,7 @@ function httpUrlProblem(url: string): string | null {
  */
 export function loadEnvironments(env: Readonly<Record<string, string | undefined>>): Environments {
   const problems = environmentProblems(env);
-  if (problems.length > 0) throw new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { errors: problems });
+  if (problems.length > 0) throw new JobsError('JOBS_CONFIG_INVALID', `invalid configuration: ${problems.join('; ')}`, { details: { errors: problems } });
   const { patterns } = parseProtectedPatterns(env.PROTECTED_ENVIRONMENTS);
   const map = new Map<string, Environment>();
   for (const [key, value] of Object.entries(env)) {
@@ -162,8 +162,7 @@ export function getEnvironment(environments: Environments, name: string): Enviro
     throw new JobsError(
       'JOBS_UNKNOWN_ENVIRONMENT',
       `unknown environment "${name}"${known.length ? ` (configured: ${known.join(', ')})` : ' (none configured: set <NAME>_DATABASE_URL)'}`,
-      { environment: name },
-    );
+      { details: { environment: name } });
   }
   return env;
 }

@@ -1,3 +1,4 @@
+import { codedError } from '@mbsync/errors';
 export type JobsErrorCode =
   | 'JOBS_CONFIG_INVALID'
   | 'JOBS_UNKNOWN_ENVIRONMENT'
@@ -19,13 +20,4 @@ export type JobsErrorCode =
   | 'JOBS_TRANSACTION_POOLER';
 
 /** Base class for errors of the job catalogue (configuration, environments, the destination guard). */
-export class JobsError extends Error {
-  readonly code: JobsErrorCode;
-  readonly details: Record<string, unknown> | undefined;
-  constructor(code: JobsErrorCode, message: string, details?: Record<string, unknown>) {
-    super(message);
-    this.name = 'JobsError';
-    this.code = code;
-    this.details = details;
-  }
-}
+export class JobsError extends codedError<JobsErrorCode>('JobsError') {}

@@ -32,12 +32,12 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
   const { environment } = input;
   const prefix = environment.name.toUpperCase();
   if (!environment.typesense?.url) {
-    throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense: set ${prefix}_TYPESENSE_URL and ${prefix}_TYPESENSE_API_KEY`, {
+    throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense: set ${prefix}_TYPESENSE_URL and ${prefix}_TYPESENSE_API_KEY`, { details: {
       environment: environment.name,
-    });
+    } });
   }
   if (!environment.typesense.apiKey) {
-    throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense API key: set ${prefix}_TYPESENSE_API_KEY`, { environment: environment.name });
+    throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense API key: set ${prefix}_TYPESENSE_API_KEY`, { details: { environment: environment.name } });
   }
   // loaded on demand: the Typesense client is heavy, and exports and imports never need it
   const { openTypesense, readCollectionSpecsFile, reindexCollections } = await import('@mbsync/search-index');
@@ -67,6 +67,6 @@ async function readSpecsFile(file: string): Promise<string> {
   try {
     return await readFile(file, 'utf8');
   } catch (error) {
-    throw new JobsError('JOBS_INVALID_INPUT', `cannot read the specs file ${file}: ${(error as Error).message}`, { file });
+    throw new JobsError('JOBS_INVALID_INPUT', `cannot read the specs file ${file}: ${(error as Error).message}`, { details: { file } });
   }
 }

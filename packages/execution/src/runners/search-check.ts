@@ -20,6 +20,5 @@ export async function assertSpecsFitDump(specs: readonly CollectionSpec[], model
   throw new JobsError(
     'JOBS_SEARCH_SPEC_MISMATCH',
     `the search index of "${target}" could not be rebuilt from this dump, so nothing was written: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? `; … (${problems.length} problems)` : ''} (fix TYPESENSE_SPECS_FILE, or skip the reindex)`,
-    { problems, environment: target },
-  );
+    { details: { problems, environment: target } });
 }

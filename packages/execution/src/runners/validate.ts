@@ -35,10 +35,10 @@ export async function checkTargetSchema(tx: postgres.TransactionSql, dumpSchema:
   options.onReport?.(report, verdict);
   const modeVerdict = verdict[options.mode];
   if (!modeVerdict.allowed) {
-    throw new JobsError('JOBS_SCHEMA_INCOMPATIBLE', `the target cannot take a ${options.mode} import: ${modeVerdict.reasons.slice(0, 3).join('; ')}${modeVerdict.reasons.length > 3 ? '; …' : ''}`, { report, reasons: modeVerdict.reasons });
+    throw new JobsError('JOBS_SCHEMA_INCOMPATIBLE', `the target cannot take a ${options.mode} import: ${modeVerdict.reasons.slice(0, 3).join('; ')}${modeVerdict.reasons.length > 3 ? '; …' : ''}`, { details: { report, reasons: modeVerdict.reasons } });
   }
   if (modeVerdict.needsConfirmation && !options.acceptDataLoss) {
-    throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `replacing would drop data in the target: ${modeVerdict.reasons.slice(0, 3).join('; ')}${modeVerdict.reasons.length > 3 ? '; …' : ''} (confirm with --yes)`, { report, reasons: modeVerdict.reasons });
+    throw new JobsError('JOBS_CONFIRMATION_REQUIRED', `replacing would drop data in the target: ${modeVerdict.reasons.slice(0, 3).join('; ')}${modeVerdict.reasons.length > 3 ? '; …' : ''} (confirm with --yes)`, { details: { report, reasons: modeVerdict.reasons } });
   }
   return verdict;
 }
