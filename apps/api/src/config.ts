@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, readServiceParts } from '@mbsync/jobs';
 import { readVariables } from '@mbsync/settings';
 import { Type } from 'typebox';
 
@@ -112,27 +112,13 @@ function parseTrustProxy(raw: string | undefined, errors: string[]): boolean | n
 export function loadApiConfig(env: Env): Readonly<ApiConfig> {
   const { settings: s, problems } = readVariables(ApiSettings, env, { secret: SECRET_SETTINGS });
   const errors = [...problems];
-  // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
-  if (/^rediss?:\/\//.test(s.REDIS_URL) && !URL.canParse(s.REDIS_URL)) {
-    errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
-  }
   const apiKeys = parseApiKeys(s.API_KEYS, s.API_KEY, errors);
   const trustProxy = parseTrustProxy(s.TRUST_PROXY, errors);
   const metricsToken = s.METRICS_TOKEN || null;
   // like the API keys: long enough not to be guessed, and never echoed
   if (metricsToken !== null && (metricsToken.length < MIN_API_KEY_LENGTH || /\s/.test(metricsToken))) errors.push(`METRICS_TOKEN must be at least ${MIN_API_KEY_LENGTH} characters without whitespace`);
-  const collect = <T>(read: () => T): T | null => {
-    try {
-      return read();
-    } catch (error) {
-      if (!(error instanceof JobsError)) throw error;
-      errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
-      return null;
-    }
-  };
-  const environments = collect(() => loadEnvironments(env));
-  // TYPESENSE_SPECS_FILE: checked now (reindex requests name its collections), not at the first reindex
-  const searchSpecs = collect(() => readConfiguredSpecs(s.TYPESENSE_SPECS_FILE));
+  // the Redis URL, the environments and the collection specs, read as the other service reads them
+  const { environments, searchSpecs } = readServiceParts(s, env, errors);
   if (errors.length > 0 || !environments) throw new ApiConfigError([...new Set(errors)]);
   return Object.freeze({
     port: s.PORT,

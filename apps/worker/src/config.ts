@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, JobsError, loadEnvironments, readConfiguredSpecs } from '@mbsync/jobs';
+import { type CoreConfig, CoreSettings, coreConfigFrom, SERVICE_SECRETS, ServiceSettings, type Environments, readServiceParts } from '@mbsync/jobs';
 import { readVariables } from '@mbsync/settings';
 import { Type } from 'typebox';
 
@@ -62,22 +62,8 @@ export class WorkerConfigError extends Error {
 export function loadWorkerConfig(env: Env): Readonly<WorkerConfig> {
   const { settings: s, problems } = readVariables(WorkerSettings, env, { secret: SERVICE_SECRETS });
   const errors = [...problems];
-  // the pattern says redis:// or rediss://; a URL that does not parse past it fails here, named, not echoed
-  if (/^rediss?:\/\//.test(s.REDIS_URL) && !URL.canParse(s.REDIS_URL)) {
-    errors.push('REDIS_URL cannot be parsed as a URL (check the host and port; encode special characters of the password, e.g. @ as %40)');
-  }
-  const collect = <T>(read: () => T): T | null => {
-    try {
-      return read();
-    } catch (error) {
-      if (!(error instanceof JobsError)) throw error;
-      errors.push(...((error.details?.errors as string[] | undefined) ?? [error.message]));
-      return null;
-    }
-  };
-  const environments = collect(() => loadEnvironments(env));
-  // TYPESENSE_SPECS_FILE: read and validated now, so a bad file stops the worker instead of its first reindex
-  const searchSpecs = collect(() => readConfiguredSpecs(s.TYPESENSE_SPECS_FILE));
+  // the Redis URL, the environments and the collection specs, read as the other service reads them
+  const { environments, searchSpecs } = readServiceParts(s, env, errors);
   if (errors.length > 0 || !environments) throw new WorkerConfigError([...new Set(errors)]);
   return Object.freeze({
     redisUrl: s.REDIS_URL,

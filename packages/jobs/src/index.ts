@@ -97,3 +97,4 @@ export { WORKER_METRICS_CONTENT_LIMIT_BYTES, parseWorkerMetrics, workerMetricsKe
 export type { WorkerMetric, WorkerMetricsKeys } from './catalogue/worker-metrics.js';
 export { DEFAULT_JOB_ATTEMPTS, DEFAULT_JOB_BACKOFF_MS, enqueueJob, jobOptions } from './catalogue/job-options.js';
 export type { EnqueueOptions } from './catalogue/job-options.js';
+export { readServiceParts } from './service-parts.js';
