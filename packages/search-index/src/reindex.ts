@@ -9,7 +9,7 @@ import { SearchServer } from './search-server.js';
 import { assertValidSpecs } from './spec-schema.js';
 import { fieldColumn, idColumn, specQuery, type CollectionSpec } from './spec.js';
 
-/** A pino-compatible logger (`logger.info({ … }, 'message')`). */
+/** A pino-compatible logger (`logger.info({ … }, 'message')`); the job's own bindings (jobId, source, target) are never overridden: a collection is `collection`, its physical name `physical`. */
 export interface ReindexLogger {
   info(details: Record<string, unknown>, message: string): void;
   warn(details: Record<string, unknown>, message: string): void;
@@ -171,7 +171,7 @@ async function buildNewCollection(input: CollectionInput): Promise<Omit<BuiltCol
   if (leftoversDropped.length > 0) log('dropped leftover collections of interrupted runs', { leftovers: leftoversDropped });
 
   const collection = await createTarget(server, spec, input.now ?? (() => new Date()));
-  log('created collection', { target: collection });
+  log('created collection', { physical: collection });
   try {
     const build = await buildCollection({ sql: input.sql, server, spec, collection, batchSize: input.batchSize, maxFailures: input.maxFailures, meter, signal });
     const expected = build.rows - build.failedCount;
@@ -185,7 +185,7 @@ async function buildNewCollection(input: CollectionInput): Promise<Omit<BuiltCol
     }
     throwIfCancelled(signal);
     meter.finish(`${spec.name}: ${build.imported.toLocaleString('en-US')} documents ready in ${collection}`);
-    log('built', { target: collection, documents: build.imported, failed: build.failedCount });
+    log('built', { physical: collection, documents: build.imported, failed: build.failedCount });
     return {
       name: spec.name,
       collection,
@@ -213,7 +213,7 @@ async function dropBuilt(server: SearchServer, built: readonly Pick<BuiltCollect
     try {
       await server.withSignal(undefined).dropCollection(one.collection, CLEANUP_RETRY);
     } catch (dropError) {
-      logger?.warn({ collection: one.name, target: one.collection, error: describeError(dropError) }, 'could not drop the new collection; the next reindex will');
+      logger?.warn({ collection: one.name, physical: one.collection, error: describeError(dropError) }, 'could not drop the new collection; the next reindex will');
       if (error instanceof SearchIndexError && error.details) error.details.leftover = one.collection;
     }
   }
@@ -240,7 +240,7 @@ async function swapAliases(server: SearchServer, built: BuiltCollection[], meter
         await swap.dropCollection(one.name);
         await swap.pointAlias(one.name, one.collection);
         one.migrationGapMs = Math.round((performance.now() - gapStarted) * 10) / 10;
-        logger?.info({ collection: one.name, target: one.collection, migrationGapMs: one.migrationGapMs }, 'migrated a plain collection to an alias');
+        logger?.info({ collection: one.name, physical: one.collection, migrationGapMs: one.migrationGapMs }, 'migrated a plain collection to an alias');
       } else {
         await swap.pointAlias(one.name, one.collection);
       }
@@ -272,7 +272,7 @@ async function rollBackAliases(server: SearchServer, moved: readonly BuiltCollec
       else await server.pointAlias(one.name, one.aliasTarget, CLEANUP_RETRY);
       undone.push(one.name);
     } catch (error) {
-      logger?.warn({ collection: one.name, target: one.collection, error: describeError(error) }, 'could not put the alias back');
+      logger?.warn({ collection: one.name, physical: one.collection, error: describeError(error) }, 'could not put the alias back');
     }
   }
   return undone;
@@ -292,7 +292,7 @@ async function dropPrevious(server: SearchServer, one: BuiltCollection, logger: 
       logger?.warn({ collection: one.name, previous: old, error: describeError(error) }, 'could not drop the previous collection; the next reindex will');
     }
   }
-  logger?.info({ collection: one.name, target: one.collection, previous, documents: one.documents, failed: one.failedCount }, 'reindexed');
+  logger?.info({ collection: one.name, physical: one.collection, previous, documents: one.documents, failed: one.failedCount }, 'reindexed');
   return {
     name: one.name,
     collection: one.collection,
