@@ -1,27 +1,22 @@
 import { existsSync } from 'node:fs';
-import { watchForStalls } from '@mbsync/execution';
-import { configInvalid, DEFAULT_STALL_TIMEOUT_SECONDS } from '@mbsync/jobs';
-import { UsageError, type CliContext } from './cli-context.js';
-import { backupsCommand, backupsHelp, restoreCommand, restoreHelp } from './commands/backups.js';
-import { diffCommand, diffHelp } from './commands/diff.js';
-import { doctorCommand, doctorHelp } from './commands/doctor.js';
-import { exportCommand, exportHelp } from './commands/export.js';
-import { importCommand, importHelp } from './commands/import.js';
-import { reindexCommand, reindexHelp } from './commands/reindex.js';
-import { syncCommand, syncHelp } from './commands/sync.js';
-import { loadCliSettings } from './settings.js';
+import type { CliContext } from './cli-context.js';
 
-type Command = { run: (context: CliContext, argv: string[]) => Promise<void>; help: string; summary: string };
+interface CommandModule {
+  run: (context: CliContext, argv: string[]) => Promise<void>;
+  help: string;
+}
+/** A command's module is loaded when the command runs (or shows its help): `mbsync --help` loads none of them. */
+type Command = { summary: string; load: () => Promise<CommandModule> };
 
 const commands: Record<string, Command> = {
-  export: { run: exportCommand, help: exportHelp, summary: 'dump a database to a plain SQL file by streaming' },
-  import: { run: importCommand, help: importHelp, summary: 'load a dump into a database in one transaction (backup first)' },
-  sync: { run: syncCommand, help: syncHelp, summary: 'copy a database: export, validate, backup, import, verify' },
-  reindex: { run: reindexCommand, help: reindexHelp, summary: 'rebuild the Typesense collections with zero downtime' },
-  diff: { run: diffCommand, help: diffHelp, summary: 'compare two schemas (databases or dumps) and judge each import mode' },
-  backups: { run: backupsCommand, help: backupsHelp, summary: 'list the backups taken before imports' },
-  restore: { run: restoreCommand, help: restoreHelp, summary: 'put a backup back' },
-  doctor: { run: doctorCommand, help: doctorHelp, summary: 'check config, Redis, databases, Typesense and disk before starting' },
+  export: { summary: 'dump a database to a plain SQL file by streaming', load: async () => import('./commands/export.js').then((m) => ({ run: m.exportCommand, help: m.exportHelp })) },
+  import: { summary: 'load a dump into a database in one transaction (backup first)', load: async () => import('./commands/import.js').then((m) => ({ run: m.importCommand, help: m.importHelp })) },
+  sync: { summary: 'copy a database: export, validate, backup, import, verify', load: async () => import('./commands/sync.js').then((m) => ({ run: m.syncCommand, help: m.syncHelp })) },
+  reindex: { summary: 'rebuild the Typesense collections with zero downtime', load: async () => import('./commands/reindex.js').then((m) => ({ run: m.reindexCommand, help: m.reindexHelp })) },
+  diff: { summary: 'compare two schemas (databases or dumps) and judge each import mode', load: async () => import('./commands/diff.js').then((m) => ({ run: m.diffCommand, help: m.diffHelp })) },
+  backups: { summary: 'list the backups taken before imports', load: async () => import('./commands/backups.js').then((m) => ({ run: m.backupsCommand, help: m.backupsHelp })) },
+  restore: { summary: 'put a backup back', load: async () => import('./commands/backups.js').then((m) => ({ run: m.restoreCommand, help: m.restoreHelp })) },
+  doctor: { summary: 'check config, Redis, databases, Typesense and disk before starting', load: async () => import('./commands/doctor.js').then((m) => ({ run: m.doctorCommand, help: m.doctorHelp })) },
 };
 
 function mainHelp(): string {
@@ -35,11 +30,12 @@ async function main(argv: string[]): Promise<number> {
     process.stdout.write(mainHelp() + '\n');
     return name ? 0 : 2;
   }
-  const command = commands[name];
-  if (!command) {
+  const known = commands[name];
+  if (!known) {
     process.stderr.write(`mbsync: unknown command "${name}"\n${mainHelp()}\n`);
     return 2;
   }
+  const command = await known.load();
   if (rest.includes('--help') || rest.includes('-h')) {
     process.stdout.write(command.help + '\n');
     return 0;
@@ -58,6 +54,9 @@ async function main(argv: string[]): Promise<number> {
   process.on('SIGTERM', onSignal);
   // The only place that reads the environment: the settings are read once, every problem at once (bad
   // environment URLs named and never echoed, TYPESENSE_SPECS_FILE), and commands get them, never the environment.
+  const [{ loadCliSettings }, { configInvalid, DEFAULT_STALL_TIMEOUT_SECONDS }, { watchForStalls }, { UsageError }] = await Promise.all([
+    import('./settings.js'), import('@mbsync/jobs'), import('@mbsync/execution'), import('./cli-context.js'),
+  ]);
   const settings = await loadCliSettings(process.env);
   // doctor lists every problem in its table, with everything else it checks
   if (name !== 'doctor' && settings.problems.startup.length > 0) {
