@@ -3,7 +3,7 @@ import { NEWLINE, countNewlines, type BatchedSink } from './batched-sink.js';
 import { qualify, quoteIdent, type DataTable } from './ddl.js';
 import { exportSessionSettingsSql } from './dump-format.js';
 import { DumpError } from './errors.js';
-import { openLike } from './parallel/staging-schemas.js';
+import type { PoolOpener } from './parallel/staging-schemas.js';
 import type { ProgressMeter } from './progress.js';
 import { quoteLiteral } from './sql-literal.js';
 import { chunksOf } from './stream-chunks.js';
@@ -41,11 +41,11 @@ export interface HelperLane {
  * snapshot of `tx` (pg_export_snapshot) and has the export's session settings, so that every lane reads the
  * same data and prints it the same way.
  */
-export async function openHelperLanes(sql: postgres.Sql, tx: postgres.TransactionSql, count: number): Promise<HelperLane[]> {
+export async function openHelperLanes(open: PoolOpener, tx: postgres.TransactionSql, count: number): Promise<HelperLane[]> {
   const [snapshot] = await tx<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
   const settings = exportSessionSettingsSql();
   const opened = Array.from({ length: count }, (_, i) => {
-    const pool = openLike(sql, `mbsync export lane ${i + 2}`);
+    const pool = open(`mbsync export lane ${i + 2}`);
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     let ready!: (tx: postgres.TransactionSql) => void;

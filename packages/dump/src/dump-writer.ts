@@ -14,6 +14,7 @@ import { describePgError } from './pg-errors.js';
 import { ProgressMeter, type ProgressCallback } from './progress.js';
 import { quoteLiteral } from './sql-literal.js';
 import { settledBegin } from './settled-begin.js';
+import { poolOpener, type PoolOpener } from './parallel/staging-schemas.js';
 
 
 export type { DumpSelection };
@@ -38,6 +39,8 @@ export interface WriteDumpOptions extends DumpSelection {
   dependents?: boolean;
   /** see SnapshotOptions.census */
   census?: boolean;
+  /** how the helper lanes' connections are opened (a runner's; default: like `sql`) */
+  openSource?: PoolOpener;
   /** with several lanes, the most of a table one COPY block holds (default 8 MiB; tests set less) */
   blockBytes?: number;
 }
@@ -122,7 +125,7 @@ export async function writeDumpFrom(sql: postgres.Sql, tx: postgres.TransactionS
     );
 
     const lanes = Math.max(1, Math.min(options.jobs ?? 1, rendered.dataTables.length));
-    const helpers = lanes > 1 ? await openHelperLanes(sql, tx, lanes - 1) : [];
+    const helpers = lanes > 1 ? await openHelperLanes(poolOpener(sql, options.openSource), tx, lanes - 1) : [];
     const copier = new DataCopier(out, meter, rendered.dataTables, { signal, split: lanes > 1, sourceName: options.sourceName, blockBytes: options.blockBytes ?? BLOCK_BYTES });
     abortLanes = () => copier.cancel();
     try {

@@ -10,6 +10,7 @@ import { writeDump, type DumpSelection, type DumpStats } from './dump-writer.js'
 import { DumpError } from './errors.js';
 import { buildManifest, manifestPath, type DumpManifest } from './manifest.js';
 import type { ProgressCallback } from './progress.js';
+import type { PoolOpener } from './parallel/staging-schemas.js';
 
 export interface ExportOptions extends DumpSelection {
   /** connection to the source; the caller creates and ends it */
@@ -25,6 +26,8 @@ export interface ExportOptions extends DumpSelection {
   gzipLevel?: number;
   /** connections reading table data at once (default 1; see WriteDumpOptions.jobs) */
   jobs?: number;
+  /** see WriteDumpOptions.openSource */
+  openSource?: PoolOpener;
   /** see WriteDumpOptions.blockBytes */
   blockBytes?: number;
   /** marks the dump as a backup of a target (see DumpManifest.backupOf) */

@@ -32,6 +32,7 @@ export { readSourceSnapshot } from './source-snapshot.js';
 export type { SnapshotOptions, SourceSnapshot } from './source-snapshot.js';
 export type { ParallelSyncLogger, ParallelSyncOptions, ParallelSyncResult } from './parallel/parallel-sync.js';
 export { STAGE_SCHEMA_PREFIX } from './parallel/staging-schemas.js';
+export type { PoolOpener } from './parallel/staging-schemas.js';
 export { readPlatformTarget, splitForPlatform } from './platform.js';
 export type { PlatformSplit, PlatformTarget } from './platform.js';
 export { settledBegin } from './settled-begin.js';

@@ -3,7 +3,7 @@ import { Socket } from 'node:net';
 import { Duplex } from 'node:stream';
 import postgres from 'postgres';
 import { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
-import { assertDriverPatched } from '@mbsync/dump';
+import { assertDriverPatched, type PoolOpener } from '@mbsync/dump';
 import { type Environment, JobsError } from '@mbsync/jobs';
 import { negotiateTls, type TlsTarget } from './tls-socket.js';
 
@@ -250,6 +250,14 @@ export function openDatabase(env: Environment, options: OpenDatabaseOptions): po
   });
   scope?.pools.add({ sql, environment: env, applicationName, role: options.role });
   return sql;
+}
+
+/**
+ * Opens more pools like a job's own, through this module: dump's lanes and cleanups are then tagged and tracked by
+ * the job's watchdog like every other pool, and dump never reads session names.
+ */
+export function poolsLike(env: Environment, role: DatabaseRole, scope: DatabaseScope | undefined): PoolOpener {
+  return (applicationName) => openDatabase(env, { role, applicationName, scope, idleTimeoutSeconds: 0 });
 }
 
 /**

@@ -1,6 +1,6 @@
 // @mbsync/execution: what runs a job, in the worker and in the CLI — the runners, the one module that opens every
 // database connection, the stall watchdog, disk space and retention, the job catalogue's adapters.
-export { openDatabase, resolvePoolConnection, DatabaseScope } from './database.js';
+export { openDatabase, poolsLike, resolvePoolConnection, DatabaseScope } from './database.js';
 export type { OpenDatabaseOptions } from './database.js';
 export { resolveConnectionSettings, transactionPoolerMessage } from './connection-settings.js';
 export type { ConnectionSettings, SslMode, TransactionPoolerReason } from './connection-settings.js';

@@ -17,7 +17,7 @@ import { quoteLiteral } from '../sql-literal.js';
 import { verifySchemaModel } from '../verify.js';
 import { pipeCopy } from './copy-pipe.js';
 import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
-import { dropStagingSchemas, openLike, STAGE_SCHEMA_PREFIX } from './staging-schemas.js';
+import { dropStagingSchemas, poolOpener, STAGE_SCHEMA_PREFIX, type PoolOpener } from './staging-schemas.js';
 import { readTargetExtensions } from './target-extensions.js';
 import { createDataOnlyPlan, type DataOnlyPlan } from '../data-only.js';
 import { splitForPlatform, type PlatformTarget } from '../platform.js';
@@ -31,6 +31,9 @@ export interface ParallelSyncLogger {
 
 export interface ParallelSyncOptions extends DumpSelection {
   logger?: ParallelSyncLogger;
+  /** how the lanes' source and target connections are opened (a runner's; default: like `source` / `target`) */
+  openSource?: PoolOpener;
+  openTarget?: PoolOpener;
   /** source pool: the lanes open their own connections like it */
   source: postgres.Sql;
   /** target pool: the lanes open their own connections like it */
@@ -134,7 +137,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const [exported] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
     // the lanes commit the temporary schemas; once the main transaction is over (its locks would block the drop),
     // whatever of them is left goes: all of them after a failure or a failed COMMIT, none after a swap
-    const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(options.target, names, options.logger)));
+    const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(poolOpener(options.target, options.openTarget), names, options.logger)));
     return {
       serverVersion: snapshot.serverVersion,
       schema: model,
@@ -342,7 +345,8 @@ class Run {
   async #openTargetLanes(): Promise<postgres.Sql[]> {
     const jobs = Math.max(1, Math.floor(this.options.jobs ?? 2));
     const mem = this.options.maintenanceWorkMem ?? '256MB';
-    const lanes = Array.from({ length: jobs }, (_, i) => openLike(this.options.target, `mbsync sync lane ${i + 1}`));
+    const open = poolOpener(this.options.target, this.options.openTarget);
+    const lanes = Array.from({ length: jobs }, (_, i) => open(`mbsync sync lane ${i + 1}`));
     try {
       await Promise.all(lanes.map(async (dst) => {
         for (const s of RESTORE_SETTINGS) await dst.unsafe(s);
@@ -386,7 +390,8 @@ class Run {
 
   /** Opens the source side of every lane in the coordinator's snapshot, then runs every task over the lanes. */
   async #runLanes(targets: postgres.Sql[], snapshotId: string, plan: ShadowPlan): Promise<void> {
-    const sources = targets.map((_, i) => openLike(this.options.source, `mbsync sync lane ${i + 1}`));
+    const open = poolOpener(this.options.source, this.options.openSource);
+    const sources = targets.map((_, i) => open(`mbsync sync lane ${i + 1}`));
     let release!: () => void;
     const released = new Promise<void>((resolve) => (release = resolve));
     const opened: Promise<Lane>[] = [];

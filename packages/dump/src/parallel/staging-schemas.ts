@@ -20,9 +20,9 @@ export async function dropStaleStagingSchemas(session: Session): Promise<string[
  * short lock and statement timeouts so a stuck target cannot hold the caller; what it cannot drop, the next
  * import into the target drops.
  */
-export async function dropStagingSchemas(like: postgres.Sql, names: string[], logger?: { warn(details: Record<string, unknown>, message: string): void }): Promise<void> {
+export async function dropStagingSchemas(open: PoolOpener, names: string[], logger?: { warn(details: Record<string, unknown>, message: string): void }): Promise<void> {
   if (names.length === 0) return;
-  const sql = openLike(like, 'mbsync staging cleanup');
+  const sql = open('mbsync staging cleanup');
   try {
     await sql.begin(async (tx) => {
       await tx.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '10000', true), pg_catalog.set_config('statement_timeout', '60000', true)`);
@@ -37,13 +37,23 @@ export async function dropStagingSchemas(like: postgres.Sql, names: string[], lo
 }
 
 /**
+ * Opens another one-connection pool on the same database as a pool dump was given, named `applicationName`, never
+ * idle-closed (a lane keeps its session settings between tasks). A runner supplies one that opens through its own
+ * connection module (so its watchdog tracks the lanes); without one, dump opens pools like the given one (openLike).
+ */
+export type PoolOpener = (applicationName: string) => postgres.Sql;
+
+/** The runner's opener, else pools like `sql`. */
+export function poolOpener(sql: postgres.Sql, given: PoolOpener | undefined): PoolOpener {
+  return given ?? ((applicationName) => openLike(sql, applicationName));
+}
+
+/**
  * A new one-connection pool with the same options as `sql` (server, credentials, TLS, socket factory), never
- * idle-closed. A ` [tag]` ending of the original application_name is kept: it is how a job's watchdog finds
- * every session of the job on the server.
+ * idle-closed, named `applicationName`: the default PoolOpener, for callers that bring no opener of their own.
  */
 export function openLike(sql: postgres.Sql, applicationName: string): postgres.Sql {
   const options = sql.options as unknown as postgres.Options<Record<string, never>> & { connection?: Record<string, unknown> };
-  const tag = / \[[^\]]*\]$/.exec(String(options.connection?.application_name ?? ''))?.[0] ?? '';
   return postgres({
     ...(options as postgres.Options<Record<string, never>>),
     // postgres() takes parsed options (they carry `shared`) as they are; the new pool gets counters of its own
@@ -51,7 +61,6 @@ export function openLike(sql: postgres.Sql, applicationName: string): postgres.S
     max: 1,
     // a lane waits between tasks; closing it idle would lose its session settings
     idle_timeout: 0,
-    // keeps the ` [tag]` a stall watchdog gave the original session (packages/jobs database.ts): it finds the lanes by it
-    connection: { ...(options.connection ?? {}), application_name: `${applicationName.slice(0, 63 - tag.length)}${tag}` },
+    connection: { ...(options.connection ?? {}), application_name: applicationName.slice(0, 63) },
   } as postgres.Options<Record<string, never>>);
 }

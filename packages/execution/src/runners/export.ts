@@ -1,7 +1,7 @@
 import { basename, dirname, resolve } from 'node:path';
 import { describePgError, exportDatabase, type DumpSelection, type ExportResult, type ProgressCallback } from '@mbsync/dump';
 import type { CoreConfig, Environment } from '@mbsync/jobs';
-import { openDatabase, type DatabaseScope } from '../database.js';
+import { openDatabase, poolsLike, type DatabaseScope } from '../database.js';
 import { assertDiskSpace, estimateDumpSize } from '../disk-space.js';
 import { pruneDumps } from '../dump-retention.js';
 
@@ -38,6 +38,7 @@ export async function runExport(input: ExportJobInput): Promise<ExportResult> {
     // like pg_dump, owners and privileges unless told not to (--no-owner, --no-privileges)
     const result = await exportDatabase({
       ...input, owners: input.owners ?? true, privileges: input.privileges ?? true, sql, sourceName: input.source.name, jobs: input.jobs ?? input.config?.syncJobs ?? 1,
+      openSource: poolsLike(input.source, 'source', input.scope),
     });
     const config = input.config;
     if (config && resolve(dirname(result.file)) === resolve(config.dumpDirectory)) {

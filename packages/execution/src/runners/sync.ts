@@ -26,7 +26,7 @@ import {
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
 import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, JobsError, type SyncOptions, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
-import { openDatabase, type DatabaseScope } from '../database.js';
+import { openDatabase, poolsLike, type DatabaseScope } from '../database.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
 import { JobStop } from './job-stop.js';
@@ -235,6 +235,8 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
             acceptDependentLoss: input.acceptDataLoss ?? false,
             createRoles: input.createRoles ?? false,
             signal: stop.signal,
+            openSource: poolsLike(input.source, 'source', input.scope),
+            openTarget: poolsLike(input.target, 'target', input.scope),
             ...(input.logger ? { logger: input.logger } : {}),
             onProgress: (p) => importing && importProgress?.(p),
           });
@@ -320,7 +322,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   let backup: BackupInfo | null = null;
   try {
     const platform = input.mode === 'data-only' ? null : await detectPlatform(targetSql, input.target);
-    const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: stop.signal };
+    const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: stop.signal, openSource: poolsLike(input.source, 'source', input.scope) };
     return await inSource(sourceSql, input, stop, async (stx) => {
       const snapshot = await readSourceSnapshot(stx, sourceSql, options);
       const schema = snapshot.model;
