@@ -3,21 +3,9 @@ export { reindexCollections, collectionSchema, collectionTimestamp } from './rei
 export type { CollectionReindexResult, ReindexLogger, ReindexOptions, ReindexResult } from './reindex.js';
 export { MAX_REPORTED_FAILURES } from './collection-build.js';
 export type { DocumentFailure } from './collection-build.js';
-export { FIELD_TYPES } from './spec.js';
+// the specs' file format and checks are the light entry point's (`@mbsync/search-index/specs`); what a reindex
+// call needs of them is here too
 export type { CollectionSpec, CollectionSpecsFile, FieldSpec, FieldType } from './spec.js';
-export {
-  CollectionSpecSchema,
-  CollectionSpecsFileSchema,
-  FieldSpecSchema,
-  assertValidSpecs,
-  collectionSpecProblems,
-  parseCollectionSpecs,
-  parseCollectionSpecsJson,
-  readCollectionSpecsFile,
-} from './spec-schema.js';
-export type { CollectionSpecsFileDocument } from './spec-schema.js';
-export { specModelProblems, specReferences } from './spec-references.js';
-export type { ColumnReference, KnownRelation, RelationReference } from './spec-references.js';
 export { DEFAULT_COLLECTION_SPECS } from './collections/default-specs.js';
 export { componentsSpec } from './collections/components.js';
 export { partsSpec } from './collections/parts.js';

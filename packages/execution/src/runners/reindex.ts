@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import type { ProgressCallback } from '@mbsync/dump';
 import type { ReindexLogger, ReindexResult, RetryPolicy } from '@mbsync/search-index';
-import type { CollectionSpec } from '@mbsync/search-index/specs';
+import { readCollectionSpecsFile, type CollectionSpec } from '@mbsync/search-index/specs';
 import { openDatabase, type DatabaseScope } from '../database.js';
 import { type Environment, JobsError } from '@mbsync/jobs';
 
@@ -40,7 +40,7 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
     throw new JobsError('JOBS_INVALID_INPUT', `environment "${environment.name}" has no Typesense API key: set ${prefix}_TYPESENSE_API_KEY`, { details: { environment: environment.name } });
   }
   // loaded on demand: the Typesense client is heavy, and exports and imports never need it
-  const { openTypesense, readCollectionSpecsFile, reindexCollections } = await import('@mbsync/search-index');
+  const { openTypesense, reindexCollections } = await import('@mbsync/search-index');
   const specs = input.specsFile === undefined ? input.specs : readCollectionSpecsFile(await readSpecsFile(input.specsFile), input.specsFile);
   const sql = openDatabase(environment, { role: 'source', applicationName: 'mbsync reindex', scope: input.scope });
   const typesense = openTypesense(environment.typesense);
