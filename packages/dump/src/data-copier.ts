@@ -25,6 +25,8 @@ export interface TableStats {
   via?: string;
   /** a table of the target's platform, loaded data-only (DataTable.platform) */
   platform?: boolean;
+  /** the COPY format a parallel sync's lane moved the rows in (binary where every column's type allows it) */
+  format?: 'binary' | 'text';
 }
 
 /** Connections a helper lane holds open: one transaction in the exporting connection's snapshot. */

@@ -460,7 +460,7 @@ class Run {
       }
       throw error;
     }
-    const stats: TableStats = { schema: t.schema, name: t.name, rows: 0, bytes: 0 };
+    const stats: TableStats = { schema: t.schema, name: t.name, rows: 0, bytes: 0, format: t.binary ? 'binary' : 'text' };
     await lane.dst.begin(async (ttx) => {
       if (t.prepare) await ttx.unsafe(t.prepare);
       const copied = await pipeCopy(lane.src, t.copyOut, ttx, t.copyIn, {

@@ -85,17 +85,28 @@ export interface ShadowPlanOptions {
  */
 const BINARY_SAFE_TYPE = new RegExp(String.raw`^(?:smallint|integer|bigint|real|double precision|boolean|text|bytea|date|uuid|json|jsonb|oid|inet|cidr|macaddr`
   + String.raw`|numeric(?:\(\d+(?:,\d+)?\))?|character varying(?:\(\d+\))?|character(?:\(\d+\))?`
-  + String.raw`|time(?:\(\d\))? (?:with|without) time zone|timestamp(?:\(\d\))? (?:with|without) time zone)(?:\[\])*$`);
+  + String.raw`|time(?:\(\d\))? (?:with|without) time zone|timestamp(?:\(\d\))? (?:with|without) time zone`
+  + String.raw`|int4range|int8range|numrange|daterange|tsrange|tstzrange)(?:\[\])*$`);
+
+/** The dump's user types by qualified name: enums, domains → base type, ranges → subtype. */
+interface UserTypes {
+  enums: Set<string>;
+  domains: Map<string, string>;
+  ranges: Map<string, string>;
+}
 
 /**
- * Binary COPY carries an enum as its label and a domain as its base type, so those are as portable as their base;
- * arrays of user types carry the element type's OID, which differs between databases.
+ * Binary COPY carries an enum as its label, a domain as its base type and a range as a flags byte and its bounds in
+ * the subtype's binary form, so those are as portable as their base or subtype; arrays of user types and composite
+ * values carry type OIDs, which differ between databases (text COPY for those).
  */
-function binarySafe(type: string, enums: Set<string>, domains: Map<string, string>): boolean {
+function binarySafe(type: string, { enums, domains, ranges }: UserTypes): boolean {
   if (BINARY_SAFE_TYPE.test(type)) return true;
   if (enums.has(type)) return true;
+  const subtype = ranges.get(type);
+  if (subtype !== undefined) return !subtype.endsWith('[]') && (BINARY_SAFE_TYPE.test(subtype) || enums.has(subtype));
   const base = domains.get(type);
-  return base !== undefined && !base.endsWith('[]') && BINARY_SAFE_TYPE.test(base);
+  return base !== undefined && !base.endsWith('[]') && (BINARY_SAFE_TYPE.test(base) || enums.has(base));
 }
 
 function typeName(t: { schema: string; name: string }): string {
@@ -148,6 +159,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
   const enums = new Set(model.enums.map(typeName));
   const domains = new Map(model.domains.map((d) => [typeName(d), d.baseType]));
+  const ranges = new Map(model.rangeTypes.map((r) => [typeName(r), r.subtype]));
   // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects
   for (const t of loaded) {
     const column = t.columns.find((c) => NAME_TYPE.test(c.type) || NAME_TYPE.test(domains.get(c.type) ?? ''));
@@ -158,7 +170,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const built = new Map<string, BuiltParts>();
   const tables: ShadowTable[] = [];
   for (const t of loaded) {
-    const shadowTable = tableShadow(t, byKey, loadVia, enums, domains, options, shadows, rewrite);
+    const shadowTable = tableShadow(t, byKey, loadVia, { enums, domains, ranges }, options, shadows, rewrite);
     tables.push(shadowTable.table);
     built.set(shadowTable.table.key, shadowTable.built);
   }
@@ -214,7 +226,7 @@ function treeLeaves(root: Table, byKey: Map<string, Table>): string[] {
 }
 
 function tableShadow(
-  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>, enums: Set<string>, domains: Map<string, string>, options: ShadowPlanOptions,
+  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>, types: UserTypes, options: ShadowPlanOptions,
   shadows: Map<string, string>, rewrite: (s: string) => string,
 ): { table: ShadowTable; built: BuiltParts } {
   const key = `${t.schema}.${t.name}`;
@@ -226,7 +238,7 @@ function tableShadow(
   const via = loadVia.get(key);
   const viaRoot = via !== undefined;
   const root = via ? byKey.get(`${via.schema}.${via.name}`)! : t;
-  const binary = !viaRoot && options.binary && columns.length > 0 && columns.every((c) => binarySafe(c.type, enums, domains));
+  const binary = !viaRoot && options.binary && columns.length > 0 && columns.every((c) => binarySafe(c.type, types));
   const builtConstraints = new Set<string>();
   const builtIndexes = new Set<string>();
   const builds: BuildStep[] = [];
