@@ -105,7 +105,7 @@ export function median(values: number[]): number {
 
 /** The command that runs the built mbsync CLI, as `pnpm mbsync` and the deployed service do (`pnpm bench` builds first). */
 export function mbsyncCommand(args: string[]): Command {
-  return { command: process.execPath, args: ['apps/cli/dist/src/main.js', ...args] };
+  return { command: process.execPath, args: ['apps/cli/dist/bundle/main.js', ...args] };
 }
 
 /** The repository root: the CLI is run from there, as `pnpm mbsync` would. */

@@ -82,6 +82,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       rows: result.import.rows,
       dataBytes: result.export.dataBytes,
       seconds: Math.round(result.import.durationMs / 100) / 10,
+      ...(result.timings ? { lanesSeconds: result.timings.lanesMs / 1000, finalSeconds: result.timings.finalMs / 1000 } : {}),
       backup: result.backup?.id ?? 'none',
       verified: result.verify ? `${result.verify.tables} tables` : 'no',
       ...(result.dumpFile ? { dump: result.dumpFile } : {}),

@@ -80,6 +80,11 @@ export interface ParallelSyncResult {
   fallback?: string;
   /** rows per table counted in the final transaction before COMMIT */
   verified: { tables: number; rows: number };
+  /**
+   * Where the time went, in ms: the lanes (prep, copies, builds; with the gate, the backup beside them) and the final
+   * transaction (the swap: rows and catalog checked, schemas renamed; or, on fallback, the whole build)
+   */
+  timings: { lanesMs: number; finalMs: number };
 }
 
 /** Carries the gate's rejection (the runner's backup) through the transactions untouched. */
@@ -147,6 +152,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       notStaged: result.fallback ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!])) : {},
       ...(result.fallback ? { fallback: result.fallback } : {}),
       verified: result.verified,
+      timings: result.timings,
     };
   } catch (error) {
     controller.abort();
@@ -271,9 +277,10 @@ class Run {
   }
 
   async importInto(coord: postgres.TransactionSql, snapshotId: string, onStages: (names: string[]) => void): Promise<{
-    tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; fallback: string | null; verified: { tables: number; rows: number };
+    tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; fallback: string | null; verified: { tables: number; rows: number }; timings: ParallelSyncResult['timings'];
   }> {
     const { options } = this;
+    const started = performance.now();
     this.coordinator = coord;
     const tx = options.session.tx;
     // the main transaction waits idle while the lanes work
@@ -301,9 +308,12 @@ class Run {
       await Promise.all(lanes.map((l) => l.end({ timeout: 1 })));
     }
     throwIfAborted(this.signal);
+    const lanesDone = performance.now();
+    const timings = () => ({ lanesMs: Math.round(lanesDone - started), finalMs: Math.round(performance.now() - lanesDone) });
     if (plan && fallback === null) {
       try {
-        return { ...(await this.#swap(tx, plan)), fallback: null };
+        const swapped = await this.#swap(tx, plan);
+        return { ...swapped, fallback: null, timings: timings() };
       } catch (error) {
         const failure = buildFailure(error);
         if (!failure) throw error;
@@ -312,7 +322,8 @@ class Run {
     }
     this.#restartProgress(fallback ?? 'no parallel plan');
     options.logger?.warn({ reason: fallback ?? 'no parallel plan' }, 'parallel build not possible: building the replacement in the final transaction, over one connection');
-    return { ...(await this.#inOneTransaction(tx, coord, plan)), fallback };
+    const built = await this.#inOneTransaction(tx, coord, plan);
+    return { ...built, fallback, timings: timings() };
   }
 
   /**

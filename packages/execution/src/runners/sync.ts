@@ -68,6 +68,8 @@ export interface SyncJobResult {
   reindex: ReindexOutcome | null;
   /** the loopback target's database did not exist and was created (its name), else null */
   createdDatabase: string | null;
+  /** a parallel sync: the lanes' time (copies, builds, the backup beside them) and the final transaction's, in ms */
+  timings?: { lanesMs: number; finalMs: number };
 }
 
 /**
@@ -255,7 +257,8 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     // rows and catalog were checked in the final transaction, before COMMIT
     input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
     const verify: RowCountCheck = result.verified;
-    return { export: exported, import: result.import, backup, verify, dumpFile: null };
+    input.logger?.info({ timings: result.timings, staged: result.staged.length, fallback: result.fallback }, 'parallel sync committed');
+    return { export: exported, import: result.import, backup, verify, dumpFile: null, timings: result.timings };
   } catch (error) {
     throw stop.explain(error);
   } finally {
