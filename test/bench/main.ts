@@ -5,6 +5,7 @@ import { introspectBenchCommand, introspectHelp } from './introspect-bench.js';
 import { progressBenchCommand, progressHelp } from './progress-bench.js';
 import { reindexBenchCommand, reindexHelp } from './reindex-bench.js';
 import { syncBenchCommand, syncHelp } from './sync-bench.js';
+import { wanBenchCommand, wanHelp } from './wan-bench.js';
 
 type Command = { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string; summary: string };
 
@@ -13,6 +14,7 @@ const commands: Record<string, Command> = {
   export: { run: exportBenchCommand, help: exportHelp, summary: 'mbsync export vs pg_dump: wall time, peak RSS, MB/s' },
   import: { run: importBenchCommand, help: importHelp, summary: 'mbsync import vs psql restoring the same dump file' },
   sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql into a fresh database' },
+  wan: { run: wanBenchCommand, help: wanHelp, summary: 'the same, the source behind a WAN link (delay, shared cap): wall, bytes on the wire' },
   progress: { run: progressBenchCommand, help: progressHelp, summary: 'what progress reporting costs: export and sync with it off and on' },
   introspect: { run: introspectBenchCommand, help: introspectHelp, summary: 'introspect() on a database of many tables' },
   reindex: { run: reindexBenchCommand, help: reindexHelp, summary: 'reindex parts into the Typesense test server: documents/s, peak RSS' },

@@ -142,12 +142,22 @@ export interface TargetTool {
   stages: (target: string, scratch: string) => Command[];
 }
 
+/** Takes figures of its own around each measured run (the WAN bench: bytes through its proxy). */
+export interface RunObserver {
+  /** just before the tool is spawned */
+  started(tool: TargetTool): void;
+  /** just after it exited (successfully); the text goes on the run's log line */
+  finished(tool: TargetTool, measurement: Measurement): string;
+}
+
 /**
  * Runs every tool `runs` times, each run into a freshly created empty database that is dropped afterwards, the
  * order rotated run after run; records wall time, peak RSS per stage and whether the target's row counts equal
  * `sourceCounts`.
  */
-export async function runIntoFreshTargets(tools: TargetTool[], runs: number, sourceCounts: Map<string, number>, scratch: string, signal: AbortSignal): Promise<void> {
+export async function runIntoFreshTargets(
+  tools: TargetTool[], runs: number, sourceCounts: Map<string, number>, scratch: string, signal: AbortSignal, observer?: RunObserver,
+): Promise<void> {
   const admin = connectAdmin();
   try {
     for (let run = 1; run <= runs; run++) {
@@ -157,14 +167,16 @@ export async function runIntoFreshTargets(tools: TargetTool[], runs: number, sou
         const target = `mbsync_bench_target_${randomBytes(4).toString('hex')}`;
         await createEmptyDatabase(admin, target);
         try {
+          observer?.started(tool);
           const m = await measure(tool.stages(benchUrl(target), scratch), { scratch, cwd: REPO_ROOT, signal });
           if (m.exitCode !== 0) throw new Error(`${tool.runs.label} exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
+          const observed = observer?.finished(tool, m);
           const mismatches = compareCounts(sourceCounts, await countRows(benchUrl(target)));
           tool.runs.walls.push(m.wallSeconds);
           tool.runs.peakRss.push(m.processes.map((p) => p.peakRssBytes));
           tool.runs.rowChecks.push(mismatches.length === 0);
           log(`run ${run}/${runs} ${tool.runs.label.padEnd(35)} ${seconds(m.wallSeconds).padStart(6)} s  peak RSS ${rssList(m)} MB  `
-            + `row counts ${mismatches.length === 0 ? 'equal' : `DIFFER: ${mismatches.join(', ')}`}`);
+            + `row counts ${mismatches.length === 0 ? 'equal' : `DIFFER: ${mismatches.join(', ')}`}${observed ? `  ${observed}` : ''}`);
         } finally {
           await dropBenchDatabase(admin, target);
         }

@@ -1,9 +1,12 @@
-// The fault proxy itself, against an echo server: every fault does what the fault suite relies on.
+// The fault proxy itself, against an echo server: every fault does what the fault suite relies on, and the link
+// (delay, shared cap) does what the WAN bench relies on. Times are only asserted as lower bounds (a delay is at
+// least what was set, a cap is never exceeded): load only makes things slower.
 import assert from 'node:assert/strict';
+import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, Socket, type AddressInfo, type Server } from 'node:net';
 import { after, before, describe, test } from 'node:test';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+import { LINK_HELD_LIMIT_BYTES, startTcpProxy, type ProxyOptions, type TcpProxy } from './support/tcp-proxy.js';
 
 interface Client {
   socket: Socket;
@@ -55,8 +58,8 @@ describe('tcp fault proxy', () => {
     echo.close();
   });
 
-  async function proxy(): Promise<TcpProxy> {
-    const p = await startTcpProxy({ host: '127.0.0.1', port });
+  async function proxy(options?: ProxyOptions): Promise<TcpProxy> {
+    const p = await startTcpProxy({ host: '127.0.0.1', port }, options);
     proxies.push(p);
     upstreamSockets = [];
     return p;
@@ -142,4 +145,144 @@ describe('tcp fault proxy', () => {
     await c.closed;
     assert.equal(p.openConnections, 0);
   });
+  test('link delay: a round trip takes at least twice the one-way delay, and many chunks are in flight at once', async () => {
+    const delayMs = 200;
+    const p = await proxy({ link: { up: { delayMs }, down: { delayMs } } });
+    const c = await connect(p);
+    c.socket.setNoDelay(true);
+    const messages = 10;
+    const size = 100;
+    const sentAt: number[] = [];
+    const receivedAt: number[] = [];
+    c.socket.on('data', () => {
+      while (receivedAt.length < Math.floor(c.received() / size)) receivedAt.push(performance.now());
+    });
+    for (let i = 0; i < messages; i++) {
+      sentAt.push(performance.now());
+      c.socket.write(Buffer.alloc(size, i));
+      await sleep(5);
+    }
+    await until(() => c.received() === messages * size, 10_000);
+    for (let i = 0; i < messages; i++) {
+      const rtt = receivedAt[i]! - sentAt[i]!;
+      assert.ok(rtt >= 2 * delayMs, `message ${i}: round trip ${rtt.toFixed(1)} ms < ${2 * delayMs} ms`);
+    }
+    // a latency, not a stop-and-wait: every message was sent before the first answer came back
+    assert.ok(sentAt[messages - 1]! < receivedAt[0]!, 'the messages were not in flight together');
+    c.socket.destroy();
+  });
+
+  test('link cap: bytes per second stay under the cap, and its counters count what was delivered', async () => {
+    const bitsPerSecond = 8_000_000;
+    const p = await proxy({ link: { down: { bitsPerSecond } } });
+    const c = await connect(p);
+    const bytes = 1_500_000;
+    const started = performance.now();
+    c.socket.write(Buffer.alloc(bytes, 5));
+    await until(() => c.received() === bytes, 20_000);
+    const elapsed = (performance.now() - started) / 1000;
+    assertUnderCap(bytes, elapsed, bitsPerSecond);
+    assert.equal(p.forwarded.up, bytes);
+    assert.equal(p.forwarded.down, bytes);
+    assert.deepEqual(p.held, { up: 0, down: 0 });
+    c.socket.destroy();
+  });
+
+  test('link cap is shared: two connections together stay under it, each getting a fair share', async () => {
+    const bitsPerSecond = 8_000_000;
+    const p = await proxy({ link: { down: { bitsPerSecond } } });
+    const [a, b] = [await connect(p), await connect(p)] as const;
+    const bytes = 1_000_000;
+    const started = performance.now();
+    let otherWhenFirstDone = -1;
+    const done = (self: Client, other: Client) => until(() => self.received() === bytes, 20_000).then(() => {
+      if (otherWhenFirstDone < 0) otherWhenFirstDone = other.received();
+    });
+    a.socket.write(Buffer.alloc(bytes, 6));
+    b.socket.write(Buffer.alloc(bytes, 7));
+    await Promise.all([done(a, b), done(b, a)]);
+    const elapsed = (performance.now() - started) / 1000;
+    assertUnderCap(2 * bytes, elapsed, bitsPerSecond);
+    assert.ok(otherWhenFirstDone >= 0.75 * bytes, `one connection finished while the other had ${otherWhenFirstDone} of ${bytes} bytes`);
+    a.socket.destroy();
+    b.socket.destroy();
+  });
+
+  test('link delay + cap: byte order is kept over large transfers on several connections, both ways', async () => {
+    const p = await proxy({ link: { up: { delayMs: 10, bitsPerSecond: 400_000_000 }, down: { delayMs: 10, bitsPerSecond: 400_000_000 } } });
+    const payloads = [randomBytes(8 * 1024 * 1024), randomBytes(8 * 1024 * 1024)];
+    const clients = await Promise.all(payloads.map(() => connect(p)));
+    const hashes = clients.map((c) => {
+      const hash = createHash('sha256');
+      c.socket.on('data', (chunk: Buffer) => hash.update(chunk));
+      return hash;
+    });
+    clients.forEach((c, i) => c.socket.write(payloads[i]!));
+    await until(() => clients.every((c, i) => c.received() === payloads[i]!.length), 60_000);
+    hashes.forEach((hash, i) => assert.equal(hash.digest('hex'), sha256(payloads[i]!), `connection ${i}: bytes differ`));
+    const total = payloads.reduce((n, b) => n + b.length, 0);
+    assert.deepEqual(p.forwarded, { up: total, down: total });
+    for (const c of clients) c.socket.destroy();
+  });
+
+  test('link at 200 Mbit/s, 10 ms: a bulk transfer to a slow reader keeps the cap, the order and bounded memory', async () => {
+    const payload = randomBytes(48 * 1024 * 1024);
+    // a server that sends the payload as fast as its socket takes it, as PostgreSQL sends COPY data
+    const source = createServer((s) => {
+      s.on('error', () => {});
+      s.end(payload);
+    });
+    source.listen(0, '127.0.0.1');
+    await once(source, 'listening');
+    const bitsPerSecond = 200_000_000;
+    const p = await startTcpProxy({ host: '127.0.0.1', port: (source.address() as AddressInfo).port },
+      { link: { up: { delayMs: 10, bitsPerSecond }, down: { delayMs: 10, bitsPerSecond } } });
+    try {
+      const started = performance.now();
+      const c = await connect(p);
+      const hash = createHash('sha256');
+      c.socket.on('data', (chunk: Buffer) => hash.update(chunk));
+      // the reader stalls for a while: the proxy must stop reading rather than buffer the payload
+      c.socket.pause();
+      await sleep(500);
+      c.socket.resume();
+      await c.closed;
+      const elapsed = (performance.now() - started) / 1000;
+      assert.equal(c.received(), payload.length);
+      assert.equal(hash.digest('hex'), sha256(payload));
+      assertUnderCap(payload.length, elapsed, bitsPerSecond);
+      assert.ok(p.peakHeld.down <= LINK_HELD_LIMIT_BYTES, `the proxy held up to ${p.peakHeld.down} bytes (limit ${LINK_HELD_LIMIT_BYTES})`);
+      assert.equal(p.forwarded.down, payload.length);
+    } finally {
+      await p.close();
+      source.close();
+    }
+  });
+
+  test('link counters: bytes on the wire are counted once delivered, not when read', async () => {
+    const p = await proxy({ link: { up: { delayMs: 1_000 } } });
+    const c = await connect(p);
+    c.socket.write(Buffer.alloc(1000, 8));
+    await until(() => p.held.up === 1000);
+    assert.equal(p.forwarded.up, 0);
+    await until(() => c.received() === 1000, 10_000);
+    assert.deepEqual(p.forwarded, { up: 1000, down: 1000 });
+    assert.deepEqual(p.held, { up: 0, down: 0 });
+    assert.ok(p.peakHeld.up >= 1000);
+    c.socket.destroy();
+  });
 });
+
+/**
+ * bytes / elapsed within the cap: 2 % for clock granularity, plus what a token bucket may send at once (its 10 ms
+ * of credit and one 16 KiB piece) and one more piece per connection.
+ */
+function assertUnderCap(bytes: number, elapsedSeconds: number, bitsPerSecond: number): void {
+  const bytesPerSecond = bitsPerSecond / 8;
+  const allowed = bytesPerSecond * elapsedSeconds * 1.02 + bytesPerSecond * 0.01 + 64 * 1024;
+  assert.ok(bytes <= allowed, `${bytes} bytes in ${elapsedSeconds.toFixed(3)} s: ${(bytes * 8 / elapsedSeconds / 1e6).toFixed(1)} Mbit/s over a ${bitsPerSecond / 1e6} Mbit/s cap`);
+}
+
+function sha256(buffer: Buffer): string {
+  return createHash('sha256').update(buffer).digest('hex');
+}
