@@ -7,10 +7,19 @@ export const GENERATOR_VERSION = 1;
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 const UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3, TB: 1024 ** 4 };
 
+/**
+ * The kinds of database the generator builds (see generate.ts): `bytea` is the Multiboard schema the benches were
+ * tuned on; the others are shapes they were not tuned for.
+ */
+export const SHAPES = ['bytea', 'enum-wide', 'many-tables', 'supabase'] as const;
+export type Shape = (typeof SHAPES)[number];
+
 /** What a bench database says about itself, stored as its COMMENT ON DATABASE (never part of a dump). */
 export interface BenchMarker {
   tool: 'mbsync-bench';
   kind: 'multiboard' | 'introspect';
+  /** multiboard only; absent on markers written before shapes existed */
+  shape?: Shape;
   version: number;
   /** multiboard: the requested pg_database_size in bytes; introspect: the number of tables */
   scale: number;
@@ -43,9 +52,23 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / UNITS.MB!).toFixed(1)} MB`;
 }
 
-/** Default name of the Multiboard-like database of a given size: mbsync_bench_1gb. */
-export function benchDatabaseName(bytes: number): string {
-  return `mbsync_bench_${sizeLabel(bytes)}`;
+/** Default name of the bench database of a shape and size: mbsync_bench_bytea_1gb, mbsync_bench_enumwide_100mb. */
+export function benchDatabaseName(bytes: number, shape: Shape = 'bytea'): string {
+  return `mbsync_bench_${shape.replace(/-/g, '')}_${sizeLabel(bytes)}`;
+}
+
+export function parseShape(text: string): Shape {
+  const shape = SHAPES.find((s) => s === text.trim());
+  if (!shape) throw new Error(`--shape must be one of ${SHAPES.join(', ')}, not "${text}"`);
+  return shape;
+}
+
+/** 'bytea,enum-wide' → both; 'all' → every shape. */
+export function parseShapes(text: string): Shape[] {
+  if (text.trim() === 'all') return [...SHAPES];
+  const shapes = text.split(',').filter((s) => s.trim() !== '').map(parseShape);
+  if (shapes.length === 0) throw new Error('--shapes names no shape');
+  return [...new Set(shapes)];
 }
 
 /** Refuses anything but a loopback server: benches create and drop databases. */

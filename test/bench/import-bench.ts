@@ -23,7 +23,7 @@ the import of a file is one transaction, like psql's, and the speed-up is the pa
 
 Options:
   --size <size>   bench database size (see 'pnpm bench generate'); default 1GB
-  --db <name>     bench database name; default mbsync_bench_<size>
+  --db <name>     bench database name; default mbsync_bench_bytea_<size> (the bytea shape)
   --runs <n>      runs of each tool; default 3
   --no-record     print only, do not append to docs/benchmarks.md
   -h, --help      show this help`;
@@ -41,8 +41,8 @@ export async function importBenchCommand(argv: string[], signal: AbortSignal): P
   const sourceCounts = await countRows(db.url);
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-import-'));
   const dump = join(scratch, 'source.sql');
-  const ours: ToolRuns = { label: 'mbsync import --no-backup', walls: [], peakRss: [], rowChecks: [] };
-  const psql: ToolRuns = { label: 'psql --single-transaction -f', walls: [], peakRss: [], rowChecks: [] };
+  const ours: ToolRuns = { label: 'mbsync import --no-backup', walls: [], peakRss: [], rowChecks: [], failures: [] };
+  const psql: ToolRuns = { label: 'psql --single-transaction -f', walls: [], peakRss: [], rowChecks: [], failures: [] };
   const tools: TargetTool[] = [
     { runs: ours, stages: (target) => [mbsyncCommand(['import', '--in', dump, '--to', target, '--no-backup'])] },
     { runs: psql, stages: (target) => [{ command: 'psql', args: ['-X', '-q', '-v', 'ON_ERROR_STOP=1', '--single-transaction', '-d', target, '-f', dump] }] },

@@ -10,10 +10,10 @@ import { wanBenchCommand, wanHelp } from './wan-bench.js';
 type Command = { run: (argv: string[], signal: AbortSignal) => Promise<void>; help: string; summary: string };
 
 const commands: Record<string, Command> = {
-  generate: { run: generateCommand, help: generateHelp, summary: 'build (or reuse) a Multiboard-like database of a given size' },
-  export: { run: exportBenchCommand, help: exportHelp, summary: 'mbsync export vs pg_dump: wall time, peak RSS, MB/s' },
+  generate: { run: generateCommand, help: generateHelp, summary: 'build (or reuse) a bench database of a shape (bytea, enum-wide, many-tables, supabase) and size' },
+  export: { run: exportBenchCommand, help: exportHelp, summary: 'mbsync export vs pg_dump: wall time, peak RSS, MB/s, per shape' },
   import: { run: importBenchCommand, help: importHelp, summary: 'mbsync import vs psql restoring the same dump file' },
-  sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql into a fresh database' },
+  sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql and pgcopydb clone into fresh databases, per shape' },
   wan: { run: wanBenchCommand, help: wanHelp, summary: 'the same, the source behind a WAN link (delay, shared cap): wall, bytes on the wire' },
   progress: { run: progressBenchCommand, help: progressHelp, summary: 'what progress reporting costs: export and sync with it off and on' },
   introspect: { run: introspectBenchCommand, help: introspectHelp, summary: 'introspect() on a database of many tables' },

@@ -25,7 +25,7 @@ Target: progress costs < 2 % of wall time.
 
 Options:
   --size <size>   bench database size (see 'pnpm bench generate'); default 1GB
-  --db <name>     bench database name; default mbsync_bench_<size>
+  --db <name>     bench database name; default mbsync_bench_bytea_<size> (the bytea shape)
   --runs <n>      runs of each mode and job; default 5
   --no-record     print only, do not append to docs/benchmarks.md
   -h, --help      show this help`;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { startTcpProxy, upstreamOf, type Direction, type TcpProxy } from '../faults/support/tcp-proxy.js';
-import { benchUrl, connectAdmin, databaseSize, formatBytes, parseSize, readMarker } from './bench-database.js';
+import { benchUrl, connectAdmin, databaseSize, formatBytes, parseShape, parseSize, readMarker, type Shape } from './bench-database.js';
 import { BENCH_OPTIONS, parseRuns, startupText } from './export-bench.js';
 import { ensureBenchDatabase, type BenchDatabase } from './generate.js';
 import { MEASUREMENT_METHOD, mbsyncCommand, measureStartup, median } from './measure.js';
@@ -28,11 +28,10 @@ Options:
   --link <link>    one link; default 10ms/200Mbit
   --links <list>   several links, comma-separated (e.g. 10ms/200Mbit,30ms/50Mbit): each is benched in turn
   --size <size>    bench database size (see 'pnpm bench generate'); default 1GB
-  --db <name>      bench database name; default mbsync_bench_<size>. An existing database is used as it is (any
-                   shape, e.g. one generated with 'pnpm bench generate --shape'), never regenerated; an absent
-                   one is generated at --size
-  --shape <name>   generator shape: not supported by this branch's generator; generate the database with it and
-                   pass --db instead
+  --shape <name>   the bench database's shape (bytea, enum-wide, many-tables, supabase; see 'pnpm bench
+                   generate'); default bytea
+  --db <name>      bench database name; default mbsync_bench_<shape>_<size>. An existing database is used as it
+                   is, never regenerated; an absent one is generated at --size and --shape
   --runs <n>       runs of each tool per link; default 3
   --jobs <n>       passed to 'mbsync sync --jobs' (default: mbsync's own default)
   --no-record      print only, do not append to docs/benchmarks.md
@@ -66,13 +65,9 @@ export async function wanBenchCommand(argv: string[], signal: AbortSignal): Prom
   const links = (values.links ?? values.link ?? DEFAULT_LINK).split(',').map((l) => l.trim()).filter(Boolean).map(parseLink);
   if (links.length === 0) throw new Error('--links: no link given');
   if (values.jobs !== undefined && !/^[1-9]\d*$/.test(values.jobs)) throw new Error(`--jobs must be a positive integer, got "${values.jobs}"`);
-  if (values.shape !== undefined) {
-    // ensureBenchDatabase takes no shape on this branch; once the generator has one, pass it through here
-    throw new Error(`--shape: this branch's generator has no shapes; run 'pnpm bench generate --shape ${values.shape} --db <name>' where it does, then pass --db <name>`);
-  }
   const runs = parseRuns(values.runs);
   const jobsArgs = values.jobs === undefined ? [] : ['--jobs', values.jobs];
-  const db = await sourceDatabase(parseSize(values.size), values.db);
+  const db = await sourceDatabase(parseSize(values.size), values.db, parseShape(values.shape ?? 'bytea'));
   const sourceCounts = await countRows(db.url);
   const totalRows = [...sourceCounts.values()].reduce((a, b) => a + b, 0);
   log(`database ${db.name}: ${formatBytes(db.sizeBytes)}, ${sourceCounts.size} tables, ${totalRows.toLocaleString('en-US')} rows`);
@@ -147,8 +142,8 @@ async function benchLink(
   const proxy = await startTcpProxy(upstreamOf(db.url), { link: { up: shape, down: shape } });
   try {
     const source = proxy.url(db.url);
-    const ours: ToolRuns = { label: `mbsync sync --no-backup${options.jobsArgs.length ? ` ${options.jobsArgs.join(' ')}` : ''}`, walls: [], peakRss: [], rowChecks: [] };
-    const theirs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [] };
+    const ours: ToolRuns = { label: `mbsync sync --no-backup${options.jobsArgs.length ? ` ${options.jobsArgs.join(' ')}` : ''}`, walls: [], peakRss: [], rowChecks: [], failures: [] };
+    const theirs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [], failures: [] };
     const tools: TargetTool[] = [
       { runs: ours, stages: (target) => [mbsyncCommand(['sync', '--from', source, '--to', target, '--no-backup', ...options.jobsArgs])] },
       {
@@ -203,20 +198,21 @@ function describeLink(link: LinkSpec): string {
  * The source: with --db, an existing database as it is (it may have been generated with a shape this branch's
  * generator does not know: regenerating it would replace it); otherwise, or when absent, the bench database of `bytes`.
  */
-async function sourceDatabase(bytes: number, name: string | undefined): Promise<BenchDatabase> {
+async function sourceDatabase(bytes: number, name: string | undefined, shape: Shape): Promise<BenchDatabase> {
   if (name !== undefined) {
     const admin = connectAdmin();
     try {
-      if ((await readMarker(admin, name)) !== undefined) {
+      const marker = await readMarker(admin, name);
+      if (marker !== undefined) {
         const sizeBytes = await databaseSize(admin, name);
         log(`using ${name} as it is: ${formatBytes(sizeBytes)}`);
-        return { name, url: benchUrl(name), sizeBytes, reused: true };
+        return { name, url: benchUrl(name), shape: marker?.shape ?? 'bytea', sizeBytes, reused: true };
       }
     } finally {
       await admin.end();
     }
   }
-  return ensureBenchDatabase(bytes, { name });
+  return ensureBenchDatabase(bytes, { name, shape });
 }
 
 /** Peak RSS per pipeline stage over the runs. */
