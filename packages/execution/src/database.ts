@@ -73,7 +73,12 @@ function connectSocket(options: SocketTarget, index: number, tls: TlsSettings | 
   const host = options.host[i];
   const port = options.port[i];
   if (options.path) raw.connect(options.path);
-  else raw.connect(port ?? 5432, host ?? 'localhost');
+  else {
+    raw.connect(port ?? 5432, host ?? 'localhost');
+    // as libpq does: no Nagle. A COPY's last small message (CopyDone) would otherwise wait for the ACK of the data
+    // before it, which the server delays (40 ms on Linux): 500 small tables lost 20 s that way
+    raw.setNoDelay(true);
+  }
   // postgres.js names host and port in its connection errors
   const named = (socket: Socket) => Object.assign(socket, { host, port });
   named(raw);
