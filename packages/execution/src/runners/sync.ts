@@ -189,7 +189,9 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
             beforeWrite: async () => {
               if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform: null, config: input.config, signal: stop.signal, onProgress: report('backup') });
             },
-            onStep: (phase, message) => input.onProgress?.(phaseEvent(phase, phases, message)),
+            // phases stay in order: the comparison checks the target (validate → backup → import); the checks before
+            // COMMIT are the import's, as the parallel copy's are, and verify is reported once committed
+            onStep: (phase, message) => input.onProgress?.(phaseEvent(phase === 'export' ? 'validate' : 'import', phases, message)),
           });
         } catch (error) {
           // a copy that does not verify is rolled back; the full copy (verified its own way) makes it instead
