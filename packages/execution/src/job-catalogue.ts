@@ -65,6 +65,7 @@ async function userSchemas(sql: ReturnType<typeof openDatabase>): Promise<string
   const rows = await sql<{ name: string }[]>`
     SELECT nspname AS name FROM pg_catalog.pg_namespace
     WHERE nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast') AND nspname NOT LIKE 'pg\_temp\_%' AND nspname NOT LIKE 'pg\_toast\_temp\_%'
+      AND nspname NOT LIKE 'mbsync\_stage\_%' AND nspname <> 'mbsync_meta'
     ORDER BY 1`;
   return rows.map((r) => r.name);
 }
@@ -99,6 +100,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       export: result.export,
       import: summarizeImport(result),
       dumpFile: result.dumpFile === null ? null : basename(result.dumpFile),
+      incremental: result.incremental,
       ...writeOutcome(result, target.name),
     };
   },

@@ -78,6 +78,7 @@ export type {
   ExportJobOutput,
   ImportJobOutput,
   ImportJobSummary,
+  IncrementalSyncSummary,
   JobOutputs,
   JobRunInfo,
   ReindexJobOutput,

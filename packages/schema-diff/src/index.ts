@@ -1,5 +1,5 @@
 export { introspect, modelNodes } from './introspect.js';
-export { MANAGED_SCHEMAS, isManagedSchema, selectSchemas } from './introspect/scope.js';
+export { MANAGED_SCHEMAS, META_SCHEMA, isManagedSchema, selectSchemas } from './introspect/scope.js';
 export type { IntrospectOptions } from './introspect/scope.js';
 export { SchemaDiffError } from './errors.js';
 export type { SchemaDiffErrorCode } from './errors.js';

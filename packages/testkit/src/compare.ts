@@ -29,6 +29,8 @@ export async function snapshotDatabase(sql: postgres.Sql, schemas?: string[]): P
       WHERE c.relkind IN ('r', 'S', 'm')
         AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'pg_toast')
         AND n.nspname NOT LIKE 'pg_temp%' AND n.nspname NOT LIKE 'pg_toast_temp%'
+        -- the tool's record of the last copy in a target (META_SCHEMA), not part of the copy
+        AND n.nspname <> 'mbsync_meta'
         AND NOT EXISTS (SELECT 1 FROM pg_depend d WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid AND d.deptype = 'e')
       ORDER BY 1, 2`;
     const snapshot: DatabaseSnapshot = { tables: {}, sequences: {} };

@@ -26,9 +26,12 @@ export function pgDumpSchema(url: string, extraArgs: string[] = []): string {
   return pgDumpSchemaFull(url, ['--no-owner', '--no-privileges', ...extraArgs]);
 }
 
-/** `pg_dump --schema-only` with owners and privileges (what a copy that carries them must reproduce). */
+/**
+ * `pg_dump --schema-only` with owners and privileges (what a copy that carries them must reproduce). The tool's
+ * own record of the last copy (schema mbsync_meta, see META_SCHEMA) is not part of the copy.
+ */
 export function pgDumpSchemaFull(url: string, extraArgs: string[] = []): string {
-  const text = run('pg_dump', ['--schema-only', ...extraArgs, '-d', url]);
+  const text = run('pg_dump', ['--schema-only', '--exclude-schema=mbsync_meta', ...extraArgs, '-d', url]);
   return text
     .split('\n')
     // pg_dump 15.14+ writes a random \restrict key per run

@@ -23,6 +23,9 @@ Options:
   --confirm <name>            the target's name again (protected or non-local targets)
   --no-backup                 skip the backup of the target
   --keep-dump                 keep the dump file in DUMP_DIRECTORY
+  --full                      copy everything even when the target holds an earlier copy from this source
+                              (by default a replace into such a target compares per-table checksums inside both
+                              servers and copies only the differing key ranges, verified before COMMIT)
   --jobs <n>                  connections per side (1-16; default SYNC_JOBS, else 2)
   --skip-reindex              skip the last phase: rebuilding the target's Typesense collections (run when
                               <TARGET>_TYPESENSE_URL is set; --no-reindex works too). A reindex that fails
@@ -42,6 +45,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       from: { type: 'string' },
       to: { type: 'string' },
       'keep-dump': { type: 'boolean', default: false },
+      full: { type: 'boolean', default: false },
       jobs: { type: 'string' },
       'no-reindex': { type: 'boolean', default: false },
       'skip-reindex': { type: 'boolean', default: false },
@@ -56,6 +60,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   const options: SyncOptions = {
     ...write,
     keepDump: values['keep-dump'],
+    ...(values.full ? { full: true } : {}),
     jobs: parseJobs(values.jobs),
     skipReindex: values['no-reindex'] || values['skip-reindex'],
     ...selectionSettings(values),
@@ -84,6 +89,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       seconds: Math.round(result.import.durationMs / 100) / 10,
       ...(result.timings ? { lanesSeconds: result.timings.lanesMs / 1000, finalSeconds: result.timings.finalMs / 1000 } : {}),
       backup: result.backup?.id ?? 'none',
+      ...copySummary(result.incremental),
       verified: result.verify ? `${result.verify.tables} tables` : 'no',
       ...(result.dumpFile ? { dump: result.dumpFile } : {}),
       ...writeNotes(result, target.name),
@@ -91,4 +97,18 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
   } finally {
     output.clear();
   }
+}
+
+/** The summary line's part saying whether only what differed was copied. */
+function copySummary(incremental: Awaited<ReturnType<typeof runSync>>['incremental']): Record<string, unknown> {
+  const t = incremental.tables;
+  if (incremental.mode === 'full') return { copy: 'full', ...(incremental.reason ? { why: JSON.stringify(incremental.reason) } : {}), bytesFromSource: incremental.bytesFromSource };
+  return {
+    copy: 'incremental',
+    compared: t.compared.length,
+    skipped: t.skipped.length,
+    patched: t.patched.length ? t.patched.map((p) => `${p.table}(${p.ranges} ranges, -${p.rowsDeleted}/+${p.rowsInserted} rows)`).join(',') : 0,
+    copiedWhole: t.copied.length ? t.copied.join(',') : 0,
+    bytesFromSource: incremental.bytesFromSource,
+  };
 }

@@ -120,6 +120,21 @@ function typeName(t: { schema: string; name: string }): string {
  */
 const FREEZE_MIN_BYTES = 8 * 1024 * 1024;
 
+/** The model's user types as binarySafe reads them. */
+function userTypesOf(model: SchemaModel): UserTypes {
+  return {
+    enums: new Set(model.enums.map(typeName)),
+    domains: new Map(model.domains.map((d) => [typeName(d), d.baseType])),
+    ranges: new Map(model.rangeTypes.map((r) => [typeName(r), r.subtype])),
+  };
+}
+
+/** Whether columns of these types (format_type spelling, the model's) may all go in binary COPY (see binarySafe). */
+export function binaryCopyable(model: SchemaModel): (types: string[]) => boolean {
+  const types = userTypesOf(model);
+  return (columns) => columns.length > 0 && columns.every((c) => binarySafe(c, types));
+}
+
 const SIMPLE_KEY = /^(PRIMARY KEY|UNIQUE) \([^()"]*\)$/;
 /** Types whose values are OIDs read from names (regclass, regproc, …). */
 const NAME_TYPE = /^reg(?:class|type|proc|procedure|oper|operator|config|dictionary|namespace|collation|role)(?:\[\])*$/;
@@ -164,9 +179,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const noData = new Set(options.excludeTableData ?? []);
   const byKey = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
-  const enums = new Set(model.enums.map(typeName));
-  const domains = new Map(model.domains.map((d) => [typeName(d), d.baseType]));
-  const ranges = new Map(model.rangeTypes.map((r) => [typeName(r), r.subtype]));
+  const { enums, domains, ranges } = userTypesOf(model);
   // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects
   for (const t of loaded) {
     const column = t.columns.find((c) => NAME_TYPE.test(c.type) || NAME_TYPE.test(domains.get(c.type) ?? ''));

@@ -2,7 +2,19 @@ import { PassThrough } from 'node:stream';
 import { join } from 'node:path';
 import {
   DumpError,
+  IncrementalNotPossible,
   describePgError,
+  includesLargeObjects,
+  readCopyRecord,
+  readSourceIdentity,
+  schemaModelHash,
+  sourceAddress,
+  syncIncremental,
+  targetModelDiffers,
+  writeCopyRecord,
+  type CopyRecord,
+  type IncrementalSyncResult,
+  type SourceIdentity,
   importDump,
   openDumpStream,
   readPlatformTarget,
@@ -25,7 +37,7 @@ import {
 } from '@mbsync/dump';
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
-import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, JobsError, type SyncOptions, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
+import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, type IncrementalSyncSummary, JobsError, type SyncOptions, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import { openDatabase, poolsLike, type DatabaseScope } from '../database.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
@@ -70,6 +82,8 @@ export interface SyncJobResult {
   createdDatabase: string | null;
   /** a parallel sync: the lanes' time (copies, builds, the backup beside them) and the final transaction's, in ms */
   timings?: { lanesMs: number; finalMs: number };
+  /** whether only what differed was copied (an earlier copy from this source in the target), and what moved */
+  incremental: IncrementalSyncSummary;
 }
 
 /**
@@ -92,12 +106,122 @@ export async function runSync(given: SyncJobInput): Promise<SyncJobResult> {
   const specs = reindexing ? await reindexSpecs(input.config) : null;
   const target = await ensureTargetDatabase(input.target, input.scope);
   if (target.created) input.onProgress?.(phaseEvent('export', phases, `created the database ${target.database} on ${input.target.name}`));
-  const copied = await (input.keepDump ? syncThroughFile(input, phases, specs) : parallel ? syncInParallel(input, phases, jobs, specs) : syncStreaming(input, phases, specs));
+  const copied = await copyOf(input, phases, jobs, parallel, specs);
   const createdDatabase = target.created ? target.database : null;
   if (!reindexing) return { ...copied, reindex: null, createdDatabase };
   // last phase: the target's search index from the data just committed
   const reindex = await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress, logger: input.logger });
   return { ...copied, reindex, createdDatabase };
+}
+
+/**
+ * Incremental when the target holds a record of an earlier copy from this source (replace mode, streamed, not
+ * `full`) and the schemas still match; else (or when the incremental copy cannot be made or verified: it rolls back
+ * first) the full copy, which writes the record for the next sync.
+ */
+async function copyOf(input: SyncJobInput, phases: Phase[], jobs: number, parallel: boolean, specs: Specs): Promise<CopyResult> {
+  const full = async (reason: string): Promise<CopyResult> => {
+    const copied = await (input.keepDump ? syncThroughFile(input, phases, specs) : parallel ? syncInParallel(input, phases, jobs, specs) : syncStreaming(input, phases, specs));
+    const tables = copied.import.tables.map((t) => `${t.schema}.${t.name}`);
+    return { ...copied, incremental: { mode: 'full', reason, tables: { compared: [], skipped: [], patched: [], copied: tables }, bytesFromSource: copied.export.dataBytes } };
+  };
+  const refusal = (input.mode ?? 'replace') !== 'replace' ? 'data-only mode' : input.keepDump ? 'the dump is kept (keepDump)' : input.full ? 'a full copy was asked for' : null;
+  if (refusal) return full(refusal);
+  const record = await withTarget(input, (sql) => readCopyRecord(sql)).catch(() => null);
+  if (!record) return full('the target holds no record of an earlier copy');
+  try {
+    return await syncIncrementally(input, phases, specs, record);
+  } catch (error) {
+    if (!(error instanceof IncrementalNotPossible)) throw error;
+    input.logger?.warn({ reason: error.reason }, 'incremental sync not possible: copying everything');
+    input.onProgress?.(phaseEvent('export', phases, `copying everything: ${error.reason}`));
+    return full(error.reason);
+  }
+}
+
+/** Reads the source's identity for the copy record; the record is written in the target's transaction before COMMIT. */
+async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput): Promise<SourceIdentity> {
+  return readSourceIdentity(tx, sourceAddress(input.source.databaseUrl));
+}
+
+async function hasLargeObjects(tx: postgres.TransactionSql): Promise<boolean> {
+  const [row] = await tx<{ any: boolean }[]>`SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_largeobject_metadata) AS any`;
+  return row!.any;
+}
+
+/**
+ * The incremental copy: the source's snapshot and the target's locked session as the full copy has them, the
+ * target validated, its catalog compared with the source's model, then syncIncremental compares, backs up (before
+ * the first write), patches and verifies; the record is written in the same transaction.
+ */
+async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Specs, record: CopyRecord): Promise<CopyResult> {
+  const report = phaseReporter(input.onProgress, phases);
+  const started = Date.now();
+  const stop = new JobStop(input.signal);
+  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
+  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
+  let backup: BackupInfo | null = null;
+  input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
+  try {
+    const platform = await detectPlatform(targetSql, input.target);
+    if (platform) throw new IncrementalNotPossible('the target is a platform (Supabase) stack');
+    const result = await inSource(sourceSql, input, stop, async (coord) => {
+      const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: stop.signal });
+      const identity = await recordOf(coord, input);
+      if (identity.key !== record.sourceIdentity) throw new IncrementalNotPossible(`the target's copy came from another source (${record.sourceName})`);
+      const modelHash = schemaModelHash(snapshot.model);
+      if (modelHash !== record.modelHash) throw new IncrementalNotPossible(`the schema of ${input.source.name} changed since the last copy`);
+      const largeObjects = includesLargeObjects(input) && (await hasLargeObjects(coord));
+      if (largeObjects) throw new IncrementalNotPossible('the source has large objects');
+      const model = snapshot.model;
+      const schemas = replacedSchemas(model, null);
+      input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
+      return await inTarget(targetSql, input, stop.signal, async (session) => {
+        await validateTarget(session.tx, model, schemas, input, specs, null);
+        const differs = await targetModelDiffers(session.tx, model, input.target.name, { owners: input.owners, privileges: input.privileges });
+        if (differs) throw new IncrementalNotPossible(differs);
+        if (includesLargeObjects(input) && (await hasLargeObjects(session.tx))) throw new IncrementalNotPossible('the target has large objects');
+        let patched: IncrementalSyncResult;
+        try {
+          patched = await syncIncremental({
+            coordinator: coord, snapshot, session, sourceName: input.source.name, targetName: input.target.name,
+            excludeTableData: input.excludeTableData, owners: input.owners, privileges: input.privileges, lockTimeoutMs: input.lockTimeoutMs,
+            signal: stop.signal,
+            beforeWrite: async () => {
+              if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform: null, config: input.config, signal: stop.signal, onProgress: report('backup') });
+            },
+            // phases stay in order: the comparison checks the target (validate → backup → import); the checks before
+            // COMMIT are the import's, as the parallel copy's are, and verify is reported once committed
+            onStep: (phase, message) => input.onProgress?.(phaseEvent(phase === 'export' ? 'validate' : 'import', phases, message)),
+          });
+        } catch (error) {
+          // a copy that does not verify is rolled back; the full copy (verified its own way) makes it instead
+          if (error instanceof DumpError && error.code === 'DUMP_VERIFY_FAILED' && !stop.signal.aborted) throw new IncrementalNotPossible(`the incremental copy did not verify (${error.message})`);
+          throw error;
+        }
+        const rows: Record<string, number> = Object.fromEntries(patched.rows.map((t) => [`${t.schema}.${t.name}`, t.rows]));
+        await writeCopyRecord(session.tx, { sourceIdentity: identity.key, sourceName: input.source.name, modelHash, mode: 'incremental', tables: rows });
+        return patched;
+      });
+    });
+    const rows = result.rows.reduce((n, t) => n + t.rows, 0);
+    const durationMs = Date.now() - started;
+    const exported = { tables: result.rows.length, rows, dataBytes: result.bytesFromSource, durationMs };
+    const imported: ImportResult = { mode: 'replace', statements: result.statements, tables: result.rows, rows, bytesRead: result.bytesFromSource, durationMs };
+    await committed(input, backup, imported, exported);
+    input.onProgress?.(phaseEvent('verify', phases, 'rows and checksums of every table, and the catalog, checked before COMMIT'));
+    const { compared, skipped, patched, copied } = result.tables;
+    return {
+      export: exported, import: imported, backup, verify: { tables: result.rows.length, rows }, dumpFile: null,
+      incremental: { mode: 'incremental', tables: { compared, skipped, patched, copied }, bytesFromSource: result.bytesFromSource },
+    };
+  } catch (error) {
+    throw stop.explain(error);
+  } finally {
+    stop.dispose();
+    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+  }
 }
 
 /** Tells `onCommitted` that the import into the target committed, with what the sync knows at that moment. */
@@ -136,10 +260,10 @@ async function validateTarget(tx: postgres.TransactionSql, model: SchemaModel, s
  * reported.
  */
 async function inSource<T>(sql: postgres.Sql, input: SyncJobInput, stop: JobStop, run: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-  const named = (error: unknown) => (error instanceof DumpError || error instanceof JobsError ? error : describePgError(error, 'source', input.source.name));
+  const named = (error: unknown) => (error instanceof DumpError || error instanceof JobsError || error instanceof IncrementalNotPossible ? error : describePgError(error, 'source', input.source.name));
   return settledBegin(sql, 'isolation level repeatable read read only', run, (error) => stop.stop(named(error))).catch((error: unknown) => {
     // what the work inside named stays named (an import's refusal stops the export: the refusal is the news)
-    if (error instanceof DumpError || error instanceof JobsError) throw error;
+    if (error instanceof DumpError || error instanceof JobsError || error instanceof IncrementalNotPossible) throw error;
     if (stop.signal.aborted) throw new DumpError('DUMP_CANCELLED', `sync from "${input.source.name}" cancelled; nothing was changed`, { cause: error });
     throw named(error);
   });
@@ -178,6 +302,8 @@ function assertDistinct(source: Environment, target: Environment): void {
 }
 
 type CopyResult = Omit<SyncJobResult, 'reindex' | 'createdDatabase'>;
+/** What a full copy returns: its summary is added by copyOf. */
+type FullCopyResult = Omit<CopyResult, 'incremental'>;
 /** The specs whose tables the dump must have (the target has Typesense), or null. */
 type Specs = readonly CollectionSpec[] | null;
 
@@ -185,7 +311,7 @@ type Specs = readonly CollectionSpec[] | null;
  * Replace mode over `jobs` connections per side (see syncParallel): validate and lock in the target's main
  * transaction, back the target up while the lanes load staging schemas, then one short final transaction.
  */
-async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number, specs: Specs): Promise<CopyResult> {
+async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number, specs: Specs): Promise<FullCopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
@@ -211,6 +337,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: stop.signal });
       model = snapshot.model;
       schemas = replacedSchemas(model, platform);
+      const identity = await recordOf(coord, input);
       input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
       return await inTarget(targetSql, input, stop.signal, async (session) => {
         await validateTarget(session.tx, model!, schemas, input, specs, platform);
@@ -222,7 +349,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
         if (!gate) startImport();
         gate?.catch((error: unknown) => stop.stop(error));
         try {
-          return await syncParallel({
+          const built = await syncParallel({
             ...(platform ? { platform } : {}),
             ...selectionOf(input),
             source: sourceSql,
@@ -242,6 +369,12 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
             ...(input.logger ? { logger: input.logger } : {}),
             onProgress: (p) => importing && importProgress?.(p),
           });
+          // what the target now holds, for the next sync to compare with (in the final transaction)
+          await writeCopyRecord(session.tx, {
+            sourceIdentity: identity.key, sourceName: input.source.name, modelHash: schemaModelHash(snapshot.model), mode: 'full',
+            tables: Object.fromEntries(built.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
+          });
+          return built;
         } catch (error) {
           // the backup's own failure is the one to report: the sync only stopped because of it
           stop.stop(error);
@@ -267,7 +400,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
   }
 }
 
-async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
+async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<FullCopyResult> {
   const started = Date.now();
   const out = join(input.config.dumpDirectory, timestampedFileName(input.source.name, '.sql'));
   // the dump is written for the target: a platform's schemas left out, its data tables loaded data-only
@@ -299,7 +432,7 @@ async function syncThroughFile(input: SyncJobInput, phases: Phase[], specs: Spec
   return { export: { tables: m.tables.length, rows: m.rows, dataBytes: m.dataBytes, durationMs: exportMs }, ...copied, dumpFile: exported.file };
 }
 
-async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<CopyResult> {
+async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs): Promise<FullCopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const stop = new JobStop(input.signal);
@@ -328,6 +461,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
     const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: stop.signal, openSource: poolsLike(input.source, 'source', input.scope) };
     return await inSource(sourceSql, input, stop, async (stx) => {
       const snapshot = await readSourceSnapshot(stx, sourceSql, options);
+      const identity = await recordOf(stx, input);
       const schema = snapshot.model;
       const schemas = replacedSchemas(schema, platform);
       // Phases stay in order: export (reading the source) → validate → backup → import; from here the importer
@@ -355,7 +489,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
         if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform, config: input.config, signal: stop.signal, onProgress: report('backup') });
         importing = true;
         input.onProgress?.(phaseEvent('import', phases, `loading into ${input.target.name}`));
-        return await importDump({
+        const loaded = await importDump({
           sql: targetSql,
           session,
           targetName: input.target.name,
@@ -374,6 +508,12 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
           // the export has written its trailer by the time the importer asks, so its counts are final
           expectedTables: () => exportedTables,
         });
+        // what the target now holds, for the next sync to compare with (in the importing transaction)
+        await writeCopyRecord(session.tx, {
+          sourceIdentity: identity.key, sourceName: input.source.name, modelHash: schemaModelHash(schema), mode: 'full',
+          tables: Object.fromEntries(loaded.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
+        });
+        return loaded;
       });
       imported.catch((error: unknown) => stopExport(error));
       // the import's error is the one that matters: an export stopped by it only reports the stop

@@ -64,6 +64,25 @@ export const ExportJobOutputSchema = Type.Object({
 
 export const ImportJobOutputSchema = Type.Object({ type: Type.Literal('import'), target: Type.String(), file: Type.String(), import: ImportSummary, ...write, ...run });
 
+/** Whether a sync copied everything or only what differed, and what it moved. */
+export const IncrementalSummary = Type.Object({
+  mode: Type.Union([Type.Literal('incremental'), Type.Literal('full')]),
+  /** why the copy was full */
+  reason: Type.Optional(Type.String()),
+  tables: Type.Object({
+    /** compared by checksums (incremental) */
+    compared: Type.Array(Type.String()),
+    /** equal on both sides, not written */
+    skipped: Type.Array(Type.String()),
+    /** differing key ranges replaced */
+    patched: Type.Array(Type.Object({ table: Type.String(), ranges: Type.Integer(), rowsDeleted: Type.Integer(), rowsInserted: Type.Integer() })),
+    /** copied whole (every table of a full copy) */
+    copied: Type.Array(Type.String()),
+  }),
+  /** COPY bytes read from the source */
+  bytesFromSource: Type.Number(),
+});
+
 export const SyncJobOutputSchema = Type.Object({
   type: Type.Literal('sync'),
   source: Type.String(),
@@ -72,6 +91,8 @@ export const SyncJobOutputSchema = Type.Object({
   import: ImportSummary,
   /** file name in DUMP_DIRECTORY when keepDump was set */
   dumpFile: Type.Union([Type.String(), Type.Null()]),
+  /** incremental or full, and what moved (absent from a result recorded by the worker's commit recorder) */
+  incremental: Type.Optional(IncrementalSummary),
   ...write,
   ...run,
 });
@@ -94,6 +115,7 @@ export const ReindexJobOutputSchema = Type.Object({ type: Type.Literal('reindex'
 
 export type ExportJobOutput = Static<typeof ExportJobOutputSchema>;
 export type ImportJobSummary = Static<typeof ImportSummary>;
+export type IncrementalSyncSummary = Static<typeof IncrementalSummary>;
 export type ReindexJobSummary = Static<typeof ReindexSummary>;
 export type ImportJobOutput = Static<typeof ImportJobOutputSchema>;
 export type SyncJobOutput = Static<typeof SyncJobOutputSchema>;

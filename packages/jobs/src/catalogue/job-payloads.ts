@@ -72,6 +72,9 @@ export const SyncOptionFields = {
   mode: Type.Optional(ImportMode),
   keepDump: Type.Optional(Type.Boolean({ description: 'keep the dump file in the dump directory' })),
   jobs: Type.Optional(SyncJobs),
+  full: Type.Optional(Type.Boolean({
+    description: 'copy everything even when the target holds an earlier copy from this source (by default such a replace compares per-table checksums and copies only the differing key ranges)',
+  })),
   ...WriteFields,
   ...SelectionFields,
 };

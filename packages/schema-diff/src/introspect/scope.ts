@@ -31,6 +31,12 @@ export function readsDatabaseWide(options: IntrospectOptions): boolean {
   return options.databaseWide ?? options.schemas === undefined;
 }
 
+/**
+ * The tool's own schema in a target: one table recording the last copy a sync made into it (what decides whether
+ * the next sync may be incremental). Never part of a database's model, like the staging schemas.
+ */
+export const META_SCHEMA = 'mbsync_meta';
+
 const SYSTEM_SCHEMAS = new Set(['pg_catalog', 'information_schema', 'pg_toast']);
 
 /** True for MANAGED_SCHEMAS and the per-session temporary schemas. */
@@ -54,6 +60,7 @@ export async function selectSchemas(tx: postgres.TransactionSql, options: Intros
     }
     return [...new Set(options.schemas)].filter((s) => !exclude.has(s)).sort();
   }
-  // a staging schema is a replacement being built by an import into this database, never part of it
-  return rows.map((r) => r.name).filter((s) => !SYSTEM_SCHEMAS.has(s) && !/^pg_(toast_)?temp_\d+$/.test(s) && !s.startsWith('mbsync_stage_') && !exclude.has(s));
+  // a staging schema is a replacement being built by an import into this database, never part of it; the meta
+  // schema is the tool's record of the last copy
+  return rows.map((r) => r.name).filter((s) => !SYSTEM_SCHEMAS.has(s) && !/^pg_(toast_)?temp_\d+$/.test(s) && !s.startsWith('mbsync_stage_') && s !== META_SCHEMA && !exclude.has(s));
 }

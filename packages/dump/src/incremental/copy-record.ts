@@ -1,0 +1,110 @@
+import { createHash } from 'node:crypto';
+import type postgres from 'postgres';
+import type { SchemaModel } from '@mbsync/schema-diff';
+import { TOOL_VERSION } from '../dump-format.js';
+
+import { META_SCHEMA } from '@mbsync/schema-diff';
+
+export { META_SCHEMA };
+const RECORD_TABLE = `${META_SCHEMA}.copies`;
+
+/** Where a copy came from, without credentials: enough to tell whether a target holds a copy of this source. */
+export interface SourceIdentity {
+  /** the comparable key: `sysid:<system identifier>` when the server tells it, else `addr:<host>:<port>`, then `/<db oid>/<db name>` */
+  key: string;
+  systemIdentifier: string | null;
+  databaseOid: string;
+  databaseName: string;
+}
+
+/** What a target holds, as the last successful sync recorded it. */
+export interface CopyRecord {
+  sourceIdentity: string;
+  sourceName: string;
+  modelHash: string;
+  copiedAt: string;
+  toolVersion: string;
+  mode: 'full' | 'incremental';
+  /** rows per data table ('schema.table') */
+  tables: Record<string, number>;
+}
+
+/**
+ * The source's identity, read in its snapshot transaction: the cluster's system identifier when the role may read
+ * it (pg_control_system), else the host and port of its URL (`address`, credentials never included), and the
+ * database's OID and name (a database dropped and created again under the same name is another source).
+ */
+export async function readSourceIdentity(tx: postgres.TransactionSql, address: string): Promise<SourceIdentity> {
+  const [row] = await tx.unsafe<{ sysid: string | null; oid: string; name: string }[]>(`
+    SELECT CASE WHEN pg_catalog.has_function_privilege('pg_catalog.pg_control_system()', 'EXECUTE')
+             THEN (SELECT system_identifier::text FROM pg_catalog.pg_control_system()) END AS sysid,
+           d.oid::text AS oid, d.datname AS name
+    FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`);
+  const where = row!.sysid ? `sysid:${row!.sysid}` : `addr:${address}`;
+  return { key: `${where}/${row!.oid}/${row!.name}`, systemIdentifier: row!.sysid, databaseOid: row!.oid, databaseName: row!.name };
+}
+
+/** The host(s) and port of a postgres URL, without user, password or parameters. */
+export function sourceAddress(url: string): string {
+  const rest = url.replace(/^[a-z]+:\/\//i, '');
+  const hostPart = rest.replace(/^[^@/]*@/, '').split(/[/?]/)[0] ?? '';
+  return hostPart.includes(':') ? hostPart : `${hostPart}:5432`;
+}
+
+/**
+ * A stable hash of a schema model: the same objects give the same hash whatever order their fields were read in;
+ * what changes with the data alone (table sizes) is left out.
+ */
+export function schemaModelHash(model: SchemaModel): string {
+  const canonical = (value: unknown): unknown => {
+    if (Array.isArray(value)) return value.map(canonical);
+    if (value && typeof value === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const key of Object.keys(value).sort()) {
+        if (key === 'estimatedBytes') continue;
+        const v = (value as Record<string, unknown>)[key];
+        if (v !== undefined) out[key] = canonical(v);
+      }
+      return out;
+    }
+    return value;
+  };
+  return createHash('sha256').update(JSON.stringify(canonical(model))).digest('hex');
+}
+
+/** The target's record, or null when it has none (never synced by this tool, or by a version before records). */
+export async function readCopyRecord(session: postgres.Sql | postgres.TransactionSql): Promise<CopyRecord | null> {
+  const [exists] = await session.unsafe<{ ok: boolean }[]>(`SELECT pg_catalog.to_regclass('${RECORD_TABLE}') IS NOT NULL AS ok`);
+  if (!exists?.ok) return null;
+  const [row] = await session.unsafe<{ source_identity: string; source_name: string; model_hash: string; copied_at: string; tool_version: string; mode: string; tables: string }[]>(
+    `SELECT source_identity, source_name, model_hash, copied_at::text AS copied_at, tool_version, mode, tables::text AS tables FROM ${RECORD_TABLE} ORDER BY copied_at DESC LIMIT 1`,
+  );
+  if (!row) return null;
+  return {
+    sourceIdentity: row.source_identity, sourceName: row.source_name, modelHash: row.model_hash, copiedAt: row.copied_at,
+    toolVersion: row.tool_version, mode: row.mode === 'incremental' ? 'incremental' : 'full', tables: JSON.parse(row.tables) as Record<string, number>,
+  };
+}
+
+/**
+ * Writes the record in the target's importing transaction (committed with the copy), in a savepoint: a role that
+ * may not create the schema only loses the next sync's chance to be incremental, never this sync. Returns whether
+ * it was written.
+ */
+export async function writeCopyRecord(tx: postgres.TransactionSql, record: Omit<CopyRecord, 'copiedAt' | 'toolVersion'>): Promise<boolean> {
+  try {
+    await tx.savepoint(async (sp) => {
+      await sp.unsafe(`CREATE SCHEMA IF NOT EXISTS ${META_SCHEMA}`);
+      await sp.unsafe(`CREATE TABLE IF NOT EXISTS ${RECORD_TABLE} (
+        source_identity text NOT NULL, source_name text NOT NULL, model_hash text NOT NULL, copied_at timestamptz NOT NULL,
+        tool_version text NOT NULL, mode text NOT NULL, tables jsonb NOT NULL)`);
+      await sp.unsafe(`DELETE FROM ${RECORD_TABLE}`);
+      await sp.unsafe(`INSERT INTO ${RECORD_TABLE} VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, $5, $6::text::jsonb)`, [
+        record.sourceIdentity, record.sourceName, record.modelHash, TOOL_VERSION, record.mode, JSON.stringify(record.tables),
+      ]);
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
