@@ -4,6 +4,7 @@ import { importBenchCommand, importHelp } from './import-bench.js';
 import { introspectBenchCommand, introspectHelp } from './introspect-bench.js';
 import { progressBenchCommand, progressHelp } from './progress-bench.js';
 import { reindexBenchCommand, reindexHelp } from './reindex-bench.js';
+import { resyncBenchCommand, resyncHelp } from './resync-bench.js';
 import { syncBenchCommand, syncHelp } from './sync-bench.js';
 import { wanBenchCommand, wanHelp } from './wan-bench.js';
 
@@ -15,6 +16,7 @@ const commands: Record<string, Command> = {
   import: { run: importBenchCommand, help: importHelp, summary: 'mbsync import vs psql restoring the same dump file' },
   sync: { run: syncBenchCommand, help: syncHelp, summary: 'mbsync sync vs pg_dump | psql and pgcopydb clone into fresh databases, per shape' },
   wan: { run: wanBenchCommand, help: wanHelp, summary: 'the same, the source behind a WAN link (delay, shared cap): wall, bytes on the wire' },
+  resync: { run: resyncBenchCommand, help: resyncHelp, summary: 'incremental re-sync (nothing changed, 1 % changed) against a full copy, optionally over a WAN link' },
   progress: { run: progressBenchCommand, help: progressHelp, summary: 'what progress reporting costs: export and sync with it off and on' },
   introspect: { run: introspectBenchCommand, help: introspectHelp, summary: 'introspect() on a database of many tables' },
   reindex: { run: reindexBenchCommand, help: reindexHelp, summary: 'reindex parts into the Typesense test server: documents/s, peak RSS' },

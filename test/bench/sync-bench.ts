@@ -265,12 +265,13 @@ function failureReason(m: Measurement): string {
 }
 
 /** count(*) of every ordinary table outside the system schemas, keyed by schema.table. */
+/** count(*) of every table but the system's and mbsync's own record of the copy (mbsync_meta). */
 export async function countRows(url: string): Promise<Map<string, number>> {
   const sql = postgres(url, { max: 1, onnotice: () => {} });
   try {
     const tables = await sql<{ name: string }[]>`
       SELECT format('%I.%I', n.nspname, c.relname) AS name FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
-      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema') AND n.nspname NOT LIKE 'pg\_%' ORDER BY 1`;
+      WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema', 'mbsync_meta') AND n.nspname NOT LIKE 'pg\_%' ORDER BY 1`;
     const counts = new Map<string, number>();
     for (const t of tables) {
       const [row] = await sql.unsafe<{ n: string }[]>(`SELECT count(*)::text AS n FROM ${t.name}`);

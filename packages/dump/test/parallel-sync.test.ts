@@ -173,23 +173,51 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     assert.deepEqual(await stagingSchemas(target), []);
   });
 
-  test('a regclass column (values resolved by name as they load): the replace is built in one transaction; identical copy', async () => {
+  test('a regclass column (values resolved by name as they load): that table is loaded after the swap, the rest staged; identical copy', async () => {
     const source = await fresh('par_reg_src');
     psqlText(source.url, `
       CREATE TABLE public.words (id int PRIMARY KEY, v text);
-      CREATE TABLE public.named (id int PRIMARY KEY, t regclass, f regproc[]);
+      CREATE TABLE public.named (id int PRIMARY KEY, t regclass, f regproc[], word_id int REFERENCES public.words (id));
+      CREATE TABLE public.uses (id int PRIMARY KEY, named_id int REFERENCES public.named (id));
+      CREATE FUNCTION public.refuse() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'trigger fired on %', TG_TABLE_NAME; END $$;
+      CREATE TRIGGER named_refuse BEFORE INSERT ON public.named FOR EACH ROW EXECUTE FUNCTION public.refuse();
       INSERT INTO public.words SELECT g, 'w' || g FROM generate_series(1, 20) g;
-      INSERT INTO public.named VALUES (1, 'public.words', ARRAY['pg_catalog.now']::regproc[]);`);
+      ALTER TABLE public.named DISABLE TRIGGER named_refuse;
+      INSERT INTO public.named VALUES (1, 'public.words', ARRAY['pg_catalog.now']::regproc[], 3), (2, 'public.uses', NULL, NULL);
+      ALTER TABLE public.named ENABLE TRIGGER named_refuse;
+      INSERT INTO public.uses SELECT g, 1 + g % 2 FROM generate_series(1, 10) g;`);
     const target = await fresh('par_reg_dst');
     // the target's own public.words: a value loaded beside it would name it, and be left dangling by the swap
     psqlText(target.url, `CREATE TABLE public.words (id int); INSERT INTO public.words VALUES (1);`);
-    // the job's logger hears of the fallback
+    const result = await parallelSync(source, target, { jobs: 2 });
+    assert.equal(result.fallback, undefined);
+    assert.deepEqual(Object.keys(result.notStaged), ['public.named']);
+    assert.match(result.notStaged['public.named']!, /reg\* type/);
+    assert.deepEqual(result.staged.sort(), ['public.uses', 'public.words']);
+    assert.deepEqual(result.verified, { tables: 3, rows: 32 });
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    const [row] = await target.sql<[{ ok: boolean; enabled: string }]>`
+      SELECT t = 'public.words'::regclass AS ok, (SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'named_refuse') AS enabled FROM public.named WHERE id = 1`;
+    assert.deepEqual(row, { ok: true, enabled: 'O' });
+    assert.deepEqual(await stagingSchemas(target), []);
+  });
+
+  test('a regclass column in a partition: the replace is built in one transaction (the job\'s logger hears why); identical copy', async () => {
+    const source = await fresh('par_regp_src');
+    psqlText(source.url, `
+      CREATE TABLE public.words (id int PRIMARY KEY, v text);
+      CREATE TABLE public.named (id int, t regclass) PARTITION BY RANGE (id);
+      CREATE TABLE public.named_1 PARTITION OF public.named FOR VALUES FROM (0) TO (100);
+      INSERT INTO public.words SELECT g, 'w' || g FROM generate_series(1, 20) g;
+      INSERT INTO public.named VALUES (1, 'public.words');`);
+    const target = await fresh('par_regp_dst');
+    psqlText(target.url, `CREATE TABLE public.words (id int); INSERT INTO public.words VALUES (1);`);
     const warnings: { details: Record<string, unknown>; message: string }[] = [];
     const result = await parallelSync(source, target, { logger: { warn: (details, message) => void warnings.push({ details, message }) } });
-    assert.match(result.fallback ?? '', /public\.named\.t is of type regclass/);
+    assert.match(result.fallback ?? '', /public\.named_1\.t is of type regclass/);
     assert.equal(warnings.length, 1);
     assert.match(warnings[0]!.message, /final transaction/);
-    assert.match(String(warnings[0]!.details.reason), /public\.named\.t is of type regclass/);
+    assert.match(String(warnings[0]!.details.reason), /public\.named_1\.t is of type regclass/);
     assert.deepEqual(await stateOf(target), await stateOf(source));
     const [row] = await target.sql<[{ ok: boolean }]>`SELECT t = 'public.words'::regclass AS ok FROM public.named`;
     assert.equal(row.ok, true);

@@ -148,8 +148,10 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       schema: model,
       tables: result.tables,
       import: { ...result.import, durationMs: Date.now() - started },
-      staged: result.fallback ? [] : plain.dataTables.map((t) => `${t.schema}.${t.name}`),
-      notStaged: result.fallback ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!])) : {},
+      staged: result.fallback ? [] : plain.dataTables.map((t) => `${t.schema}.${t.name}`).filter((key) => !result.late.includes(key)),
+      notStaged: result.fallback
+        ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!]))
+        : Object.fromEntries(result.late.map((key) => [key, 'a column of a reg* type: its values name objects, so it is loaded after the swap, in the final transaction'])),
       ...(result.fallback ? { fallback: result.fallback } : {}),
       verified: result.verified,
       timings: result.timings,
@@ -277,7 +279,7 @@ class Run {
   }
 
   async importInto(coord: postgres.TransactionSql, snapshotId: string, onStages: (names: string[]) => void): Promise<{
-    tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; fallback: string | null; verified: { tables: number; rows: number }; timings: ParallelSyncResult['timings'];
+    tables: TableStats[]; import: Omit<ImportResult, 'durationMs'>; fallback: string | null; verified: { tables: number; rows: number }; timings: ParallelSyncResult['timings']; late: string[];
   }> {
     const { options } = this;
     const started = performance.now();
@@ -313,7 +315,7 @@ class Run {
     if (plan && fallback === null) {
       try {
         const swapped = await this.#swap(tx, plan);
-        return { ...swapped, fallback: null, timings: timings() };
+        return { ...swapped, fallback: null, timings: timings(), late: plan.late };
       } catch (error) {
         const failure = buildFailure(error);
         if (!failure) throw error;
@@ -323,7 +325,7 @@ class Run {
     this.#restartProgress(fallback ?? 'no parallel plan');
     options.logger?.warn({ reason: fallback ?? 'no parallel plan' }, 'parallel build not possible: building the replacement in the final transaction, over one connection');
     const built = await this.#inOneTransaction(tx, coord, plan);
-    return { ...built, fallback, timings: timings() };
+    return { ...built, fallback, timings: timings(), late: [] };
   }
 
   /**
@@ -540,7 +542,7 @@ class Run {
     if (wrong.length > 0) {
       throw new DumpError('DUMP_VERIFY_FAILED', `row counts in "${this.options.targetName}" differ from the source, nothing was committed: ${wrong.slice(0, 5).join('; ')}`, { details: { mismatches: wrong } });
     }
-    return { tables: this.plain.dataTables.length, rows: total };
+    return { tables: this.plain.dataTables.length - plan.late.length, rows: total };
   }
 
   /**
@@ -571,10 +573,12 @@ class Run {
         this.meter.update({ message: 'large objects' }, true);
         await copyLargeObjects(this.coordinator!, (statement) => this.#runOn(sp, statement, this.signal), { owners: options.owners, privileges: options.privileges, signal: this.signal });
       }
+      const late = await this.#loadLate(sp, plan);
       const platform = await this.#loadPlatform(sp);
       for (const statement of plan.deferred) await this.#runOn(sp, statement, this.signal);
       for (const statement of plan.refresh) await this.#runOn(sp, statement, this.signal);
       for (const statement of this.plain.databaseWide) await this.#runOn(sp, statement, this.signal);
+      await late?.finish();
       await platform?.finish();
       dependents = await completeReplace(sp, replacing);
       this.meter.update({ message: 'checking the catalog' }, true);
@@ -582,11 +586,32 @@ class Run {
     });
     const tables = this.plain.dataTables.map((t) => this.stats.get(`${t.schema}.${t.name}`)!);
     this.meter.update({ message: 'committing', bytesDone: this.meter.state.bytesTotal, tablesDone: tables.length }, true);
-    return { tables, verified, import: this.#result(tables, plan.prep.length + plan.finishing.length, dependents) };
+    // the late tables' rows were checked as they loaded (copyInto)
+    const lateRows = plan.late.reduce((n, key) => n + (this.stats.get(key)?.rows ?? 0), 0);
+    return {
+      tables, verified: { tables: verified.tables + plan.late.length, rows: verified.rows + lateRows },
+      import: this.#result(tables, plan.prep.length + plan.finishing.length, dependents),
+    };
   }
 
   #replaceOptions() {
     return { owners: this.options.owners, privileges: this.options.privileges, acceptDependentLoss: this.options.acceptDependentLoss === true, model: this.built };
+  }
+
+  /**
+   * The tables whose reg* columns must be loaded once the new schemas have their names (ShadowPlan.late): built empty
+   * beside the others, now truncated with their triggers off and the keys on them dropped, loaded from the snapshot;
+   * `finish` puts triggers and keys back. (The keys into them were deferred: they are added after the rows.)
+   */
+  async #loadLate(tx: postgres.TransactionSql, plan: ShadowPlan): Promise<DataOnlyPlan | null> {
+    if (plan.late.length === 0) return null;
+    this.meter.update({ message: `loading ${plan.late.join(', ')} (values that name objects) after the swap` }, true);
+    const late = new Set(plan.late);
+    const tables = this.plain.dataTables.filter((d) => late.has(`${d.schema}.${d.name}`));
+    const data = await createDataOnlyPlan(tx, tables);
+    await data.prepare();
+    for (const t of tables) await this.#copyInto(tx, t);
+    return data;
   }
 
   /**

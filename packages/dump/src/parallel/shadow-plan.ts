@@ -60,6 +60,11 @@ export interface ShadowPlan {
   relocate: { extension: string; schema: string }[];
   /** foreign keys into tables the final transaction reloads, real names: after those tables' rows */
   deferred: string[];
+  /**
+   * 'schema.table' of the tables built empty beside the others and loaded in the final transaction, after the swap:
+   * their reg* columns' values are looked up by name as they load, and must name the new objects
+   */
+  late: string[];
 }
 
 export interface ShadowPlanOptions {
@@ -180,16 +185,22 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const byKey = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
   const { enums, domains, ranges } = userTypesOf(model);
-  // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects
+  // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects.
+  // Such a table is built beside the others, empty, and loaded after the swap, in the final transaction (`late`),
+  // where the names it holds resolve to the new objects (Supabase's realtime.subscription has one)
+  const late = new Set<string>();
   for (const t of loaded) {
     const column = t.columns.find((c) => NAME_TYPE.test(c.type) || NAME_TYPE.test(domains.get(c.type) ?? ''));
-    if (column) return { fallback: `column ${t.schema}.${t.name}.${column.name} is of type ${column.type}, whose values name objects` };
+    if (!column) continue;
+    if (t.partitionOf) return { fallback: `column ${t.schema}.${t.name}.${column.name} is of type ${column.type}, whose values name objects, in a partition` };
+    late.add(`${t.schema}.${t.name}`);
   }
+  const deferTo = new Set([...(options.deferForeignKeysTo ?? []), ...late]);
 
   const loadVia = loadThroughRoot(model);
   const built = new Map<string, BuiltParts>();
   const tables: ShadowTable[] = [];
-  for (const t of loaded) {
+  for (const t of loaded.filter((l) => !late.has(`${l.schema}.${l.name}`))) {
     const shadowTable = tableShadow(t, byKey, loadVia, { enums, domains, ranges }, options, shadows, rewrite);
     tables.push(shadowTable.table);
     built.set(shadowTable.table.key, shadowTable.built);
@@ -198,7 +209,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const deferred: string[] = [];
   for (const t of model.tables) {
     for (const c of t.constraints) {
-      if (c.type !== 'foreign key' || c.cloned || !c.references || !options.deferForeignKeysTo?.has(`${c.references.schema}.${c.references.name}`)) continue;
+      if (c.type !== 'foreign key' || c.cloned || !c.references || !deferTo.has(`${c.references.schema}.${c.references.name}`)) continue;
       const key = `${t.schema}.${t.name}`;
       const parts = built.get(key) ?? { builtConstraints: new Set<string>(), builtIndexes: new Set<string>() };
       (parts.builtConstraints as Set<string>).add(c.name);
@@ -224,6 +235,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
     refresh: rendered.refreshMaterializedViews,
     relocate,
     deferred,
+    late: [...late],
   };
 }
 
