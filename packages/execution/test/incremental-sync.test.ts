@@ -141,7 +141,7 @@ describe('incremental sync: only the differing key ranges move, and the target e
   });
 
   test('a failure while patching rolls back: the target is unchanged', async () => {
-    change(source, `UPDATE public.parents SET name = 'cancelled edit' WHERE id % 1000 = 1;`);
+    change(source, `UPDATE public.parents SET name = 'cancelled edit' WHERE id BETWEEN 1001 AND 1050;`);
     const before = await stateOf(target);
     const controller = new AbortController();
     await assert.rejects(
@@ -152,6 +152,15 @@ describe('incremental sync: only the differing key ranges move, and the target e
     const result = await sync();
     assert.equal(result.incremental.mode, 'incremental', result.incremental.reason);
     await assertIdentical();
+  });
+
+  test('changes spread all over a table: a full copy instead of a patch, with the reason; identical', async () => {
+    change(source, `UPDATE public.parents SET price = price + 2 WHERE id % 4 = 0;`);
+    const result = await sync({ jobs: 2 });
+    assert.equal(result.incremental.mode, 'full');
+    assert.match(result.incremental.reason ?? '', /key ranges holding \d+ of \d+ rows: a full copy is faster/);
+    await assertIdentical();
+    assert.equal((await sync()).incremental.mode, 'incremental');
   });
 
   test('the source schema changed: full copy, with the reason', async () => {

@@ -158,9 +158,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const stop = new JobStop(input.signal);
-  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
-  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
+  const { sourceSql, targetSql, backupSql, endPools } = openSyncPools(input);
   let backup: BackupInfo | null = null;
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
   try {
@@ -220,7 +218,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
     throw stop.explain(error);
   } finally {
     stop.dispose();
-    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+    await endPools();
   }
 }
 
@@ -274,6 +272,19 @@ async function inTarget<T>(sql: postgres.Sql, input: SyncJobInput, signal: Abort
   return withTargetSession(sql, { targetName: input.target.name, lockWaitMs: input.config.targetLockWaitMs, signal }, run);
 }
 
+/** A sync's pools: the source's (the export), the target's (the import) and, unless noBackup, the backup's. */
+function openSyncPools(input: SyncJobInput): { sourceSql: postgres.Sql; targetSql: postgres.Sql; backupSql: postgres.Sql | null; endPools(): Promise<void> } {
+  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
+  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
+  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
+  return {
+    sourceSql, targetSql, backupSql,
+    endPools: async () => {
+      await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+    },
+  };
+}
+
 /** Runs `then` with a short-lived connection to the target. */
 async function withTarget<T>(input: SyncJobInput, then: (sql: postgres.Sql) => Promise<T>): Promise<T> {
   const sql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync', scope: input.scope });
@@ -314,9 +325,7 @@ type Specs = readonly CollectionSpec[] | null;
 async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number, specs: Specs): Promise<FullCopyResult> {
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
-  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
-  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
+  const { sourceSql, targetSql, backupSql, endPools } = openSyncPools(input);
   let model: SchemaModel | null = null;
   let schemas: string[] = [];
   let backup: BackupInfo | null = null;
@@ -396,7 +405,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     throw stop.explain(error);
   } finally {
     stop.dispose();
-    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+    await endPools();
   }
 }
 
@@ -436,9 +445,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
   const report = phaseReporter(input.onProgress, phases);
   const started = Date.now();
   const stop = new JobStop(input.signal);
-  const sourceSql = openDatabase(input.source, { role: 'source', applicationName: 'mbsync sync export', scope: input.scope });
-  const targetSql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync sync import', scope: input.scope });
-  const backupSql = input.noBackup ? null : openDatabase(input.target, { role: 'target', applicationName: 'mbsync backup', scope: input.scope });
+  const { sourceSql, targetSql, backupSql, endPools } = openSyncPools(input);
   const pipe = new PassThrough({ highWaterMark: 4 << 20 });
   // the importer reads its errors through iteration; a failure before it starts must not go unhandled
   pipe.on('error', () => {});
@@ -533,6 +540,6 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
     throw stop.explain(error);
   } finally {
     stop.dispose();
-    await Promise.all([sourceSql.end({ timeout: 1 }), targetSql.end({ timeout: 1 }), backupSql?.end({ timeout: 1 })]);
+    await endPools();
   }
 }
