@@ -37,6 +37,13 @@ export interface IncrementalSyncOptions {
   lockTimeoutMs?: number | undefined;
   /** runs once the tables are locked and compared, before the first write (the runner's backup) */
   beforeWrite?: () => Promise<void>;
+  /** what reads the target's rows around the patch (the search index's by-id update), in the target's transaction */
+  documents?: {
+    /** after beforeWrite, before the first patch statement, when something will be written: the relations it writes */
+    beforePatch(tx: postgres.TransactionSql, written: string[]): Promise<void>;
+    /** after the verify, before the runner commits */
+    afterVerify(tx: postgres.TransactionSql): Promise<void>;
+  } | undefined;
   signal?: AbortSignal | undefined;
   onStep?: (phase: 'export' | 'import' | 'verify', message: string) => void;
   /** rows per range below which a differing range is copied rather than split (default 256: with 1 % of rows changed
@@ -453,6 +460,8 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
 
   await options.beforeWrite?.();
   throwIfAborted(signal);
+  const written = units.filter((u, i) => leaves.has(i) || (u.matview && (leaves.size > 0 || matviewsDiffer))).map((u) => u.relation);
+  if (written.length > 0) await options.documents?.beforePatch(dst, written);
 
   // the patch: no user trigger, rule or foreign key action fires, no foreign key re-checks a table
   const patchedUnits = [...leaves.keys()].map((i) => units[i]!);
@@ -525,6 +534,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   }
   step('verify', 'checking the catalog');
   await verifySchemaModel(dst, model, schemasOfModel(model), options.targetName, { owners: options.owners, privileges: options.privileges });
+  await options.documents?.afterVerify(dst);
 
   // rows per relation as the copy holds them (a tree loaded through its root: at the root)
   result.rows = units.flatMap((u, i) => (u.matview ? [] : [{ schema: u.schema, name: u.name, rows: sourceWhole.get(i)!.n }]));
