@@ -19,6 +19,8 @@ export interface DocumentUpdateOptions {
   importTimeoutMs?: number;
   signal?: AbortSignal | undefined;
   logger?: ReindexLogger | undefined;
+  /** a message per request batch and per retry (a job riding out a 503 storm is busy, not stalled) */
+  onProgress?: ((message: string) => void) | undefined;
 }
 
 /** What a by-id update did to one collection. */
@@ -56,6 +58,7 @@ export async function updateCollectionDocuments(options: DocumentUpdateOptions):
     onRetry: (event: RetryEvent) => {
       retries++;
       logger?.warn({ ...event }, `retrying: ${event.what}`);
+      options.onProgress?.(`retrying ${event.what} (attempt ${event.attempt + 1}): ${event.error}`);
     },
   });
   throwIfCancelled(signal);
@@ -76,6 +79,7 @@ export async function updateCollectionDocuments(options: DocumentUpdateOptions):
     throwIfCancelled(signal);
     const lines = update.upserts.slice(i, i + batchSize);
     const { results } = await server.importLines(update.collection, lines, undefined, 'upsert');
+    options.onProgress?.(`${update.name}: ${Math.min(i + batchSize, update.upserts.length)} of ${update.upserts.length} documents upserted`);
     const failed = results.map((r, j) => ({ r, line: lines[j]! })).filter(({ r }) => !r.success);
     if (failed.length > 0) {
       const sample = failed.slice(0, 5).map(({ r, line }) => `id ${idOf(line)}: ${r.error ?? 'import failed'}`).join('; ');

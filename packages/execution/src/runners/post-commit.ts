@@ -103,16 +103,25 @@ export async function updateSearchAfterCommit(input: ReindexAfterCommitInput & {
   const { updateCollectionDocuments, openTypesense } = await import('@mbsync/search-index');
   const done: CollectionOutcome[] = [];
   const rebuild = new Map<string, string>();
-  for (const change of input.changes) if (change.mode === 'rebuild') rebuild.set(change.name, change.reason);
+  for (const change of input.changes) {
+    if (change.mode !== 'rebuild') continue;
+    rebuild.set(change.name, change.reason);
+    input.logger?.info({ collection: change.name, reason: change.reason }, 'the collection is rebuilt, not updated by id');
+  }
   const updates = input.changes.filter((c) => c.mode === 'update');
-  if (updates.length > 0 && input.target.typesense?.url && input.target.typesense.apiKey) {
+  // (without a URL and key the rebuild below says what is missing, as a reindex does)
+  if (!input.target.typesense?.url || !input.target.typesense.apiKey) for (const update of updates.splice(0)) rebuild.set(update.name, 'Typesense is not configured');
+  if (updates.length > 0) {
     const sql = openDatabase(input.target, { role: 'target', applicationName: 'mbsync search update', scope: input.scope });
-    const typesense = openTypesense(input.target.typesense);
+    const typesense = openTypesense(input.target.typesense!);
     try {
       for (const update of updates) {
         input.onProgress?.(phaseEvent('reindex', input.phases, `${update.name}: updating ${update.upserts.length} and deleting ${update.deletes.length} documents by id`));
         try {
-          const result = await updateCollectionDocuments({ sql, client: typesense.client, update, retry: { maxElapsedMs: input.config.typesenseRetryMs }, signal: input.signal, logger: input.logger });
+          const result = await updateCollectionDocuments({
+            sql, client: typesense.client, update, retry: { maxElapsedMs: input.config.typesenseRetryMs }, signal: input.signal, logger: input.logger,
+            onProgress: (message) => input.onProgress?.(phaseEvent('reindex', input.phases, message)),
+          });
           done.push({ name: result.name, mode: 'updated', upserted: result.upserted, deleted: result.deleted, documents: result.documents });
         } catch (error) {
           if (input.signal?.aborted) break;
