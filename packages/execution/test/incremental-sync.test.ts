@@ -40,7 +40,7 @@ async function stateOf(db: TestDatabase) {
   return { schema: pgDumpSchema(db.url), data: await snapshotDatabase(db.sql) };
 }
 
-describe('incremental sync: only the differing key ranges move, and the target ends identical', { timeout: 900_000 }, () => {
+describe('incremental sync: only the differing rows move, and the target ends identical', { timeout: 900_000 }, () => {
   let dir: string;
   let config: CoreConfig;
   let source: TestDatabase;
@@ -88,7 +88,7 @@ describe('incremental sync: only the differing key ranges move, and the target e
     await assertIdentical();
   });
 
-  test('about 1 % changed on the source: incremental, the changed ranges patched, the table without a key copied whole', async (t) => {
+  test('about 1 % changed on the source: incremental, the changed rows patched, the table without a key copied whole', async (t) => {
     change(source, `
       UPDATE public.parents SET name = name || ' (renamed)', price = price + 1 WHERE id BETWEEN 20001 AND 20300 OR id IN (3, 12345, 33333, 47000);
       DELETE FROM public.parents WHERE id BETWEEN 30001 AND 30040;
@@ -154,11 +154,32 @@ describe('incremental sync: only the differing key ranges move, and the target e
     await assertIdentical();
   });
 
-  test('changes spread all over a table: a full copy instead of a patch, with the reason; identical', async () => {
-    change(source, `UPDATE public.parents SET price = price + 2 WHERE id % 4 = 0;`);
+  test('1 % of rows changed at random: only those rows move, found by key buckets; identical', async () => {
+    change(source, `UPDATE public.parents SET price = price + 3 WHERE id % 97 = 0;
+      UPDATE public.children SET note = note || '!' WHERE (parent_id * 7 + seq) % 89 = 0;`);
+    const result = await sync({ jobs: 2 });
+    const inc = result.incremental;
+    assert.equal(inc.mode, 'incremental', inc.reason);
+    const [counts] = await source.sql<{ parents: number; children: number }[]>`
+      SELECT (SELECT count(*)::int FROM public.parents WHERE id % 97 = 0) AS parents, (SELECT count(*)::int FROM public.children WHERE (parent_id * 7 + seq) % 89 = 0) AS children`;
+    const patched = new Map(inc.tables.patched.map((p) => [p.table, p]));
+    // about 1 % of each table changed, spread over all of it: exactly those rows are replaced, nothing else moves
+    const parents = patched.get('public.parents');
+    assert.deepEqual({ deleted: parents?.rowsDeleted, inserted: parents?.rowsInserted }, { deleted: counts!.parents, inserted: counts!.parents });
+    // ~3,100 buckets of 16 rows: most changed rows fall in a bucket of their own
+    assert.ok(parents!.buckets > counts!.parents / 2 && parents!.buckets <= counts!.parents, JSON.stringify(parents));
+    const children = patched.get('public.children');
+    assert.deepEqual({ deleted: children?.rowsDeleted, inserted: children?.rowsInserted }, { deleted: counts!.children, inserted: counts!.children });
+    assert.deepEqual(inc.tables.copied, []);
+    assert.ok(inc.bytesFromSource * 20 < fullBytes, `moved ${inc.bytesFromSource} bytes, the full copy ${fullBytes}`);
+    await assertIdentical();
+  });
+
+  test('changes over much of the data: a full copy instead of a patch, with the reason; identical', async () => {
+    change(source, `UPDATE public.parents SET price = price + 2 WHERE id % 2 = 0;`);
     const result = await sync({ jobs: 2 });
     assert.equal(result.incremental.mode, 'full');
-    assert.match(result.incremental.reason ?? '', /key ranges holding \d+ of \d+ rows: a full copy is faster/);
+    assert.match(result.incremental.reason ?? '', /\d+ of the source's \d+ rows differ from the target's: a full copy is faster/);
     await assertIdentical();
     assert.equal((await sync()).incremental.mode, 'incremental');
   });

@@ -107,7 +107,7 @@ function copySummary(incremental: Awaited<ReturnType<typeof runSync>>['increment
     copy: 'incremental',
     compared: t.compared.length,
     skipped: t.skipped.length,
-    patched: t.patched.length ? t.patched.map((p) => `${p.table}(${p.ranges} ranges, -${p.rowsDeleted}/+${p.rowsInserted} rows)`).join(',') : 0,
+    patched: t.patched.length ? t.patched.map((p) => `${p.table}(${p.buckets} buckets, -${p.rowsDeleted}/+${p.rowsInserted} rows)`).join(',') : 0,
     copiedWhole: t.copied.length ? t.copied.join(',') : 0,
     bytesFromSource: incremental.bytesFromSource,
   };

@@ -83,8 +83,8 @@ export const IncrementalSummary = Type.Object({
     compared: Type.Array(Type.String()),
     /** equal on both sides, not written */
     skipped: Type.Array(Type.String()),
-    /** differing key ranges replaced */
-    patched: Type.Array(Type.Object({ table: Type.String(), ranges: Type.Integer(), rowsDeleted: Type.Integer(), rowsInserted: Type.Integer() })),
+    /** differing rows replaced by key (`buckets`: key buckets whose checksums differed) */
+    patched: Type.Array(Type.Object({ table: Type.String(), buckets: Type.Integer(), rowsDeleted: Type.Integer(), rowsInserted: Type.Integer() })),
     /** copied whole (every table of a full copy) */
     copied: Type.Array(Type.String()),
   }),
