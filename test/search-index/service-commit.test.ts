@@ -99,7 +99,8 @@ describe('writes and their search index, over HTTP', { ...localOnly, timeout: 30
     const before = await aliases();
     // the first collection's import is slow: the job sits in its reindex, after the commit
     server.faults.inject({ kind: 'latency', ms: 3000, count: 1, match: { method: 'POST', pathPrefix: '/collections/components_' } });
-    const id = (await services.request('POST', '/api/sync/sync', { from: 'source', to: 'local' })).json.id as string;
+    // a full copy: a re-sync of unchanged data would update the collections by id (none changed) instead of rebuilding
+    const id = (await services.request('POST', '/api/sync/sync', { from: 'source', to: 'local', full: true })).json.id as string;
     const committed = await services.waitForJob(id, (v) => v.targetWritten === true || v.state !== 'waiting' && v.state !== 'active', 60_000);
     assert.equal(committed.state, 'active', JSON.stringify(committed));
     const cancel = await services.request('DELETE', `/api/jobs/${id}`);

@@ -121,6 +121,7 @@ export const ERROR_TABLE: Readonly<Record<string, ErrorRule>> = Object.freeze(({
   SEARCH_INDEX_REQUEST_REJECTED: rule(502, 'the search server refused a request'),
   SEARCH_INDEX_INVALID_RESPONSE: rule(502, 'the search server answered something unexpected'),
   SEARCH_INDEX_SWAP_FAILED: rule(502, 'the search alias could not be switched to the new collection'),
+  SEARCH_INDEX_UPDATE_REFUSED: rule(502, 'the search collection could not be updated by id'),
   SEARCH_INDEX_UNAVAILABLE: rule(503, 'the search server is not reachable; try again later'),
 }) satisfies Record<ApiErrorCode | KnownErrorCode, ErrorRule>);
 

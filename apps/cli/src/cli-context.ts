@@ -1,4 +1,4 @@
-import type { DatabaseScope } from '@mbsync/execution';
+import type { CollectionOutcome, DatabaseScope, ReindexOutcome } from '@mbsync/execution';
 import { configInvalid, type CoreConfig, describeEnvironment, describeUrlSafely, type Environment, getEnvironment, isDatabaseUrl } from '@mbsync/jobs';
 import type { CliSettings } from './settings.js';
 
@@ -22,16 +22,25 @@ export function commandConfig(context: CliContext): Readonly<CoreConfig> {
 }
 
 /** What a write prints after its figures: the database it created, the search index it left stale. */
-export function writeNotes(result: { createdDatabase: string | null; reindex: { status: string; collections: string[]; documents: number; error?: { code: string; message: string } } | null }, target: string): Record<string, unknown> {
+export function writeNotes(result: { createdDatabase: string | null; reindex: Pick<ReindexOutcome, 'status' | 'collections' | 'documents' | 'error' | 'byCollection'> | null }, target: string): Record<string, unknown> {
   const notes: Record<string, unknown> = {};
   if (result.createdDatabase) notes.createdDatabase = result.createdDatabase;
-  if (result.reindex?.status === 'completed') Object.assign(notes, { reindexed: result.reindex.collections.join(','), documents: result.reindex.documents });
+  if (result.reindex?.status === 'completed') {
+    Object.assign(notes, { reindexed: result.reindex.collections.join(','), documents: result.reindex.documents });
+    // after an incremental sync: which collections were updated in place by id, which rebuilt
+    if (result.reindex.byCollection?.some((c) => c.mode === 'updated')) notes.search = result.reindex.byCollection.map(describeCollection).join(',');
+  }
   else if (result.reindex) {
     notes.reindex = result.reindex.status;
     // the data is in: the command succeeds, and says plainly what is left to do
     process.stderr.write(`mbsync: warning: the data of ${target} was written, but its search index was not rebuilt (${result.reindex.error ? `${result.reindex.error.code}: ${result.reindex.error.message}` : result.reindex.status}); run: pnpm mbsync reindex --from ${target}\n`);
   }
   return notes;
+}
+
+/** `components updated(+2/-1)`, `parts rebuilt`. */
+function describeCollection(c: CollectionOutcome): string {
+  return c.mode === 'updated' ? `${c.name} updated(+${c.upserted}/-${c.deleted})` : `${c.name} rebuilt`;
 }
 
 /** `--from`/`--to` take an environment name or a postgres:// URL (CLI only: the API accepts names only). */

@@ -51,7 +51,10 @@ function writeOutcome(result: Pick<ImportJobResult, 'reindex' | 'createdDatabase
 
 function reindexSummary(outcome: ReindexOutcome | null): ReindexJobSummary {
   if (!outcome) return null;
-  return { status: outcome.status, collections: outcome.collections, documents: outcome.documents, ...(outcome.error ? { error: outcome.error } : {}), followUpJobId: null };
+  return {
+    status: outcome.status, collections: outcome.collections, documents: outcome.documents, ...(outcome.error ? { error: outcome.error } : {}),
+    ...(outcome.byCollection ? { byCollection: outcome.byCollection } : {}), followUpJobId: null,
+  };
 }
 
 /** An import or a restore: the payload's options with the job's context (settings, signal, hooks, logger). */

@@ -1,4 +1,5 @@
 import postgres from 'postgres';
+import { fingerprintSql, type DocumentsFingerprint } from './collection-record.js';
 import { createDocumentMapper } from './documents.js';
 import { SearchIndexError, throwIfCancelled } from './errors.js';
 import type { ReindexMeter } from './progress.js';
@@ -25,6 +26,8 @@ export interface BuildInput {
   maxFailures: number;
   meter: ReindexMeter;
   signal?: AbortSignal | undefined;
+  /** also sum the rows' hashes in the snapshot the documents are read in (what a by-id update later starts from) */
+  fingerprint?: boolean | undefined;
 }
 
 export interface BuildResult {
@@ -38,6 +41,8 @@ export interface BuildResult {
   /** The first {@link MAX_REPORTED_FAILURES} failures. */
   failures: DocumentFailure[];
   batches: number;
+  /** with `fingerprint`: the rows read, as count and hash sum */
+  fingerprint?: DocumentsFingerprint;
 }
 
 /** Failures kept in results and errors: enough to act on, bounded in memory. */
@@ -80,8 +85,14 @@ export async function buildCollection(input: BuildInput): Promise<BuildResult> {
 
   try {
     await input.sql.begin('isolation level repeatable read read only', async (tx) => {
-      const [counted] = await pg(spec, signal, () => tx.unsafe<{ count: string }[]>(`SELECT pg_catalog.count(*) AS count FROM (${query}) AS q`));
-      result.rows = Number(counted?.count ?? 0);
+      if (input.fingerprint) {
+        const [summed] = await pg(spec, signal, () => tx.unsafe<{ rows: string; checksum: string }[]>(fingerprintSql(query)));
+        result.fingerprint = { rows: Number(summed?.rows ?? 0), checksum: summed?.checksum ?? '0' };
+        result.rows = result.fingerprint.rows;
+      } else {
+        const [counted] = await pg(spec, signal, () => tx.unsafe<{ count: string }[]>(`SELECT pg_catalog.count(*) AS count FROM (${query}) AS q`));
+        result.rows = Number(counted?.count ?? 0);
+      }
       meter.start(spec.name, result.rows);
 
       const cursorQuery = tx.unsafe<Record<string, unknown>[]>(query);

@@ -19,6 +19,8 @@ export type SearchIndexErrorCode =
   | 'SEARCH_INDEX_QUERY_FAILED'
   /** the alias could not be pointed at the new collection (after a first-run migration: see `details`) */
   | 'SEARCH_INDEX_SWAP_FAILED'
+  /** a collection cannot be updated by id (its alias moved, its count is off): it is rebuilt instead */
+  | 'SEARCH_INDEX_UPDATE_REFUSED'
   /** the AbortSignal fired */
   | 'SEARCH_INDEX_CANCELLED';
 

@@ -2,6 +2,12 @@
 export { reindexCollections, collectionSchema, collectionTimestamp } from './reindex.js';
 export type { CollectionReindexResult, ReindexLogger, ReindexOptions, ReindexResult } from './reindex.js';
 export { MAX_REPORTED_FAILURES } from './collection-build.js';
+export { DEFAULT_DOCUMENT_CHANGE_LIMITS, trackDocumentChanges } from './document-changes.js';
+export type { DocumentChangeLimits, DocumentChangeOptions, DocumentChangeTracker, DocumentChanges, DocumentRebuild, DocumentUpdate } from './document-changes.js';
+export { updateCollectionDocuments } from './document-update.js';
+export type { DocumentUpdateOptions, DocumentUpdateResult } from './document-update.js';
+export { readCollectionRecords, specHash, writeCollectionRecord } from './collection-record.js';
+export type { CollectionRecord, DocumentsFingerprint } from './collection-record.js';
 export type { DocumentFailure } from './collection-build.js';
 // the specs' file format and checks are the light entry point's (`@mbsync/search-index/specs`); what a reindex
 // call needs of them is here too

@@ -1,6 +1,7 @@
 import type postgres from 'postgres';
 import type { Client, CollectionCreateSchema, CollectionFieldSchema } from 'typesense';
 import { buildCollection, type DocumentFailure } from './collection-build.js';
+import { specHash, type DocumentsFingerprint } from './collection-record.js';
 import { DEFAULT_COLLECTION_SPECS } from './collections/default-specs.js';
 import { SearchIndexError, throwIfCancelled } from './errors.js';
 import { ReindexMeter, type ReindexProgressCallback } from './progress.js';
@@ -37,6 +38,8 @@ export interface ReindexOptions {
   logger?: ReindexLogger;
   /** Clock for the `<name>_<timestamp>` collection names. */
   now?: () => Date;
+  /** Also return each collection's rows as count and hash sum, read in the documents' snapshot (for its record). */
+  fingerprint?: boolean;
 }
 
 /** What happened to one collection. */
@@ -62,6 +65,10 @@ export interface CollectionReindexResult {
   /** Typesense requests retried. */
   retries: number;
   seconds: number;
+  /** with `fingerprint`: the rows the documents came from (a target's record of the collection) */
+  fingerprint?: DocumentsFingerprint;
+  /** with `fingerprint`: the hash of the spec it was built with */
+  specHash?: string;
 }
 
 export interface ReindexResult {
@@ -173,7 +180,7 @@ async function buildNewCollection(input: CollectionInput): Promise<Omit<BuiltCol
   const collection = await createTarget(server, spec, input.now ?? (() => new Date()));
   log('created collection', { physical: collection });
   try {
-    const build = await buildCollection({ sql: input.sql, server, spec, collection, batchSize: input.batchSize, maxFailures: input.maxFailures, meter, signal });
+    const build = await buildCollection({ sql: input.sql, server, spec, collection, batchSize: input.batchSize, maxFailures: input.maxFailures, meter, signal, fingerprint: input.fingerprint });
     const expected = build.rows - build.failedCount;
     const counted = await server.documentCount(collection);
     if (build.rowsRead !== build.rows || counted !== expected || build.imported !== expected) {
@@ -197,6 +204,7 @@ async function buildNewCollection(input: CollectionInput): Promise<Omit<BuiltCol
       failedCount: build.failedCount,
       failures: build.failures,
       seconds: (Date.now() - started) / 1000,
+      ...(build.fingerprint ? { fingerprint: build.fingerprint, specHash: specHash(spec) } : {}),
     };
   } catch (error) {
     return dropBuilt(server, [{ name: spec.name, collection }], logger, error);
@@ -307,6 +315,7 @@ async function dropPrevious(server: SearchServer, one: BuiltCollection, logger: 
     failures: one.failures,
     retries: one.retries,
     seconds: one.seconds,
+    ...(one.fingerprint ? { fingerprint: one.fingerprint, specHash: one.specHash! } : {}),
   };
 }
 

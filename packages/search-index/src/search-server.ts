@@ -114,23 +114,47 @@ export class SearchServer {
   }
 
   /**
-   * Imports JSONL lines with `action=create` and returns one result per line, in order. The string form of
+   * Imports JSONL lines with `action=create` (or `upsert`: a retry is then idempotent) and returns one result per
+   * line, in order. The string form of
    * `import()` returns the raw answer and never throws on failed lines (contract §2). Each attempt has a
    * deadline, since typesense-js sets none on imports; `attempt` lets the caller recognise its own
    * earlier, answer-lost writes (409 on a retry).
    */
-  async importLines(collection: string, lines: readonly string[], onAttempt?: (attempt: number) => void): Promise<{ results: ImportLineResult[]; attempts: number }> {
-    const what = `import ${lines.length} documents into ${collection}`;
+  async importLines(collection: string, lines: readonly string[], onAttempt?: (attempt: number) => void, action: 'create' | 'upsert' = 'create'): Promise<{ results: ImportLineResult[]; attempts: number }> {
+    const what = `${action === 'create' ? 'import' : 'upsert'} ${lines.length} documents into ${collection}`;
     const body = lines.join('\n');
     let attempts = 0;
     const results = await this.#retry(what, async (attempt) => {
       attempts = attempt;
       onAttempt?.(attempt);
-      const request = this.#client.collections(collection).documents().import(body, { action: 'create' });
+      const request = this.#client.collections(collection).documents().import(body, { action });
       const answer: unknown = await withDeadline(request, this.#options.importTimeoutMs, what, this.#options.signal);
       return parseImportAnswer(answer, lines.length, what);
     });
     return { results, attempts };
+  }
+
+  /**
+   * Deletes documents by id (a missing one is fine): `filter_by=id:[…]` a hundred at a time, ids quoted in backticks;
+   * an id holding a backtick cannot be quoted so, and goes alone. Returns how many were deleted.
+   */
+  async deleteDocuments(collection: string, ids: readonly string[]): Promise<number> {
+    let deleted = 0;
+    const quotable = ids.filter((id) => !id.includes('`'));
+    for (let i = 0; i < quotable.length; i += 100) {
+      const batch = quotable.slice(i, i + 100);
+      deleted += await this.#retry(`delete ${batch.length} documents from ${collection}`, async () => {
+        const answer = await this.#client.collections(collection).documents().delete({ filter_by: `id:[${batch.map((id) => `\`${id}\``).join(',')}]` });
+        return answer.num_deleted;
+      });
+    }
+    for (const id of ids.filter((one) => one.includes('`'))) {
+      await this.#retry(`delete document ${id} from ${collection}`, async () => {
+        await this.#client.collections(collection).documents(id).delete({ ignore_not_found: true });
+      });
+      deleted++;
+    }
+    return deleted;
   }
 
   #retry<T>(what: string, operation: (attempt: number) => Promise<T>, policy?: Readonly<RetryPolicy>): Promise<T> {

@@ -14,6 +14,8 @@ export interface WatchedSyncInput {
   /** connections per side (default: the config's, 2) */
   jobs?: number;
   mode?: 'replace' | 'data-only';
+  /** `--full`: copy everything even over an earlier copy (and so rebuild the collections) */
+  full?: boolean;
   /** `--yes` (default true) */
   acceptDataLoss?: boolean;
   target?: { typesenseUrl: string; typesenseKey: string };
@@ -48,6 +50,7 @@ export async function watchedSync(input: WatchedSyncInput): Promise<WatchedSync>
         keepDump: input.keepDump,
         jobs: input.jobs,
         mode: input.mode,
+        full: input.full,
         acceptDataLoss: input.acceptDataLoss ?? true,
         signal: watch.signal,
         scope: watch.scope,

@@ -37,6 +37,13 @@ export interface IncrementalSyncOptions {
   lockTimeoutMs?: number | undefined;
   /** runs once the tables are locked and compared, before the first write (the runner's backup) */
   beforeWrite?: () => Promise<void>;
+  /** what reads the target's rows around the patch (the search index's by-id update), in the target's transaction */
+  documents?: {
+    /** after beforeWrite, before the first patch statement, when something will be written: the relations it writes */
+    beforePatch(tx: postgres.TransactionSql, written: string[]): Promise<void>;
+    /** after the verify, before the runner commits */
+    afterVerify(tx: postgres.TransactionSql): Promise<void>;
+  } | undefined;
   signal?: AbortSignal | undefined;
   onStep?: (phase: 'export' | 'import' | 'verify', message: string) => void;
   /** source rows per key bucket of a differing table (default 16: with 1 % of rows changed at random, 15 % of the
@@ -430,6 +437,9 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
 
   await options.beforeWrite?.();
   throwIfAborted(signal);
+  const refreshing = matviewsDiffer || units.some((u, i) => !u.matview && written(i));
+  const writes = units.filter((u, i) => (u.matview ? refreshing : written(i))).map((u) => u.relation);
+  if (writes.length > 0) await options.documents?.beforePatch(dst, writes);
 
   // the patch: no user trigger, rule or foreign key action fires, no foreign key re-checks a table
   const patchedUnits = units.filter((_, i) => written(i));
@@ -523,6 +533,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   }
   step('verify', 'checking the catalog');
   await verifySchemaModel(dst, model, schemasOfModel(model), options.targetName, { owners: options.owners, privileges: options.privileges });
+  await options.documents?.afterVerify(dst);
 
   // rows per relation as the copy holds them (a tree loaded through its root: at the root)
   result.rows = units.flatMap((u, i) => (u.matview ? [] : [{ schema: u.schema, name: u.name, rows: sourceWhole.get(i)!.n }]));

@@ -22,6 +22,8 @@ export interface ReindexJobInput {
   signal?: AbortSignal;
   /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
   scope?: DatabaseScope | undefined;
+  /** Also return what each collection was built from (rows and their hash sum), to record in the target. */
+  fingerprint?: boolean;
   /** Per-collection progress; the byte fields carry documents (see @mbsync/search-index ReindexProgress). */
   onProgress?: ProgressCallback;
   logger?: ReindexLogger;
@@ -53,6 +55,7 @@ export async function runReindex(input: ReindexJobInput): Promise<ReindexResult>
       ...(input.batchSize === undefined ? {} : { batchSize: input.batchSize }),
       ...(input.maxFailures === undefined ? {} : { maxFailures: input.maxFailures }),
       ...(input.retry === undefined ? {} : { retry: input.retry }),
+      ...(input.fingerprint === undefined ? {} : { fingerprint: input.fingerprint }),
       ...(input.signal === undefined ? {} : { signal: input.signal }),
       ...(input.onProgress === undefined ? {} : { onProgress: input.onProgress }),
       ...(input.logger === undefined ? {} : { logger: input.logger }),

@@ -47,7 +47,8 @@ import { checkTargetSchema, type SchemaCheckOptions } from './validate.js';
 import { assertMayCreateRoles, roleChecks } from './roles.js';
 import { runExport } from './export.js';
 import { runImport } from './import.js';
-import { commitSummary, reindexAfterCommit, reindexSpecs, type CommitCallback, type JobLogger, type ReindexOutcome } from './post-commit.js';
+import type { DocumentChangeLimits, DocumentChanges } from '@mbsync/search-index';
+import { commitSummary, reindexAfterCommit, reindexSpecs, updateSearchAfterCommit, type CommitCallback, type JobLogger, type ReindexOutcome } from './post-commit.js';
 import { assertSpecsFitDump } from './search-check.js';
 
 /**
@@ -68,6 +69,8 @@ export interface SyncJobInput extends SyncOptions {
   /** the stall watchdog's scope (WatchedRun.scope): the runner's connections are opened in it */
   scope?: DatabaseScope | undefined;
   onProgress?: PhaseProgressCallback;
+  /** when an incremental sync's search collections are rebuilt rather than updated by id (tests lower them) */
+  documentLimits?: Partial<DocumentChangeLimits> | undefined;
 }
 
 export interface SyncJobResult {
@@ -106,11 +109,13 @@ export async function runSync(given: SyncJobInput): Promise<SyncJobResult> {
   const specs = reindexing ? await reindexSpecs(input.config) : null;
   const target = await ensureTargetDatabase(input.target, input.scope);
   if (target.created) input.onProgress?.(phaseEvent('export', phases, `created the database ${target.database} on ${input.target.name}`));
-  const copied = await copyOf(input, phases, jobs, parallel, specs);
+  const { documentChanges, ...copied } = await copyOf(input, phases, jobs, parallel, specs);
   const createdDatabase = target.created ? target.database : null;
   if (!reindexing) return { ...copied, reindex: null, createdDatabase };
-  // last phase: the target's search index from the data just committed
-  const reindex = await reindexAfterCommit({ target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress, logger: input.logger });
+  // last phase: the target's search index from the data just committed, by id where the incremental copy could tell
+  // which documents changed, else rebuilt; either way recorded in the target for the next sync
+  const after = { target: input.target, config: input.config, phases, signal: input.signal, scope: input.scope, onProgress: input.onProgress, logger: input.logger };
+  const reindex = documentChanges ? await updateSearchAfterCommit({ ...after, changes: documentChanges }) : await reindexAfterCommit({ ...after, record: true });
   return { ...copied, reindex, createdDatabase };
 }
 
@@ -160,6 +165,12 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
   const stop = new JobStop(input.signal);
   const { sourceSql, targetSql, backupSql, endPools } = openSyncPools(input);
   let backup: BackupInfo | null = null;
+  // which search documents the patch changes, found in the target's transaction (specs: the target has Typesense)
+  const documents = specs
+    ? (await import('@mbsync/search-index')).trackDocumentChanges({
+      specs, limits: input.documentLimits, onStep: (message) => input.onProgress?.(phaseEvent('import', phases, message)),
+    })
+    : null;
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
   try {
     const platform = await detectPlatform(targetSql, input.target);
@@ -186,6 +197,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
             coordinator: coord, snapshot, session, sourceName: input.source.name, targetName: input.target.name,
             excludeTableData: input.excludeTableData, owners: input.owners, privileges: input.privileges, lockTimeoutMs: input.lockTimeoutMs,
             signal: stop.signal,
+            documents: documents ?? undefined,
             beforeWrite: async () => {
               if (backupSql) backup = await takeBackup({ sql: backupSql, target: input.target, schemas, platform: null, config: input.config, signal: stop.signal, onProgress: report('backup') });
             },
@@ -213,6 +225,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
     return {
       export: exported, import: imported, backup, verify: { tables: result.rows.length, rows }, dumpFile: null,
       incremental: { mode: 'incremental', tables: { compared, skipped, patched, copied }, bytesFromSource: result.bytesFromSource },
+      ...(documents ? { documentChanges: documents.changes() } : {}),
     };
   } catch (error) {
     throw stop.explain(error);
@@ -312,7 +325,10 @@ function assertDistinct(source: Environment, target: Environment): void {
   }
 }
 
-type CopyResult = Omit<SyncJobResult, 'reindex' | 'createdDatabase'>;
+type CopyResult = Omit<SyncJobResult, 'reindex' | 'createdDatabase'> & {
+  /** an incremental copy's changes to the search documents, per spec (see trackDocumentChanges) */
+  documentChanges?: DocumentChanges[];
+};
 /** What a full copy returns: its summary is added by copyOf. */
 type FullCopyResult = Omit<CopyResult, 'incremental'>;
 /** The specs whose tables the dump must have (the target has Typesense), or null. */

@@ -32,6 +32,15 @@ const ReindexSummary = Type.Union([
     collections: Type.Array(Type.String()),
     documents: Type.Integer(),
     error: Type.Optional(Type.Object({ code: Type.String(), message: Type.String() })),
+    /** per collection: updated by id in place (after an incremental sync) or rebuilt behind its alias */
+    byCollection: Type.Optional(Type.Array(Type.Object({
+      name: Type.String(),
+      mode: Type.Union([Type.Literal('updated'), Type.Literal('rebuilt')]),
+      upserted: Type.Integer(),
+      deleted: Type.Integer(),
+      documents: Type.Integer(),
+      reason: Type.Optional(Type.String()),
+    }))),
     /** the `reindex` job queued to try again on its own (failed, or stopped by a worker shutdown); null if none */
     followUpJobId: Type.Union([Type.String(), Type.Null()]),
   }),
