@@ -135,8 +135,8 @@ const KEYS_PER_STATEMENT = 5000;
 const UNITS_PER_QUERY = 200;
 /** Buckets per table at most (the bucket checksums are read into memory; beyond it buckets hold more rows). */
 const MAX_BUCKETS = 1 << 18;
-/** Differing buckets whose rows are compared per query (their rows' keys and hashes are read into memory). */
-const BUCKETS_PER_QUERY = 1 << 15;
+/** Differing buckets whose rows are compared per query (the list is part of the statement's text). */
+const BUCKETS_PER_QUERY = MAX_BUCKETS;
 /**
  * A table with more of its rows in differing buckets is copied whole; with more than this share of all rows moving,
  * the runner makes a full copy instead (its parallel lanes load faster than one connection deletes and inserts).
@@ -400,6 +400,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
 
   // a differing table with a key: count and checksum per bucket of its keys (one query per side for all tables), then
   // the keys and row hashes of the differing buckets' rows; both read in bucket order and compared as they arrive
+  let bytesCompared = 0;
   if (bucketed.length > 0) {
     const names = bucketed.map((b) => units[b.unit]!.key);
     step('export', `comparing ${names.slice(0, 3).join(', ')}${names.length > 3 ? ` and ${names.length - 3} more` : ''} by key buckets`);
@@ -413,13 +414,13 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
       if (!diff) continue;
       const u = units[b.unit]!;
       step('export', `comparing the rows of ${b.differing.length} key buckets of ${u.key}`);
-      for (const which of chunk(b.differing, BUCKETS_PER_QUERY)) await differingRows(sides, u, b.buckets, which, hashing, diff);
+      for (const which of chunk(b.differing, BUCKETS_PER_QUERY)) bytesCompared += await differingRows(sides, u, b.buckets, which, hashing, diff, signal);
     }
   }
 
   const result: IncrementalSyncResult = {
     tables: { compared: units.filter((u) => !u.matview).map((u) => u.key), skipped: [], patched: [], copied: [] },
-    bytesFromSource: 0,
+    bytesFromSource: bytesCompared,
     rows: plain.dataTables.map((d) => ({ schema: d.schema, name: d.name, rows: 0 })),
     queries: { source: 0, target: 0 },
     statements: 0,
@@ -582,53 +583,48 @@ async function differingBuckets(sides: Sides, units: Unit[], list: { unit: numbe
   return rowsIn;
 }
 
-/** Compares the rows of these buckets by key and row hash, adding what differs to `diff`. */
-async function differingRows(sides: Sides, u: Unit, buckets: number, which: number[], hashing: Hashing, diff: RowDiff): Promise<void> {
-  const query = `SELECT d.b, ARRAY[${u.pk!.map((c) => `t.${quoteIdent(c.name)}::text`).join(', ')}] AS k, (${hashing.row(u)})::text AS h `
-    + `FROM ${u.from} t JOIN pg_catalog.unnest('{${which.join(',')}}'::int[]) AS d(b) ON d.b = (${hashing.bucket(u, buckets)})::int ORDER BY d.b`;
-  type KeyedRow = { b: number; k: string[]; h: string };
-  let bucket = -1;
-  let source = new Map<string, KeyedRow>();
-  let target = new Map<string, KeyedRow>();
-  const compare = () => {
-    for (const [id, r] of source) {
-      const other = target.get(id);
-      if (other === undefined) diff.fetch.push(r.k);
-      else if (other.h !== r.h) {
-        diff.remove.push(r.k);
-        diff.fetch.push(r.k);
-      }
-      target.delete(id);
-    }
-    for (const r of target.values()) diff.remove.push(r.k);
-    source = new Map();
-    target = new Map();
-  };
-  await merged<KeyedRow>(sides, query, query, (r) => [r.b], (s, t) => {
-    const r = (s ?? t)!;
-    if (r.b !== bucket) {
-      compare();
-      bucket = r.b;
-    }
-    if (s) source.set(s.k.join('\u0000'), s);
-    if (t) target.set(t.k.join('\u0000'), t);
-  }, true);
-  compare();
+/**
+ * Compares the rows of these buckets by key and row hash inside the target, adding what differs to `diff`: the
+ * source's keys and hashes are copied into a temporary table there (bytes untouched, nothing parsed here) and joined
+ * with the target's rows of the same buckets, so only the differing keys come back. Returns the bytes read from the
+ * source.
+ */
+async function differingRows(sides: Sides, u: Unit, buckets: number, which: number[], hashing: Hashing, diff: RowDiff, signal: AbortSignal | undefined): Promise<number> {
+  const pk = u.pk!;
+  const keys = pk.map((c, i) => `t.${quoteIdent(c.name)} AS k${i}`).join(', ');
+  const rows = `SELECT ${keys}, ${hashing.row(u)} AS h FROM ${u.from} t JOIN pg_catalog.unnest('{${which.join(',')}}'::int[]) AS d(b) ON d.b = (${hashing.bucket(u, buckets)})::int`;
+  const columns = [...pk.map((_, i) => `k${i}`), 'h'].join(', ');
+  // the key columns as the table has them: their types and collations
+  await sides.on('target', `CREATE TEMPORARY TABLE mbsync_source_rows ON COMMIT DROP AS SELECT ${keys}, 0::int8 AS h FROM ${u.from} t WITH NO DATA`);
+  const copied = await pipeCopy(sides.src, `COPY (${rows}) TO STDOUT`, sides.dst, `COPY pg_temp.mbsync_source_rows (${columns}) FROM STDIN`, { signal: signal ?? new AbortController().signal });
+  sides.source++;
+  // its size known to the planner: a hash join, not a loop over the rows
+  await sides.on('target', `ANALYZE pg_temp.mbsync_source_rows`);
+  const text = (side: 's' | 'x') => `CASE WHEN ${side}.h IS NULL THEN NULL ELSE ARRAY[${pk.map((_, i) => `${side}.k${i}::text`).join(', ')}] END`;
+  const differing = await sides.on<{ source: string[] | null; target: string[] | null }>('target',
+    `SELECT ${text('s')} AS source, ${text('x')} AS target FROM pg_temp.mbsync_source_rows s FULL JOIN (${rows}) x ON ${pk.map((_, i) => `s.k${i} = x.k${i}`).join(' AND ')} `
+    + `WHERE s.h IS DISTINCT FROM x.h`);
+  await sides.on('target', `DROP TABLE pg_temp.mbsync_source_rows`);
+  for (const r of differing) {
+    if (r.source) diff.fetch.push(r.source);
+    if (r.target) diff.remove.push(r.target);
+  }
+  return copied.bytes;
 }
 
 /**
  * Reads a query on each side through cursors (bounded memory, a round trip per batch), both ordered by `order`, and
  * calls `visit` in that order with the source's and the target's row of each position (one of them undefined where
- * only one side has it). With `all`, rows of equal position are not paired: each side's row is visited alone.
+ * only one side has it).
  */
-async function merged<T>(sides: Sides, sourceQuery: string, targetQuery: string, order: (row: T) => number[], visit: (source: T | undefined, target: T | undefined) => void, all = false): Promise<void> {
+async function merged<T>(sides: Sides, sourceQuery: string, targetQuery: string, order: (row: T) => number[], visit: (source: T | undefined, target: T | undefined) => void): Promise<void> {
   const [s, t] = [sides.stream<T>('source', sourceQuery), sides.stream<T>('target', targetQuery)];
   try {
     for (;;) {
       const [a, b] = await Promise.all([s.peek(), t.peek()]);
       if (a === undefined && b === undefined) return;
       const c = a === undefined ? 1 : b === undefined ? -1 : compareTuples(order(a), order(b));
-      if (c < 0 || (all && c === 0)) visit(s.take(), undefined);
+      if (c < 0) visit(s.take(), undefined);
       else if (c > 0) visit(undefined, t.take());
       else visit(s.take(), t.take());
     }
