@@ -1,3 +1,5 @@
+import type { Readable, Writable } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
 import type { SchemaModel, Table } from '@mbsync/schema-diff';
 import { qualify, quoteIdent, renderSchema, type DataTable } from '../ddl.js';
@@ -6,6 +8,7 @@ import { DumpError, throwIfAborted } from '../errors.js';
 import { pipeCopy } from '../parallel/copy-pipe.js';
 import { binaryCopyable } from '../parallel/shadow-plan.js';
 import { schemasOfModel } from '../replace/schemas.js';
+import { chunksOf, waitForDrain } from '../stream-chunks.js';
 import type { SourceSnapshot } from '../source-snapshot.js';
 import { quoteLiteral } from '../sql-literal.js';
 import type { TargetSession } from '../target-session.js';
@@ -409,13 +412,13 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
       if (rowsIn[j]! > sourceWhole.get(b.unit)!.n * MAX_TABLE_SHARE) wholeCopies.add(b.unit);
       else rowDiffs.set(b.unit, { buckets: b.differing.length, remove: [], fetch: [] });
     }
-    for (const b of bucketed) {
+    const jobs = bucketed.flatMap((b) => {
       const diff = rowDiffs.get(b.unit);
-      if (!diff) continue;
-      const u = units[b.unit]!;
-      step('export', `comparing the rows of ${b.differing.length} key buckets of ${u.key}`);
-      for (const which of chunk(b.differing, BUCKETS_PER_QUERY)) bytesCompared += await differingRows(sides, u, b.buckets, which, hashing, diff, signal);
-    }
+      return diff ? chunk(b.differing, BUCKETS_PER_QUERY).map((which) => ({ u: units[b.unit]!, buckets: b.buckets, which, diff })) : [];
+    });
+    const rowsOf = jobs.reduce((n, j) => n + j.which.length, 0);
+    if (jobs.length > 0) step('export', `comparing the rows of ${rowsOf} differing key buckets in ${new Set(jobs.map((j) => j.u.key)).size} tables`);
+    bytesCompared = await differingRows(sides, jobs, hashing, signal);
   }
 
   const result: IncrementalSyncResult = {
@@ -583,33 +586,104 @@ async function differingBuckets(sides: Sides, units: Unit[], list: { unit: numbe
   return rowsIn;
 }
 
+/** The keys and row hashes of a table's rows in some of its key buckets, and where the differing ones go. */
+interface RowsJob {
+  u: Unit;
+  buckets: number;
+  which: number[];
+  diff: RowDiff;
+}
+
+/** What the comparison of rows may hold in memory of the source's keys and row hashes (~30 bytes a row). */
+const MAX_COMPARED_BYTES = 256 * 1024 * 1024;
+
 /**
- * Compares the rows of these buckets by key and row hash inside the target, adding what differs to `diff`: the
- * source's keys and hashes are copied into a temporary table there (bytes untouched, nothing parsed here) and joined
- * with the target's rows of the same buckets, so only the differing keys come back. Returns the bytes read from the
- * source.
+ * Compares the rows of the jobs' buckets by key and row hash inside the target, adding what differs to each job's
+ * diff; returns the bytes read from the source. The source's keys and hashes are read as COPY bytes (never parsed)
+ * while the target puts its own rows' in temporary tables, so both servers hash at once; the source's bytes are then
+ * copied into temporary tables beside them and joined, and only the differing keys come back.
  */
-async function differingRows(sides: Sides, u: Unit, buckets: number, which: number[], hashing: Hashing, diff: RowDiff, signal: AbortSignal | undefined): Promise<number> {
-  const pk = u.pk!;
-  const keys = pk.map((c, i) => `t.${quoteIdent(c.name)} AS k${i}`).join(', ');
-  const rows = `SELECT ${keys}, ${hashing.row(u)} AS h FROM ${u.from} t JOIN pg_catalog.unnest('{${which.join(',')}}'::int[]) AS d(b) ON d.b = (${hashing.bucket(u, buckets)})::int`;
-  const columns = [...pk.map((_, i) => `k${i}`), 'h'].join(', ');
-  // the key columns as the table has them: their types and collations
-  await sides.on('target', `CREATE TEMPORARY TABLE mbsync_source_rows ON COMMIT DROP AS SELECT ${keys}, 0::int8 AS h FROM ${u.from} t WITH NO DATA`);
-  const copied = await pipeCopy(sides.src, `COPY (${rows}) TO STDOUT`, sides.dst, `COPY pg_temp.mbsync_source_rows (${columns}) FROM STDIN`, { signal: signal ?? new AbortController().signal });
-  sides.source++;
-  // its size known to the planner: a hash join, not a loop over the rows
-  await sides.on('target', `ANALYZE pg_temp.mbsync_source_rows`);
-  const text = (side: 's' | 'x') => `CASE WHEN ${side}.h IS NULL THEN NULL ELSE ARRAY[${pk.map((_, i) => `${side}.k${i}::text`).join(', ')}] END`;
-  const differing = await sides.on<{ source: string[] | null; target: string[] | null }>('target',
-    `SELECT ${text('s')} AS source, ${text('x')} AS target FROM pg_temp.mbsync_source_rows s FULL JOIN (${rows}) x ON ${pk.map((_, i) => `s.k${i} = x.k${i}`).join(' AND ')} `
-    + `WHERE s.h IS DISTINCT FROM x.h`);
-  await sides.on('target', `DROP TABLE pg_temp.mbsync_source_rows`);
-  for (const r of differing) {
-    if (r.source) diff.fetch.push(r.source);
-    if (r.target) diff.remove.push(r.target);
+async function differingRows(sides: Sides, jobs: RowsJob[], hashing: Hashing, signal: AbortSignal | undefined): Promise<number> {
+  const rows = (job: RowsJob) => `SELECT ${job.u.pk!.map((c, i) => `t.${quoteIdent(c.name)} AS k${i}`).join(', ')}, ${hashing.row(job.u)} AS h `
+    + `FROM ${job.u.from} t JOIN pg_catalog.unnest('{${job.which.join(',')}}'::int[]) AS d(b) ON d.b = (${hashing.bucket(job.u, job.buckets)})::int`;
+  let bytes = 0;
+  const [copied] = await Promise.all([
+    (async () => {
+      const out: Buffer[][] = [];
+      for (const job of jobs) {
+        sides.source++;
+        out.push(await readCopy(sides.src, `COPY (${rows(job)}) TO STDOUT`, signal, (n) => {
+          bytes += n;
+          if (bytes > MAX_COMPARED_BYTES) throw new IncrementalNotPossible(`the keys and row hashes to compare exceed ${MAX_COMPARED_BYTES >> 20} MiB: a full copy is faster`);
+        }));
+      }
+      return out;
+    })(),
+    (async () => {
+      // the key columns as the table has them: their types and collations
+      for (const [j, job] of jobs.entries()) await sides.on('target', `CREATE TEMPORARY TABLE mbsync_target_rows_${j} ON COMMIT DROP AS ${rows(job)}`);
+    })(),
+  ]);
+  for (const [j, job] of jobs.entries()) {
+    const pk = job.u.pk!;
+    await sides.on('target', `CREATE TEMPORARY TABLE mbsync_source_rows_${j} (LIKE pg_temp.mbsync_target_rows_${j}) ON COMMIT DROP`);
+    await writeCopy(sides.dst, `COPY pg_temp.mbsync_source_rows_${j} FROM STDIN`, copied[j]!, signal);
+    copied[j] = [];
+    // their sizes known to the planner: a hash join, not a loop over the rows
+    await sides.on('target', `ANALYZE pg_temp.mbsync_source_rows_${j}, pg_temp.mbsync_target_rows_${j}`);
+    const text = (side: 's' | 'x') => `CASE WHEN ${side}.h IS NULL THEN NULL ELSE ARRAY[${pk.map((_, i) => `${side}.k${i}::text`).join(', ')}] END`;
+    const differing = await sides.on<{ source: string[] | null; target: string[] | null }>('target',
+      `SELECT ${text('s')} AS source, ${text('x')} AS target FROM pg_temp.mbsync_source_rows_${j} s FULL JOIN pg_temp.mbsync_target_rows_${j} x `
+      + `ON ${pk.map((_, i) => `s.k${i} = x.k${i}`).join(' AND ')} WHERE s.h IS DISTINCT FROM x.h`);
+    await sides.on('target', `DROP TABLE pg_temp.mbsync_source_rows_${j}, pg_temp.mbsync_target_rows_${j}`);
+    for (const r of differing) {
+      if (r.source) job.diff.fetch.push(r.source);
+      if (r.target) job.diff.remove.push(r.target);
+    }
   }
-  return copied.bytes;
+  return bytes;
+}
+
+/** A COPY … TO STDOUT read whole; `onBytes` may throw to stop (the rest is still read: the connection stays usable). */
+async function readCopy(session: Session, statement: string, signal: AbortSignal | undefined, onBytes: (bytes: number) => void): Promise<Buffer[]> {
+  throwIfAborted(signal);
+  const query = session.unsafe(statement);
+  const readable = (await query.readable()) as Readable;
+  const out: Buffer[] = [];
+  let failure: unknown = null;
+  const onAbort = () => query.cancel();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    for await (const chunk of chunksOf(readable)) {
+      if (failure !== null) continue;
+      try {
+        onBytes(chunk.length);
+        out.push(chunk);
+      } catch (error) {
+        failure = error;
+        out.length = 0;
+      }
+    }
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+  throwIfAborted(signal);
+  if (failure !== null) throw failure;
+  return out;
+}
+
+/** Writes COPY bytes read before into a COPY … FROM STDIN. */
+async function writeCopy(session: Session, statement: string, chunks: Buffer[], signal: AbortSignal | undefined): Promise<void> {
+  throwIfAborted(signal);
+  const writable = (await session.unsafe(statement).writable()) as Writable;
+  writable.on('error', () => {});
+  for (const chunk of chunks) {
+    if (writable.errored) break;
+    if (!writable.write(chunk)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
+  }
+  if (writable.errored) throw writable.errored;
+  writable.end();
+  await finished(writable);
 }
 
 /**
