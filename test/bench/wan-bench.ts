@@ -22,6 +22,10 @@ bytes that crossed the link each way and the CPU the proxy took; appends the tab
 A link is <one-way delay>/<rate>, the same both ways: 10ms/200Mbit is 10 ms each way (a 20 ms round trip) and
 200 Mbit/s each way (1 Mbit = 10^6 bits), the rate shared by every connection a tool opens, as on one network path.
 
+The proxy listens on loopback but stands for a remote source, so mbsync runs with SYNC_COPY_FORMAT=smaller (each
+table in the COPY format of fewer bytes, as from a remote source); set SYNC_COPY_FORMAT in the bench's environment
+to run it otherwise (binary: binary wherever the types allow, as before).
+
 Goal: wall-time ratio ours/pg_dump | psql <= 0.6 on every link.
 
 Options:
@@ -142,10 +146,13 @@ async function benchLink(
   const proxy = await startTcpProxy(upstreamOf(db.url), { link: { up: shape, down: shape } });
   try {
     const source = proxy.url(db.url);
-    const ours: ToolRuns = { label: `mbsync sync --no-backup${options.jobsArgs.length ? ` ${options.jobsArgs.join(' ')}` : ''}`, walls: [], peakRss: [], rowChecks: [], failures: [] };
+    // the proxy is on loopback, standing for a remote source: formats chosen as for one unless the bench's environment says
+    const copyFormat = process.env.SYNC_COPY_FORMAT ?? 'smaller';
+    const ours: ToolRuns = { label: `mbsync sync --no-backup${options.jobsArgs.length ? ` ${options.jobsArgs.join(' ')}` : ''} (SYNC_COPY_FORMAT=${copyFormat})`, walls: [], peakRss: [], rowChecks: [], failures: [] };
+    const mbsync = (target: string) => mbsyncCommand(['sync', '--from', source, '--to', target, '--no-backup', ...options.jobsArgs]);
     const theirs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [], failures: [] };
     const tools: TargetTool[] = [
-      { runs: ours, stages: (target) => [mbsyncCommand(['sync', '--from', source, '--to', target, '--no-backup', ...options.jobsArgs])] },
+      { runs: ours, stages: (target) => [{ command: 'env', args: [`SYNC_COPY_FORMAT=${copyFormat}`, mbsync(target).command, ...mbsync(target).args] }] },
       {
         runs: theirs,
         stages: (target) => [

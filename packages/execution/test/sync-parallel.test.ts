@@ -81,6 +81,23 @@ describe('runSync over several connections (staging schemas)', { timeout: 300_00
     assert.deepEqual(await stateOf(three), await stateOf(one));
   });
 
+  test('SYNC_COPY_FORMAT: auto keeps binary from a loopback source, smaller sends the tables smaller in text as text; the same copy', async () => {
+    psqlText(source.url, 'ANALYZE');
+    const results = [];
+    const targets = [];
+    for (const format of ['auto', 'smaller', 'binary']) {
+      const target = await fresh(`syncpar_fmt_${format}`);
+      const formatConfig = loadCoreConfig({ DUMP_DIRECTORY: join(dir, 'dumps'), BACKUP_DIRECTORY: join(dir, 'backups'), SYNC_COPY_FORMAT: format });
+      results.push(await runSync({ source: describeEnvironment('src', source.url), target: describeEnvironment(`fmt_${format}`, target.url), jobs: 2, noBackup: true, config: formatConfig }));
+      targets.push(target);
+    }
+    const [auto, smaller, binary] = results.map((r) => r.export.dataBytes);
+    assert.equal(auto, binary, 'loopback: every binary-safe table in binary, as SYNC_COPY_FORMAT=binary');
+    // part_attributes (bigint, bigint, short text) is a third smaller in text
+    assert.ok(smaller! < 0.9 * binary!, `smaller ${smaller} bytes, binary ${binary}`);
+    for (const target of targets) assert.deepEqual(await stateOf(target), await stateOf(source));
+  });
+
   test('a refused schema check (replace would drop rows, no --yes) stops before any write or staging schema', async () => {
     const target = await fresh('syncpar_refuse');
     psqlText(target.url, `CREATE TABLE public.precious (id int); INSERT INTO public.precious VALUES (1);`);

@@ -14,7 +14,7 @@ export {
   coreConfigFrom,
   loadCoreConfig,
 } from './config.js';
-export type { CoreConfig } from './config.js';
+export type { CoreConfig, SyncCopyFormat } from './config.js';
 export { loadSearchSpecs, readSearchSpecs } from './search-specs.js';
 export type { SpecsFileReader } from './search-specs.js';
 export { configuredCollectionNames, readConfiguredSpecs } from './configured-specs.js';

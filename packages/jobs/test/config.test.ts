@@ -19,6 +19,7 @@ describe('loadCoreConfig', () => {
       allowProtectedTargets: false,
       targetLockWaitMs: 0,
       syncJobs: 2,
+      syncCopyFormat: 'auto',
       stallTimeoutMs: 120_000,
       typesenseRetryMs: 120_000,
       searchSpecs: null,
@@ -34,6 +35,16 @@ describe('loadCoreConfig', () => {
     assert.equal(config.allowProtectedTargets, true);
     assert.equal(config.syncJobs, 3);
     assert.equal(config.dumpDirectory, '/tmp/d');
+  });
+
+  test('SYNC_COPY_FORMAT: auto, smaller or binary', () => {
+    assert.equal(loadCoreConfig({ SYNC_COPY_FORMAT: 'smaller' }).syncCopyFormat, 'smaller');
+    assert.equal(loadCoreConfig({ SYNC_COPY_FORMAT: 'binary' }).syncCopyFormat, 'binary');
+    assert.throws(() => loadCoreConfig({ SYNC_COPY_FORMAT: 'text' }), (error: unknown) => {
+      assert.ok(error instanceof JobsError);
+      assert.match((error.details?.errors as string[])[0]!, /^SYNC_COPY_FORMAT /);
+      return true;
+    });
   });
 
   test('every bad variable at once, named, with what it wants and what it got (JOBS_CONFIG_INVALID)', () => {

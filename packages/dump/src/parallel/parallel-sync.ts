@@ -15,6 +15,7 @@ import { completeReplace, dropReplacedSchemas, planReplace, type ReplaceReport }
 import { schemasOfModel } from '../replace/schemas.js';
 import { quoteLiteral } from '../sql-literal.js';
 import { verifySchemaModel } from '../verify.js';
+import { chooseCopyFormats } from './copy-format.js';
 import { pipeCopy } from './copy-pipe.js';
 import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
 import { dropStagingSchemas, poolOpener, STAGE_SCHEMA_PREFIX, type PoolOpener } from './staging-schemas.js';
@@ -57,6 +58,11 @@ export interface ParallelSyncOptions extends DumpSelection {
   maintenanceWorkMem?: string;
   /** binary COPY for tables whose column types all allow it (default true) */
   binary?: boolean;
+  /**
+   * Which of those go in binary: 'smaller' (default) all but those whose text COPY the source's statistics estimate
+   * smaller (chooseCopyFormats; binary where the statistics cannot tell); 'binary' all of them
+   */
+  copyFormat?: 'smaller' | 'binary';
   /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
   acceptDependentLoss?: boolean;
   /** create the roles the copy names that the target lacks, NOLOGIN (`--create-roles`) */
@@ -137,9 +143,11 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const [counts] = await coord<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
     const [targetCounts] = await options.session.tx<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
     const binary = options.binary !== false && counts!.on && targetCounts!.on;
-    const run = new Run(options, controller, model, plain, sizes, binary, suffix);
-    // the lanes join the coordinator's snapshot
+    // the lanes join the coordinator's snapshot (exported before the statistics' savepoint: not from a subtransaction)
     const [exported] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
+    const textTables = binary && options.copyFormat !== 'binary' ? await smallerInText(coord, model, plain.dataTables) : new Set<string>();
+    throwIfAborted(controller.signal);
+    const run = new Run(options, controller, model, plain, sizes, binary, textTables, suffix);
     // the lanes commit the temporary schemas; once the main transaction is over (its locks would block the drop),
     // whatever of them is left goes: all of them after a failure or a failed COMMIT, none after a swap
     const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(poolOpener(options.target, options.openTarget), names, options.logger)));
@@ -176,6 +184,23 @@ async function tableSizes(tx: postgres.TransactionSql, tables: RenderedSchema['d
     for (const r of rows) sizes.set(`${batch[r.i]!.schema}.${batch[r.i]!.name}`, Number(r.n));
   }
   return sizes;
+}
+
+/**
+ * 'schema.table' of the binary-safe tables whose text COPY is estimated smaller than their binary COPY (from the
+ * source's statistics, one query for all tables): they go as text, the rest as the types allow.
+ */
+async function smallerInText(tx: postgres.TransactionSql, model: SchemaModel, tables: RenderedSchema['dataTables']): Promise<Set<string>> {
+  const byKey = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
+  // rows loaded through a partition root, and a platform's, go as text anyway
+  const copied = tables.flatMap((d) => {
+    const t = byKey.get(`${d.schema}.${d.name}`);
+    if (!t || d.loadVia || d.platform) return [];
+    const types = new Map(t.columns.map((c) => [c.name, c.type]));
+    return [{ schema: d.schema, name: d.name, columns: d.columns.map((name) => ({ name, type: types.get(name) ?? '' })) }];
+  });
+  const chosen = await chooseCopyFormats(tx, model, copied);
+  return new Set([...chosen].filter(([, c]) => c.format === 'text').map(([key]) => key));
 }
 
 /** Rows this transaction inserted into a table: the server's own count (count(*) when track_counts is off). */
@@ -225,6 +250,7 @@ class Run {
     readonly plain: RenderedSchema,
     readonly sizes: Map<string, number>,
     readonly binary: boolean,
+    readonly textTables: ReadonlySet<string>,
     readonly suffix: string,
   ) {
     const bytesTotal = plain.dataTables.reduce((n, t) => n + (sizes.get(`${t.schema}.${t.name}`) ?? 0), 0);
@@ -296,7 +322,7 @@ class Run {
       this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
       const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.built, {
         prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
-        excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary,
+        excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary, textTables: this.textTables,
         deferForeignKeysTo: new Set(this.platformTables.map((t) => `${t.schema}.${t.name}`)),
         targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
       });

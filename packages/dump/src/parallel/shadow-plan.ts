@@ -3,6 +3,7 @@ import { renderSchema, type BuiltParts, type RenderedSchema } from '../ddl.js';
 import { loadThroughRoot } from '../ddl/partitions.js';
 import { qualify, quoteIdent } from '../ddl/quote.js';
 import { schemasOfModel } from '../replace/schemas.js';
+import { binaryCopyable } from './copy-format.js';
 import { rewriteSchemas, type SchemaResolver } from './schema-rewrite.js';
 import type { TargetExtension } from './target-extensions.js';
 
@@ -73,7 +74,10 @@ export interface ShadowPlanOptions {
   privileges?: boolean;
   excludeTableData?: string[];
   sizes: Map<string, number>;
+  /** binary COPY for tables whose column types all allow it (binaryCopyable) */
   binary: boolean;
+  /** 'schema.table' of binary-safe tables that go as text all the same: smaller on the wire (chooseCopyFormats) */
+  textTables?: ReadonlySet<string>;
   /** the dump's extensions as the target has them (readTargetExtensions) */
   targetExtensions: Map<string, TargetExtension>;
   /**
@@ -84,61 +88,14 @@ export interface ShadowPlanOptions {
 }
 
 /**
- * Types (format_type spelling, arrays included) whose binary COPY form is exact and the same on every server
- * version since 12, and whose binary input checks what text input checks. Binary COPY skips formatting and
- * parsing (timestamps, numerics, bytea as hex), which is most of a COPY's CPU.
- */
-const BINARY_SAFE_TYPE = new RegExp(String.raw`^(?:smallint|integer|bigint|real|double precision|boolean|text|bytea|date|uuid|json|jsonb|oid|inet|cidr|macaddr`
-  + String.raw`|numeric(?:\(\d+(?:,\d+)?\))?|character varying(?:\(\d+\))?|character(?:\(\d+\))?`
-  + String.raw`|time(?:\(\d\))? (?:with|without) time zone|timestamp(?:\(\d\))? (?:with|without) time zone`
-  + String.raw`|int4range|int8range|numrange|daterange|tsrange|tstzrange)(?:\[\])*$`);
-
-/** The dump's user types by qualified name: enums, domains → base type, ranges → subtype. */
-interface UserTypes {
-  enums: Set<string>;
-  domains: Map<string, string>;
-  ranges: Map<string, string>;
-}
-
-/**
- * Binary COPY carries an enum as its label, a domain as its base type and a range as a flags byte and its bounds in
- * the subtype's binary form, so those are as portable as their base or subtype; arrays of user types and composite
- * values carry type OIDs, which differ between databases (text COPY for those).
- */
-function binarySafe(type: string, { enums, domains, ranges }: UserTypes): boolean {
-  if (BINARY_SAFE_TYPE.test(type)) return true;
-  if (enums.has(type)) return true;
-  const subtype = ranges.get(type);
-  if (subtype !== undefined) return !subtype.endsWith('[]') && (BINARY_SAFE_TYPE.test(subtype) || enums.has(subtype));
-  const base = domains.get(type);
-  return base !== undefined && !base.endsWith('[]') && (BINARY_SAFE_TYPE.test(base) || enums.has(base));
-}
-
-function typeName(t: { schema: string; name: string }): string {
-  return qualify(t.schema, t.name);
-}
-
-/**
  * Tables from this size on are loaded frozen (TRUNCATE, then COPY FREEZE: the first scan after the swap does not
  * rewrite every page to set hint bits). The TRUNCATE costs ~4 ms (a new file); on 500 small tables that is seconds,
  * more than the rewrite it spares them.
  */
 const FREEZE_MIN_BYTES = 8 * 1024 * 1024;
 
-/** The model's user types as binarySafe reads them. */
-function userTypesOf(model: SchemaModel): UserTypes {
-  return {
-    enums: new Set(model.enums.map(typeName)),
-    domains: new Map(model.domains.map((d) => [typeName(d), d.baseType])),
-    ranges: new Map(model.rangeTypes.map((r) => [typeName(r), r.subtype])),
-  };
-}
-
-/** Whether columns of these types (format_type spelling, the model's) may all go in binary COPY (see binarySafe). */
-export function binaryCopyable(model: SchemaModel): (types: string[]) => boolean {
-  const types = userTypesOf(model);
-  return (columns) => columns.length > 0 && columns.every((c) => binarySafe(c, types));
-}
+// the one format rule (copy-format.ts), as the incremental sync imports it
+export { binaryCopyable } from './copy-format.js';
 
 const SIMPLE_KEY = /^(PRIMARY KEY|UNIQUE) \([^()"]*\)$/;
 /** Types whose values are OIDs read from names (regclass, regproc, …). */
@@ -184,7 +141,8 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const noData = new Set(options.excludeTableData ?? []);
   const byKey = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
-  const { enums, domains, ranges } = userTypesOf(model);
+  const domains = new Map(model.domains.map((d) => [qualify(d.schema, d.name), d.baseType]));
+  const copyable = binaryCopyable(model);
   // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects.
   // Such a table is built beside the others, empty, and loaded after the swap, in the final transaction (`late`),
   // where the names it holds resolve to the new objects (Supabase's realtime.subscription has one)
@@ -201,7 +159,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const built = new Map<string, BuiltParts>();
   const tables: ShadowTable[] = [];
   for (const t of loaded.filter((l) => !late.has(`${l.schema}.${l.name}`))) {
-    const shadowTable = tableShadow(t, byKey, loadVia, { enums, domains, ranges }, options, shadows, rewrite);
+    const shadowTable = tableShadow(t, byKey, loadVia, copyable, options, shadows, rewrite);
     tables.push(shadowTable.table);
     built.set(shadowTable.table.key, shadowTable.built);
   }
@@ -258,7 +216,7 @@ function treeLeaves(root: Table, byKey: Map<string, Table>): string[] {
 }
 
 function tableShadow(
-  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>, types: UserTypes, options: ShadowPlanOptions,
+  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>, copyable: (types: string[]) => boolean, options: ShadowPlanOptions,
   shadows: Map<string, string>, rewrite: (s: string) => string,
 ): { table: ShadowTable; built: BuiltParts } {
   const key = `${t.schema}.${t.name}`;
@@ -270,7 +228,7 @@ function tableShadow(
   const via = loadVia.get(key);
   const viaRoot = via !== undefined;
   const root = via ? byKey.get(`${via.schema}.${via.name}`)! : t;
-  const binary = !viaRoot && options.binary && columns.length > 0 && columns.every((c) => binarySafe(c.type, types));
+  const binary = !viaRoot && options.binary && copyable(columns.map((c) => c.type)) && !options.textTables?.has(key);
   const freeze = bytes >= FREEZE_MIN_BYTES;
   const builtConstraints = new Set<string>();
   const builtIndexes = new Set<string>();
