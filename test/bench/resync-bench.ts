@@ -18,9 +18,10 @@ Incremental re-sync against a full copy. A scratch copy of the shape's bench dat
 changed between runs; the bench database itself is left alone), a fresh local database the target. After a first
 full sync, each round times, in this order: 'mbsync sync --full' (a full copy over the earlier one), 'mbsync sync'
 with nothing changed, and 'mbsync sync' after --changed per cent of the rows of every table with a primary key were
-updated, spread evenly (random rows: the worst case for key ranges). After every run the target's row counts are
+updated, spread evenly (random rows). After every run the target's row counts are
 compared with the source's (the sync itself checks every table's checksum before COMMIT). With --link the source is
-reached through the bench's TCP proxy (one-way delay / rate, as 'pnpm bench wan'), and the bytes it carried are shown.
+reached through the bench's TCP proxy (one-way delay / rate, as 'pnpm bench wan'), and the bytes it carried are shown;
+mbsync then runs with SYNC_COPY_FORMAT=smaller (as 'auto' picks for a remote source) unless the environment sets it.
 
 Goals (issue 21): after 1 % changed <= 0.25 x the full sync; after no change <= 0.1 x.
 
@@ -54,6 +55,7 @@ export async function resyncBenchCommand(argv: string[], signal: AbortSignal): P
   const targetName = `mbsync_bench_resync_dst_${suffix}`;
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-resync-'));
   let proxy: TcpProxy | null = null;
+  const copyFormat = process.env.SYNC_COPY_FORMAT ?? 'smaller';
   const walls: Record<Kind, number[]> = { full: [], unchanged: [], changed: [] };
   const down: Record<Kind, number[]> = { full: [], unchanged: [], changed: [] };
   const checks: boolean[] = [];
@@ -67,7 +69,10 @@ export async function resyncBenchCommand(argv: string[], signal: AbortSignal): P
     const source = proxy ? proxy.url(direct) : direct;
     const sync = async (kind: Kind | null, extra: string[]) => {
       const before = proxy?.forwarded.down ?? 0;
-      const m = await measure([mbsyncCommand(['sync', '--from', source, '--to', benchUrl(targetName), '--no-backup', '--yes', ...extra])], { scratch, cwd: REPO_ROOT, signal });
+      const command = mbsyncCommand(['sync', '--from', source, '--to', benchUrl(targetName), '--no-backup', '--yes', ...extra]);
+      // through the link the source stands for a remote one: each table in the COPY format of fewer bytes, as `auto` picks
+      const stage = link ? { command: 'env', args: [`SYNC_COPY_FORMAT=${copyFormat}`, command.command, ...command.args] } : command;
+      const m = await measure([stage], { scratch, cwd: REPO_ROOT, signal });
       if (m.exitCode !== 0) throw new Error(`mbsync sync exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
       const mismatches = compare(await countRows(direct), await countRows(benchUrl(targetName)));
       if (kind) {
@@ -103,7 +108,7 @@ export async function resyncBenchCommand(argv: string[], signal: AbortSignal): P
     `after no change: ${(median(walls.unchanged) / full).toFixed(2)} x the full sync (goal <= ${GOALS.unchanged}: ${verdict(median(walls.unchanged) / full <= GOALS.unchanged)})`,
     `row counts equal after ${checks.filter(Boolean).length}/${checks.length} runs`,
   ];
-  const notes = `Source: a copy of ${db.name} (${formatBytes(db.sizeBytes)})${link ? `, reached through the bench's TCP proxy at ${link.text} (one-way delay / rate each way)` : ' on loopback'}; `
+  const notes = `Source: a copy of ${db.name} (${formatBytes(db.sizeBytes)})${link ? `, reached through the bench's TCP proxy at ${link.text} (one-way delay / rate each way; mbsync with SYNC_COPY_FORMAT=${copyFormat}, as for a remote source)` : ' on loopback'}; `
     + `target: a local database holding the earlier copy. ${runs} rounds of --full, unchanged, changed (${changedRows.toLocaleString('en-US')} rows updated per round, `
     + `random rows of every table with a primary key). mbsync wall includes node start-up (built CLI). ${MEASUREMENT_METHOD}`;
   log(`\n${table}\n\n${summary.join('\n')}\n\n${notes}`);
