@@ -176,6 +176,16 @@ describe('incremental sync: only the differing rows move, and the target ends id
     await assertIdentical();
   });
 
+  test('most of one table changed: that table copied whole, the others patched; identical', async () => {
+    change(source, `UPDATE public.labels SET label = label || ' (v2)' WHERE code < 'code-005000';
+      UPDATE public.parents SET name = name || '.' WHERE id IN (10, 20000, 40000);`);
+    const inc = (await sync()).incremental;
+    assert.equal(inc.mode, 'incremental', inc.reason);
+    assert.deepEqual(inc.tables.copied, ['public.labels']);
+    assert.deepEqual(inc.tables.patched.map(({ table, rowsDeleted, rowsInserted }) => ({ table, rowsDeleted, rowsInserted })), [{ table: 'public.parents', rowsDeleted: 3, rowsInserted: 3 }]);
+    await assertIdentical();
+  });
+
   test('changes over much of the data: a full copy instead of a patch, with the reason; identical', async () => {
     change(source, `UPDATE public.parents SET price = price + 2 WHERE id % 2 = 0;`);
     const result = await sync({ jobs: 2 });
