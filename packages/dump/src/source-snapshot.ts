@@ -1,5 +1,5 @@
 import type postgres from 'postgres';
-import { introspect, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
+import { inlineParameters, introspect, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
 import { cancelBackend } from './cancel-backend.js';
 import { assertCopiable } from './census.js';
 import { exportSessionSettingsSql } from './dump-format.js';
@@ -67,12 +67,14 @@ export async function readSourceSnapshot(tx: postgres.TransactionSql, sql: postg
     throwIfAborted(options.signal);
     await tx.unsafe(exportSessionSettingsSql());
     const selection = { schemas: options.schemas, excludeSchemas: options.excludeSchemas, excludeTables: options.excludeTables };
-    await lockTables(tx, await listTables(tx, selection), options.lockTimeoutMs ?? 30_000, (q) => (current = q));
+    // the catalog queries' parameters as literals: one round trip each, not two (see inlineParameters)
+    const reader = inlineParameters(tx);
+    await lockTables(tx, await listTables(reader, selection), options.lockTimeoutMs ?? 30_000, (q) => (current = q));
     current = null;
     throwIfAborted(options.signal);
     const model = await introspect(tx, selection);
     if (options.eventTriggers === false) model.eventTriggers = [];
-    if (options.census !== false) await assertCopiable(tx, { ...selection, privileges: options.privileges }, options.sourceName);
+    if (options.census !== false) await assertCopiable(reader, { ...selection, privileges: options.privileges }, options.sourceName);
     return { model, serverVersion: session!.version, serverVersionNum: Number(session!.num), startedAt };
   } catch (error) {
     if (options.signal?.aborted) throw new DumpError('DUMP_CANCELLED', 'export cancelled', { cause: error });

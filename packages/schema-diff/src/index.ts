@@ -1,4 +1,5 @@
 export { introspect, modelNodes } from './introspect.js';
+export { inlineParameters } from './inline-parameters.js';
 export { MANAGED_SCHEMAS, META_SCHEMA, isManagedSchema, selectSchemas } from './introspect/scope.js';
 export type { IntrospectOptions } from './introspect/scope.js';
 export { SchemaDiffError } from './errors.js';

@@ -1,4 +1,5 @@
 import type postgres from 'postgres';
+import { inlineParameters } from './inline-parameters.js';
 import { SchemaDiffError } from './errors.js';
 import { catalogObjectKeys } from './catalog-object-keys.js';
 import { addTableDetails, readCatalogObjects } from './introspect/catalog-objects.js';
@@ -26,7 +27,7 @@ const FIRST_NORMAL_OBJECT_ID = 16384;
  * (the exporter runs with an empty one anyway) so every deparsed name comes back schema-qualified.
  */
 export async function introspect(sql: postgres.Sql | postgres.TransactionSql, options: IntrospectOptions = {}): Promise<SchemaModel> {
-  const run = (tx: postgres.TransactionSql) => readModel(tx, options);
+  const run = (tx: postgres.TransactionSql) => readModel(inlineParameters(tx), options);
   try {
     if ('savepoint' in sql) return await run(sql);
     return await (sql as postgres.Sql).begin('isolation level repeatable read read only', run) as SchemaModel;
@@ -45,27 +46,36 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
   }
   const schemaNames = await selectSchemas(tx, options);
 
-  const schemas = await tx.unsafe<{ name: string; owner: string; acl: string[] | null; comment: string | null }[]>(`
+  // independent reads issued together: postgres.js pipelines them on the connection (a round trip for the lot)
+  const [schemas, extensions, types, routines, relations] = await Promise.all([
+    tx.unsafe<{ name: string; owner: string; acl: string[] | null; comment: string | null }[]>(`
     SELECT n.nspname AS name, pg_catalog.pg_get_userbyid(n.nspowner) AS owner, n.nspacl::text[] AS acl, d.description AS comment
     FROM pg_catalog.pg_namespace n
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = n.oid AND d.classoid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
     WHERE n.nspname = ANY($1::text[])
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend e WHERE e.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass
-        AND e.objid = n.oid AND e.deptype = 'e')`, [schemaNames]);
-  const extensions = await tx.unsafe<ExtensionInfo[]>(`
+        AND e.objid = n.oid AND e.deptype = 'e')`, [schemaNames]),
+    tx.unsafe<ExtensionInfo[]>(`
     SELECT x.extname AS name, x.extversion AS version, n.nspname AS schema
     FROM pg_catalog.pg_extension x JOIN pg_catalog.pg_namespace n ON n.oid = x.extnamespace
-    WHERE n.nspname = ANY($1::text[]) AND x.oid >= ${FIRST_NORMAL_OBJECT_ID}`, [schemaNames]);
-
-  const types = await readTypes(tx, schemaNames);
-  const routines = await readRoutines(tx, schemaNames);
-  const relations = await readRelations(tx, schemaNames);
+    WHERE n.nspname = ANY($1::text[]) AND x.oid >= ${FIRST_NORMAL_OBJECT_ID}`, [schemaNames]),
+    readTypes(tx, schemaNames),
+    readRoutines(tx, schemaNames),
+    readRelations(tx, schemaNames),
+  ]);
   const excluded = new Set(options.excludeTables ?? []);
   const tables = await addTableDetails(tx, schemaNames, relations.tables.filter((t) => !excluded.has(`${t.schema}.${t.name}`)));
   // pg_dump's rule: OWNED BY only names a table of the model; a sequence owned by a table left out (excluded, or
   // in a schema not read) stays, unowned
   const tableKeys = new Set(tables.map((t) => `${t.schema}.${t.name}`));
   const sequences = relations.sequences.map(({ ownedBy, ...s }) => (ownedBy && tableKeys.has(`${ownedBy.schema}.${ownedBy.table}`) ? { ...s, ownedBy } : s));
+  const databaseWide = readsDatabaseWide(options);
+  const [catalogObjects, defaultPrivileges, publications, eventTriggers] = await Promise.all([
+    readCatalogObjects(tx, schemaNames, new Set([...tables, ...relations.views].map((r) => `${r.schema}.${r.name}`))),
+    readDefaultPrivileges(tx, schemaNames, databaseWide),
+    readPublications(tx, schemaNames, tableKeys, databaseWide),
+    readEventTriggers(tx, databaseWide),
+  ]);
 
   const model: SchemaModel = {
     formatVersion: 1,
@@ -78,14 +88,13 @@ async function readModel(tx: postgres.TransactionSql, options: IntrospectOptions
     sequences,
     tables,
     views: relations.views,
-    ...await readCatalogObjects(tx, schemaNames, new Set([...tables, ...relations.views].map((r) => `${r.schema}.${r.name}`))),
+    ...catalogObjects,
     dependencies: [],
   };
   model.dependencies = await readDependencies(tx, modelNodes(model));
-  const databaseWide = readsDatabaseWide(options);
-  model.defaultPrivileges = await readDefaultPrivileges(tx, schemaNames, databaseWide);
-  model.publications = await readPublications(tx, schemaNames, new Set(tables.map((t) => `${t.schema}.${t.name}`)), databaseWide);
-  model.eventTriggers = await readEventTriggers(tx, databaseWide);
+  model.defaultPrivileges = defaultPrivileges;
+  model.publications = publications;
+  model.eventTriggers = eventTriggers;
   return model;
 }
 
