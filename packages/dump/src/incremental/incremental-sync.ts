@@ -299,16 +299,9 @@ class Sides {
   async both(statement: string): Promise<void> {
     await Promise.all([this.on('source', statement), this.on('target', statement)]);
   }
-
-  /** Rows read through a cursor, 20,000 per round trip. */
-  stream<T>(side: 'source' | 'target', query: string): RowStream<T> {
-    throwIfAborted(this.signal);
-    this[side]++;
-    return new RowStream<T>(side === 'source' ? this.src : this.dst, query, 20_000);
-  }
 }
 
-/** Whole-relation count and checksum of every unit (and min/max of an integer key on the source), a query per batch. */
+/** Whole-relation count and checksum of every unit, a query per side per batch. */
 async function wholeSums(sides: Sides, side: 'source' | 'target', units: Unit[], hashing: Hashing): Promise<Map<number, Sum>> {
   const out = new Map<number, Sum>();
   for (let i = 0; i < units.length; i += UNITS_PER_QUERY) {
@@ -362,10 +355,11 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     for (let depth = 0; depth < 16 && domains.has(base); depth++) base = domains.get(base)!;
     return base;
   };
-  const combine = byValue ? 'bit_xor' : 'sum';
+  // a table with a primary key whose rows are copied is compared by key buckets, then row by row
+  const keyed = (u: Unit) => byValue && u.pk !== null && !u.expectEmpty && !u.matview;
   const hashing: Hashing = {
-    row: (u) => hashExpr(u, byValue, baseOf), bucket: (u, buckets) => bucketExpr(u.pk!, buckets, byValue, baseOf), combine,
-    table: (u) => (keyed(u) ? combine : 'sum'),
+    row: (u) => hashExpr(u, byValue, baseOf), bucket: (u, buckets) => bucketExpr(u.pk!, buckets, byValue, baseOf), keyed,
+    table: (u) => (keyed(u) ? 'bit_xor' : 'sum'),
   };
   const hash = hashing.row;
   if (targetServer!.enc !== sourceServer!.enc) throw new IncrementalNotPossible(`the servers' encodings differ (${sourceServer!.enc} and ${targetServer!.enc})`);
@@ -568,15 +562,11 @@ function chunk<T>(items: T[], size: number): T[][] {
 interface Hashing {
   row: (u: Unit) => string;
   bucket: (u: Unit, buckets: number) => string;
-  /** how a bucket's row hashes combine: rows of a keyed table are distinct, so xor is as good as a sum, and cheaper */
-  combine: 'bit_xor' | 'sum';
-  /** how a whole relation's combine: as its buckets' for a keyed table, else summed (rows may repeat) */
+  /** whether a unit is compared by key buckets and row by row (from PostgreSQL 14: bit_xor, hash_record_extended) */
+  keyed: (u: Unit) => boolean;
+  /** how a whole relation's row hashes combine: xor for a keyed table, as its buckets' (its rows are distinct, so xor
+   * is as good as a sum, and cheaper), else summed (rows may repeat) */
   table: (u: Unit) => 'bit_xor' | 'sum';
-}
-
-/** Whether a unit is compared by key buckets (and row by row): a table with a primary key whose rows are copied. */
-function keyed(u: Unit): boolean {
-  return u.pk !== null && !u.expectEmpty && !u.matview;
 }
 
 /** 64-bit checksums combined as the aggregate does: xor (two's complement), or summed. */
@@ -605,38 +595,68 @@ async function bucketsOf(sides: Sides, units: Unit[], keyedUnits: number[], rows
   return keyedUnits.map((unit, j) => ({ unit, buckets: Math.max(1, Math.min(MAX_BUCKETS, Math.ceil((estimate.get(j) ?? 0) / rowsPerBucket))), differing: [] }));
 }
 
+/** Buckets whose checksums one query carries (16 bytes each, as base64: ~45 MB of text at most). */
+const BUCKETS_PER_QUERY_OF_SUMS = 1 << 21;
+
 /**
  * Fills each unit's differing buckets (count or checksum unequal, or on one side only) from both sides' bucket
- * checksums, read in (unit, bucket) order and compared as they arrive; returns the source rows in them per unit.
+ * checksums; returns per unit the source's rows in them and both sides' totals. Each side answers a unit with one
+ * value: its buckets' (number, count, xor) packed in bucket order, as base64 (~21 bytes a bucket, decoded without
+ * parsing a row per bucket).
  */
 async function differingBuckets(sides: Sides, units: Unit[], list: Bucketed[], hashing: Hashing): Promise<{ rowsIn: number; source: Sum; target: Sum }[]> {
   const totals = list.map(() => ({ rowsIn: 0, source: { n: 0, s: 0n }, target: { n: 0, s: 0n } }));
-  for (let i = 0; i < list.length; i += UNITS_PER_QUERY) {
-    const parts = list.slice(i, i + UNITS_PER_QUERY).map((b, j) => {
+  const batches: number[][] = [];
+  for (const [g, b] of list.entries()) {
+    const last = batches.at(-1);
+    const size = last?.reduce((n, j) => n + list[j]!.buckets, 0) ?? 0;
+    if (last && last.length < UNITS_PER_QUERY && size + b.buckets <= BUCKETS_PER_QUERY_OF_SUMS) last.push(g);
+    else batches.push([g]);
+  }
+  for (const batch of batches) {
+    const query = batch.map((g) => {
+      const b = list[g]!;
       const u = units[b.unit]!;
-      return `SELECT ${i + j} AS g, x.b, count(*)::int AS n, ${hashing.combine}(x.h)::text AS s FROM (SELECT (${hashing.bucket(u, b.buckets)})::int AS b, ${hashing.row(u)} AS h FROM ${u.from} t) x GROUP BY x.b`;
-    });
-    // grouped by hashing, then the groups sorted: the planner, unable to count the buckets, would sort every row
-    // instead (enum-wide's order_attributes: 3.0 s of CPU against 7.5 s in three parallel processes)
-    const query = `WITH y AS MATERIALIZED (${parts.join('\nUNION ALL\n')}) SELECT * FROM y ORDER BY y.g, y.b`;
-    type Bucket = { g: number; b: number; n: number; s: string };
+      return `SELECT ${g} AS g, pg_catalog.encode(pg_catalog.string_agg(pg_catalog.int4send(x.b) || pg_catalog.int4send(x.n) || pg_catalog.int8send(x.s), ''::bytea ORDER BY x.b), 'base64') AS packed `
+        + `FROM (SELECT y.b, count(*)::int AS n, pg_catalog.bit_xor(y.h) AS s FROM (SELECT (${hashing.bucket(u, b.buckets)})::int AS b, ${hashing.row(u)} AS h FROM ${u.from} t) y GROUP BY y.b) x`;
+    }).join('\nUNION ALL\n');
+    // grouped by hashing: the planner, unable to count the buckets, would sort every row instead (enum-wide's
+    // order_attributes: 3.0 s of CPU against 7.5 s in three parallel processes)
     await sides.both(`SELECT pg_catalog.set_config('enable_sort', 'off', true)`);
-    await merged<Bucket>(sides, query, query, (r) => [r.g, r.b], (source, target) => {
-      const r = (source ?? target)!;
-      const total = totals[r.g]!;
-      if (source) {
-        total.source.n += source.n;
-        total.source.s = combined(hashing.combine, total.source.s, BigInt(source.s));
-      }
-      if (target) {
-        total.target.n += target.n;
-        total.target.s = combined(hashing.combine, total.target.s, BigInt(target.s));
-      }
-      if (source && target && source.n === target.n && source.s === target.s) return;
-      list[r.g]!.differing.push(r.b);
-      total.rowsIn += source?.n ?? 0;
-    });
+    const [source, target] = await Promise.all([
+      sides.on<{ g: number; packed: string | null }>('source', query),
+      sides.on<{ g: number; packed: string | null }>('target', query),
+    ]);
     await sides.both(`SELECT pg_catalog.set_config('enable_sort', 'on', true)`);
+    const packedOf = (rows: { g: number; packed: string | null }[]) => new Map(rows.map((r) => [r.g, Buffer.from(r.packed ?? '', 'base64')]));
+    const [sourcePacked, targetPacked] = [packedOf(source), packedOf(target)];
+    for (const g of batch) {
+      const total = totals[g]!;
+      const s = sourcePacked.get(g)!;
+      const t = targetPacked.get(g)!;
+      let i = 0;
+      let j = 0;
+      while (i < s.length || j < t.length) {
+        const sb = i < s.length ? s.readInt32BE(i) : Infinity;
+        const tb = j < t.length ? t.readInt32BE(j) : Infinity;
+        const inSource = sb <= tb;
+        const inTarget = tb <= sb;
+        const sn = inSource ? s.readInt32BE(i + 4) : 0;
+        const tn = inTarget ? t.readInt32BE(j + 4) : 0;
+        const sx = inSource ? s.readBigInt64BE(i + 8) : 0n;
+        const tx = inTarget ? t.readBigInt64BE(j + 8) : 0n;
+        total.source.n += sn;
+        total.source.s ^= sx;
+        total.target.n += tn;
+        total.target.s ^= tx;
+        if (!(inSource && inTarget && sn === tn && sx === tx)) {
+          list[g]!.differing.push(inSource ? sb : tb);
+          total.rowsIn += sn;
+        }
+        if (inSource) i += 16;
+        if (inTarget) j += 16;
+      }
+    }
   }
   return totals.map((t) => ({ rowsIn: t.rowsIn, source: { n: t.source.n, s: t.source.s.toString() }, target: { n: t.target.n, s: t.target.s.toString() } }));
 }
@@ -739,83 +759,6 @@ async function writeCopy(session: Session, statement: string, chunks: Buffer[], 
   if (writable.errored) throw writable.errored;
   writable.end();
   await finished(writable);
-}
-
-/**
- * Reads a query on each side through cursors (bounded memory, a round trip per batch), both ordered by `order`, and
- * calls `visit` in that order with the source's and the target's row of each position (one of them undefined where
- * only one side has it).
- */
-async function merged<T>(sides: Sides, sourceQuery: string, targetQuery: string, order: (row: T) => number[], visit: (source: T | undefined, target: T | undefined) => void): Promise<void> {
-  const [s, t] = [sides.stream<T>('source', sourceQuery), sides.stream<T>('target', targetQuery)];
-  try {
-    for (;;) {
-      const [a, b] = await Promise.all([s.peek(), t.peek()]);
-      if (a === undefined && b === undefined) return;
-      const c = a === undefined ? 1 : b === undefined ? -1 : compareTuples(order(a), order(b));
-      if (c < 0) visit(s.take(), undefined);
-      else if (c > 0) visit(undefined, t.take());
-      else visit(s.take(), t.take());
-    }
-  } finally {
-    await Promise.all([s.close(), t.close()]);
-  }
-}
-
-function compareTuples(a: number[], b: number[]): number {
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return a[i]! < b[i]! ? -1 : 1;
-  return 0;
-}
-
-/**
- * A query's rows in batches through a cursor, read one at a time; the next batch is asked for as soon as one arrives,
- * so the server produces it (and the other side's) while this one is read.
- */
-class RowStream<T> {
-  #rows: AsyncIterator<T[]>;
-  #next: Promise<IteratorResult<T[]>>;
-  #batch: T[] = [];
-  #at = 0;
-  #done = false;
-  constructor(session: Session, query: string, batch: number) {
-    this.#rows = (session.unsafe(query).cursor(batch) as AsyncIterable<T[]>)[Symbol.asyncIterator]();
-    this.#next = this.#ask();
-  }
-
-  /** The next batch, its failure left for peek to throw (not an unhandled rejection while nobody waits for it). */
-  #ask(): Promise<IteratorResult<T[]>> {
-    // (postgres.js answers a finished cursor with a plain object)
-    const next = Promise.resolve(this.#rows.next());
-    next.catch(() => undefined);
-    return next;
-  }
-
-  async peek(): Promise<T | undefined> {
-    while (this.#at >= this.#batch.length) {
-      if (this.#done) return undefined;
-      const next = await this.#next;
-      if (next.done) {
-        this.#done = true;
-        return undefined;
-      }
-      this.#batch = next.value;
-      this.#at = 0;
-      this.#next = this.#ask();
-    }
-    return this.#batch[this.#at];
-  }
-
-  take(): T {
-    return this.#batch[this.#at++]!;
-  }
-
-  async close(): Promise<void> {
-    if (this.#done) return;
-    this.#done = true;
-    // a batch still being read is waited for (its rows dropped) before the cursor is closed
-    await this.#next.catch(() => undefined);
-    await this.#rows.return?.();
-  }
 }
 
 /**
