@@ -124,6 +124,11 @@ describe('incremental sync: only the differing rows move, and the target ends id
     assert.deepEqual([...inc.tables.skipped].sort(), ['public.children', 'public.events', 'public.labels', 'public.parents']);
     assert.equal(inc.bytesFromSource, 0);
     await assertIdentical();
+    // the source's write counters are recorded: the next sync compares the tables they show unwritten whole first
+    const [record] = await target.sql<{ activity: Record<string, string> }[]>`SELECT activity FROM mbsync_meta.copies`;
+    const counters = await source.sql<{ name: string; n: string }[]>`
+      SELECT schemaname || '.' || relname AS name, (n_tup_ins + n_tup_upd + n_tup_del)::text AS n FROM pg_stat_user_tables`;
+    assert.deepEqual(record!.activity, Object.fromEntries(counters.map((c) => [c.name, c.n])));
   });
 
   test('the target changed by hand: the re-sync undoes it', async () => {

@@ -27,6 +27,13 @@ export interface CopyRecord {
   mode: 'full' | 'incremental';
   /** rows per data table ('schema.table') */
   tables: Record<string, number>;
+  /**
+   * the source's write counters per table ('schema.table': inserts + updates + deletes from pg_stat_user_tables) when
+   * it was read: the next sync compares a table whose counters have not moved whole first (most likely equal), and
+   * one whose counters moved by key buckets straight away. Only the order of the work depends on it: statistics lag
+   * and can be reset, the checksums decide.
+   */
+  activity: Record<string, string>;
 }
 
 /**
@@ -42,6 +49,14 @@ export async function readSourceIdentity(tx: postgres.TransactionSql, address: s
     FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()`);
   const where = row!.sysid ? `sysid:${row!.sysid}` : `addr:${address}`;
   return { key: `${where}/${row!.oid}/${row!.name}`, systemIdentifier: row!.sysid, databaseOid: row!.oid, databaseName: row!.name };
+}
+
+/** The source's write counters per user table (see CopyRecord.activity), in its snapshot transaction. */
+export async function readSourceActivity(tx: postgres.TransactionSql): Promise<Record<string, string>> {
+  const rows = await tx.unsafe<{ name: string; n: string }[]>(`
+    SELECT pg_catalog.format('%s.%s', s.schemaname, s.relname) AS name, (s.n_tup_ins + s.n_tup_upd + s.n_tup_del)::text AS n
+    FROM pg_catalog.pg_stat_user_tables s`);
+  return Object.fromEntries(rows.map((r) => [r.name, r.n]));
 }
 
 /** The host(s) and port of a postgres URL, without user, password or parameters. */
@@ -76,13 +91,16 @@ export function schemaModelHash(model: SchemaModel): string {
 export async function readCopyRecord(session: postgres.Sql | postgres.TransactionSql): Promise<CopyRecord | null> {
   const [exists] = await session.unsafe<{ ok: boolean }[]>(`SELECT pg_catalog.to_regclass('${RECORD_TABLE}') IS NOT NULL AS ok`);
   if (!exists?.ok) return null;
-  const [row] = await session.unsafe<{ source_identity: string; source_name: string; model_hash: string; copied_at: string; tool_version: string; mode: string; tables: string }[]>(
-    `SELECT source_identity, source_name, model_hash, copied_at::text AS copied_at, tool_version, mode, tables::text AS tables FROM ${RECORD_TABLE} ORDER BY copied_at DESC LIMIT 1`,
+  // (a record from before `activity` has none: every table then counts as written to)
+  const [row] = await session.unsafe<{ source_identity: string; source_name: string; model_hash: string; copied_at: string; tool_version: string; mode: string; tables: string; activity: string | null }[]>(
+    `SELECT source_identity, source_name, model_hash, copied_at::text AS copied_at, tool_version, mode, tables::text AS tables, pg_catalog.to_jsonb(r) ->> 'activity' AS activity
+     FROM ${RECORD_TABLE} r ORDER BY copied_at DESC LIMIT 1`,
   );
   if (!row) return null;
   return {
     sourceIdentity: row.source_identity, sourceName: row.source_name, modelHash: row.model_hash, copiedAt: row.copied_at,
     toolVersion: row.tool_version, mode: row.mode === 'incremental' ? 'incremental' : 'full', tables: JSON.parse(row.tables) as Record<string, number>,
+    activity: row.activity ? (JSON.parse(row.activity) as Record<string, string>) : {},
   };
 }
 
@@ -98,9 +116,11 @@ export async function writeCopyRecord(tx: postgres.TransactionSql, record: Omit<
       await sp.unsafe(`CREATE TABLE IF NOT EXISTS ${RECORD_TABLE} (
         source_identity text NOT NULL, source_name text NOT NULL, model_hash text NOT NULL, copied_at timestamptz NOT NULL,
         tool_version text NOT NULL, mode text NOT NULL, tables jsonb NOT NULL)`);
+      await sp.unsafe(`ALTER TABLE ${RECORD_TABLE} ADD COLUMN IF NOT EXISTS activity jsonb`);
       await sp.unsafe(`DELETE FROM ${RECORD_TABLE}`);
-      await sp.unsafe(`INSERT INTO ${RECORD_TABLE} VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, $5, $6::text::jsonb)`, [
-        record.sourceIdentity, record.sourceName, record.modelHash, TOOL_VERSION, record.mode, JSON.stringify(record.tables),
+      await sp.unsafe(`INSERT INTO ${RECORD_TABLE} (source_identity, source_name, model_hash, copied_at, tool_version, mode, tables, activity)
+        VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, $5, $6::text::jsonb, $7::text::jsonb)`, [
+        record.sourceIdentity, record.sourceName, record.modelHash, TOOL_VERSION, record.mode, JSON.stringify(record.tables), JSON.stringify(record.activity),
       ]);
     });
     return true;

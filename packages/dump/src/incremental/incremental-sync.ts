@@ -49,6 +49,9 @@ export interface IncrementalSyncOptions {
   } | undefined;
   signal?: AbortSignal | undefined;
   onStep?: (phase: 'export' | 'import' | 'verify', message: string) => void;
+  /** tables ('schema.table') the source has not written to since the last copy, by its statistics: a keyed one is
+   * compared whole first (one cheaper pass when, as is likely, it is equal), the others by key buckets straight away */
+  quiet?: ReadonlySet<string> | undefined;
   /** source rows per key bucket of a differing table (default 16: with 1 % of rows changed at random, 15 % of the
    * buckets differ and only their rows' keys and hashes are read) */
   rowsPerBucket?: number;
@@ -377,23 +380,25 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     await dst.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
   }
 
-  // a table with a primary key: count and checksum per bucket of its keys, one query per side for all such tables,
-  // read in bucket order on both sides and compared as they arrive; their totals are the tables' checksums. Any other
-  // relation: count and checksum whole.
+  // a table with a primary key is compared per bucket of its keys (one query per side for all such tables), the
+  // buckets' totals being its checksum; one the source has not written to since the last copy is most likely equal,
+  // and compared whole first (a cheaper pass), as is any other relation
+  const quiet = options.quiet ?? new Set<string>();
   const keyedUnits = units.flatMap((u, i) => (keyed(u) ? [i] : []));
-  const otherUnits = units.flatMap((u, i) => (keyed(u) ? [] : [i]));
+  const wholeFirst = units.flatMap((u, i) => (!keyed(u) || quiet.has(u.key) ? [i] : []));
   step('export', `comparing ${units.length} tables by checksum`);
   const sourceWhole = new Map<number, Sum>();
   const targetWhole = new Map<number, Sum>();
-  if (otherUnits.length > 0) {
-    const list = otherUnits.map((i) => units[i]!);
+  if (wholeFirst.length > 0) {
+    const list = wholeFirst.map((i) => units[i]!);
     const [source, target] = await Promise.all([wholeSums(sides, 'source', list, hashing), wholeSums(sides, 'target', list, hashing)]);
-    for (const [j, i] of otherUnits.entries()) {
+    for (const [j, i] of wholeFirst.entries()) {
       sourceWhole.set(i, source.get(j)!);
       targetWhole.set(i, target.get(j)!);
     }
   }
-  const bucketed = await bucketsOf(sides, units, keyedUnits, rowsPerBucket);
+  const equalWhole = (i: number) => sourceWhole.has(i) && sourceWhole.get(i)!.n === targetWhole.get(i)!.n && sourceWhole.get(i)!.s === targetWhole.get(i)!.s;
+  const bucketed = await bucketsOf(sides, units, keyedUnits.filter((i) => !equalWhole(i)), rowsPerBucket);
   const compared = await differingBuckets(sides, units, bucketed, hashing);
   for (const [j, b] of bucketed.entries()) {
     sourceWhole.set(b.unit, compared[j]!.source);
@@ -409,9 +414,9 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   const wholeCopies = new Set<number>();
   const rowDiffs = new Map<number, RowDiff>();
   let matviewsDiffer = false;
-  for (const i of otherUnits) {
-    if (sameWhole(i)) continue;
-    if (units[i]!.matview) matviewsDiffer = true;
+  for (const [i, u] of units.entries()) {
+    if (keyed(u) || sameWhole(i)) continue;
+    if (u.matview) matviewsDiffer = true;
     else wholeCopies.add(i);
   }
   for (const [j, b] of bucketed.entries()) {

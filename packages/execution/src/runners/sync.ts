@@ -6,6 +6,7 @@ import {
   describePgError,
   includesLargeObjects,
   readCopyRecord,
+  readSourceActivity,
   readSourceIdentity,
   schemaModelHash,
   sourceAddress,
@@ -144,9 +145,10 @@ async function copyOf(input: SyncJobInput, phases: Phase[], jobs: number, parall
   }
 }
 
-/** Reads the source's identity for the copy record; the record is written in the target's transaction before COMMIT. */
-async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput): Promise<SourceIdentity> {
-  return readSourceIdentity(tx, sourceAddress(input.source.databaseUrl));
+/** Reads the source's identity and write counters for the copy record; it is written in the target's transaction before COMMIT. */
+async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput): Promise<SourceIdentity & { activity: Record<string, string> }> {
+  const [identity, activity] = await Promise.all([readSourceIdentity(tx, sourceAddress(input.source.databaseUrl)), readSourceActivity(tx)]);
+  return { ...identity, activity };
 }
 
 async function hasLargeObjects(tx: postgres.TransactionSql): Promise<boolean> {
@@ -195,6 +197,8 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
         try {
           patched = await syncIncremental({
             coordinator: coord, snapshot, session, sourceName: input.source.name, targetName: input.target.name,
+            // tables whose write counters on the source have not moved since the record: compared whole first
+            quiet: new Set(Object.keys(identity.activity).filter((t) => record.activity[t] !== undefined && record.activity[t] === identity.activity[t])),
             excludeTableData: input.excludeTableData, owners: input.owners, privileges: input.privileges, lockTimeoutMs: input.lockTimeoutMs,
             signal: stop.signal,
             documents: documents ?? undefined,
@@ -211,7 +215,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
           throw error;
         }
         const rows: Record<string, number> = Object.fromEntries(patched.rows.map((t) => [`${t.schema}.${t.name}`, t.rows]));
-        await writeCopyRecord(session.tx, { sourceIdentity: identity.key, sourceName: input.source.name, modelHash, mode: 'incremental', tables: rows });
+        await writeCopyRecord(session.tx, { sourceIdentity: identity.key, sourceName: input.source.name, modelHash, mode: 'incremental', tables: rows, activity: identity.activity });
         return patched;
       });
     });
@@ -409,7 +413,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
           // what the target now holds, for the next sync to compare with (in the final transaction)
           await writeCopyRecord(session.tx, {
             sourceIdentity: identity.key, sourceName: input.source.name, modelHash: schemaModelHash(snapshot.model), mode: 'full',
-            tables: Object.fromEntries(built.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
+            tables: Object.fromEntries(built.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])), activity: identity.activity,
           });
           return built;
         } catch (error) {
@@ -546,7 +550,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
         // what the target now holds, for the next sync to compare with (in the importing transaction)
         await writeCopyRecord(session.tx, {
           sourceIdentity: identity.key, sourceName: input.source.name, modelHash: schemaModelHash(schema), mode: 'full',
-          tables: Object.fromEntries(loaded.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])),
+          tables: Object.fromEntries(loaded.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])), activity: identity.activity,
         });
         return loaded;
       });
