@@ -358,10 +358,11 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     for (let depth = 0; depth < 16 && domains.has(base); depth++) base = domains.get(base)!;
     return base;
   };
-  // a table with a primary key whose rows are copied is compared by key buckets, then row by row
+  // a table with a primary key whose rows are copied is compared by key buckets, then row by row (from PostgreSQL 14:
+  // bit_xor, hash_record_extended; earlier servers compare and copy tables whole)
   const keyed = (u: Unit) => byValue && u.pk !== null && !u.expectEmpty && !u.matview;
   const hashing: Hashing = {
-    row: (u) => hashExpr(u, byValue, baseOf), bucket: (u, buckets) => bucketExpr(u.pk!, buckets, byValue, baseOf), keyed,
+    row: (u) => hashExpr(u, byValue, baseOf), bucket: (u, buckets) => bucketExpr(u.pk!, buckets, byValue, baseOf),
     table: (u) => (keyed(u) ? 'bit_xor' : 'sum'),
   };
   const hash = hashing.row;
@@ -567,8 +568,6 @@ function chunk<T>(items: T[], size: number): T[][] {
 interface Hashing {
   row: (u: Unit) => string;
   bucket: (u: Unit, buckets: number) => string;
-  /** whether a unit is compared by key buckets and row by row (from PostgreSQL 14: bit_xor, hash_record_extended) */
-  keyed: (u: Unit) => boolean;
   /** how a whole relation's row hashes combine: xor for a keyed table, as its buckets' (its rows are distinct, so xor
    * is as good as a sum, and cheaper), else summed (rows may repeat) */
   table: (u: Unit) => 'bit_xor' | 'sum';
