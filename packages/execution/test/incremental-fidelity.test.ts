@@ -75,6 +75,6 @@ describe('incremental sync: changes between values that compare equal are found'
     const inc = (await sync()).incremental;
     assert.equal(inc.mode, 'incremental', inc.reason);
     assert.deepEqual(inc.tables.patched, []);
-    assert.equal(inc.bytesFromSource, 0);
+    assert.deepEqual(inc.tables.copied, []);
   });
 });

@@ -76,7 +76,8 @@ export interface IncrementalSyncResult {
     /** replaced whole (no primary key, partition trees loaded through their root, excluded data, mostly changed) */
     copied: string[];
   };
-  /** COPY bytes read from the source */
+  /** bytes of rows read from the source: the bucket checksums, the keys and row hashes compared, the rows copied (the
+   * protocol's framing and the small whole-table answers left out) */
   bytesFromSource: number;
   /** rows per data table in the source's snapshot (= in the target at COMMIT) */
   rows: { schema: string; name: string; rows: number }[];
@@ -400,7 +401,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   }
   const equalWhole = (i: number) => sourceWhole.has(i) && sourceWhole.get(i)!.n === targetWhole.get(i)!.n && sourceWhole.get(i)!.s === targetWhole.get(i)!.s;
   const bucketed = await bucketsOf(sides, units, keyedUnits.filter((i) => !equalWhole(i)), rowsPerBucket);
-  const compared = await differingBuckets(sides, units, bucketed, hashing);
+  const { units: compared, bytes: bytesOfBuckets } = await differingBuckets(sides, units, bucketed, hashing);
   for (const [j, b] of bucketed.entries()) {
     sourceWhole.set(b.unit, compared[j]!.source);
     targetWhole.set(b.unit, compared[j]!.target);
@@ -436,7 +437,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
 
   const result: IncrementalSyncResult = {
     tables: { compared: units.filter((u) => !u.matview).map((u) => u.key), skipped: [], patched: [], copied: [] },
-    bytesFromSource: bytesCompared,
+    bytesFromSource: bytesOfBuckets + bytesCompared,
     rows: plain.dataTables.map((d) => ({ schema: d.schema, name: d.name, rows: 0 })),
     queries: { source: 0, target: 0 },
     statements: 0,
@@ -608,8 +609,9 @@ const BUCKETS_PER_QUERY_OF_SUMS = 1 << 21;
  * value: its buckets' (number, count, xor) packed in bucket order, as base64 (~21 bytes a bucket, decoded without
  * parsing a row per bucket).
  */
-async function differingBuckets(sides: Sides, units: Unit[], list: Bucketed[], hashing: Hashing): Promise<{ rowsIn: number; source: Sum; target: Sum }[]> {
+async function differingBuckets(sides: Sides, units: Unit[], list: Bucketed[], hashing: Hashing): Promise<{ units: { rowsIn: number; source: Sum; target: Sum }[]; bytes: number }> {
   const totals = list.map(() => ({ rowsIn: 0, source: { n: 0, s: 0n }, target: { n: 0, s: 0n } }));
+  let bytes = 0;
   const batches: number[][] = [];
   for (const [g, b] of list.entries()) {
     const last = batches.at(-1);
@@ -634,6 +636,7 @@ async function differingBuckets(sides: Sides, units: Unit[], list: Bucketed[], h
     await sides.both(`SELECT pg_catalog.set_config('enable_sort', 'on', true)`);
     const packedOf = (rows: { g: number; packed: string | null }[]) => new Map(rows.map((r) => [r.g, Buffer.from(r.packed ?? '', 'base64')]));
     const [sourcePacked, targetPacked] = [packedOf(source), packedOf(target)];
+    bytes += source.reduce((n, r) => n + (r.packed?.length ?? 0), 0);
     for (const g of batch) {
       const total = totals[g]!;
       const s = sourcePacked.get(g)!;
@@ -662,7 +665,7 @@ async function differingBuckets(sides: Sides, units: Unit[], list: Bucketed[], h
       }
     }
   }
-  return totals.map((t) => ({ rowsIn: t.rowsIn, source: { n: t.source.n, s: t.source.s.toString() }, target: { n: t.target.n, s: t.target.s.toString() } }));
+  return { units: totals.map((t) => ({ rowsIn: t.rowsIn, source: { n: t.source.n, s: t.source.s.toString() }, target: { n: t.target.n, s: t.target.s.toString() } })), bytes };
 }
 
 /** The keys and row hashes of a table's rows in some of its key buckets, and where the differing ones go. */
