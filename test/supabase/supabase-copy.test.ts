@@ -65,6 +65,23 @@ describe('copying a Supabase-shaped database', { timeout: 900_000 }, () => {
     });
   }
 
+  test('(b) the same target synced again: incremental, only the rows changed in public, auth and storage move; identical', async () => {
+    const target = keep(await createDatabase('supa_resync'));
+    assert.equal((await sync(target, { jobs: 2 })).incremental.mode, 'full');
+    await source.sql.unsafe(`
+      UPDATE public.components SET price = coalesce(price, 0) + 1, tags = array_append(tags, 'resync') WHERE number % 7 = 0;
+      DELETE FROM public.download_events WHERE id % 50 = 0;
+      UPDATE auth.users SET raw_user_meta_data = coalesce(raw_user_meta_data, '{}') || '{"resynced": true}' WHERE email LIKE '%1@%';
+      UPDATE storage.objects SET metadata = coalesce(metadata, '{}') || '{"v": 2}' WHERE name LIKE '%1%';`);
+    const inc = (await sync(target, { jobs: 2 })).incremental;
+    assert.equal(inc.mode, 'incremental', inc.reason);
+    const written = [...inc.tables.patched.map((p) => p.table), ...inc.tables.copied];
+    for (const table of ['public.components', 'public.download_events', 'auth.users', 'storage.objects']) assert.ok(written.includes(table), `${table}: ${JSON.stringify(inc.tables)}`);
+    assert.ok(inc.tables.skipped.includes('public.categories'), JSON.stringify(inc.tables.skipped));
+    assert.equal(dumpOf(target), dumpOf(source), 'pg_dump with owners and privileges');
+    assert.deepEqual(await snapshotDatabase(target.sql), await snapshotDatabase(source.sql));
+  });
+
   test('(a) into the second cluster, without the roles: refused before any write, naming the roles, the objects and --create-roles; diff says so first', async () => {
     const target = keep(await createPlainDatabase('supa_a'));
     const before = dumpOf(target);

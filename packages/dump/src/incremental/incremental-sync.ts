@@ -49,6 +49,10 @@ export interface IncrementalSyncOptions {
   } | undefined;
   signal?: AbortSignal | undefined;
   onStep?: (phase: 'export' | 'import' | 'verify', message: string) => void;
+  /** the patch must keep triggers and foreign keys from firing with session_replication_role = replica (a platform
+   * target: its tables belong to the platform's roles, which the data-only way would have to alter); a role that
+   * may not set it makes the copy full (IncrementalNotPossible, before the first write) */
+  replicaOnly?: boolean | undefined;
   /** tables ('schema.table') the source has not written to since the last copy, by its statistics: a keyed one is
    * compared whole first (one cheaper pass when, as is likely, it is equal), the others by key buckets straight away */
   quiet?: ReadonlySet<string> | undefined;
@@ -467,7 +471,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     await dst.unsafe(statement);
     result.statements++;
   };
-  const restore = patchedUnits.length ? await keepFromFiring(dst, patchedUnits, run) : null;
+  const restore = patchedUnits.length ? await keepFromFiring(dst, patchedUnits, run, options.replicaOnly ?? false) : null;
   result.enforcement = restore?.mode ?? 'replica';
   for (const i of wholeCopies) {
     const u = units[i]!;
@@ -774,7 +778,7 @@ async function writeCopy(session: Session, statement: string, chunks: Buffer[], 
  * data-only way: user triggers disabled and the foreign keys touching the tables dropped, re-added (so re-checked)
  * by `finish`.
  */
-async function keepFromFiring(tx: Session, units: Unit[], run: (statement: string) => Promise<void>): Promise<{ mode: 'replica' | 'disabled'; finish(): Promise<void> }> {
+async function keepFromFiring(tx: Session, units: Unit[], run: (statement: string) => Promise<void>, replicaOnly: boolean): Promise<{ mode: 'replica' | 'disabled'; finish(): Promise<void> }> {
   const oids = `ARRAY[${units.map((u) => `${quoteLiteral(u.relation)}::pg_catalog.regclass`).join(', ')}]`;
   let replica = true;
   try {
@@ -782,6 +786,7 @@ async function keepFromFiring(tx: Session, units: Unit[], run: (statement: strin
   } catch {
     replica = false;
   }
+  if (!replica && replicaOnly) throw new IncrementalNotPossible('the role may not set session_replication_role, which a patch of a platform (Supabase) target needs');
   // partitions carry their root's triggers: a root's tree is patched through it
   const triggers = await tx.unsafe<{ tbl: string; name: string; enabled: 'O' | 'R' | 'A' }[]>(`
     SELECT t.tgrelid::pg_catalog.regclass::text AS tbl, t.tgname AS name, t.tgenabled AS enabled FROM pg_catalog.pg_trigger t

@@ -175,8 +175,9 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
     : null;
   input.onProgress?.(phaseEvent('export', phases, `reading the schema of ${input.source.name}`));
   try {
+    // a platform (Supabase-shaped) target too, when its catalog, the platform's schemas included, equals the source's
+    // model (checked below): its rows are compared and patched like any other's, with triggers off as replica
     const platform = await detectPlatform(targetSql, input.target);
-    if (platform) throw new IncrementalNotPossible('the target is a platform (Supabase) stack');
     const result = await inSource(sourceSql, input, stop, async (coord) => {
       const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: stop.signal });
       const identity = await recordOf(coord, input);
@@ -196,7 +197,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
         let patched: IncrementalSyncResult;
         try {
           patched = await syncIncremental({
-            coordinator: coord, snapshot, session, sourceName: input.source.name, targetName: input.target.name,
+            coordinator: coord, snapshot, session, sourceName: input.source.name, targetName: input.target.name, replicaOnly: platform !== null,
             // tables whose write counters on the source have not moved since the record: compared whole first
             quiet: new Set(Object.keys(identity.activity).filter((t) => record.activity[t] !== undefined && record.activity[t] === identity.activity[t])),
             excludeTableData: input.excludeTableData, owners: input.owners, privileges: input.privileges, lockTimeoutMs: input.lockTimeoutMs,
