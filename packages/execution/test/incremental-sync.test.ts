@@ -108,7 +108,14 @@ describe('incremental sync: only the differing rows move, and the target ends id
     const patched = new Map(inc.tables.patched.map((p) => [p.table, p]));
     for (const table of ['public.parents', 'public.children', 'public.labels']) assert.ok(patched.has(table), `${table} patched: ${JSON.stringify(inc.tables)}`);
     assert.deepEqual(inc.tables.copied, ['public.events']);
-    assert.ok(patched.get('public.parents')!.rowsInserted < 50_000 / 2, JSON.stringify(patched.get('public.parents')));
+    // the full copy fingerprinted every table: each is decided by the source's rows written since that copy
+    assert.deepEqual([...(inc.tables.tracked ?? [])].sort(), ['public.children', 'public.events', 'public.labels', 'public.parents']);
+    // parents: 304 updated + 100 inserted rows written since, 40 deleted (found by key buckets)
+    assert.deepEqual(patched.get('public.parents'), { table: 'public.parents', buckets: patched.get('public.parents')!.buckets, rowsDeleted: 304 + 40, rowsInserted: 404 });
+    assert.ok(patched.get('public.parents')!.buckets >= 3 && patched.get('public.parents')!.buckets <= 140, JSON.stringify(patched.get('public.parents')));
+    // children: 68 + 28 (by the cascade) deleted, 100 inserted; labels: 2 updated, 1 inserted, 1 deleted
+    assert.deepEqual({ deleted: patched.get('public.children')!.rowsDeleted, inserted: patched.get('public.children')!.rowsInserted }, { deleted: 96, inserted: 100 });
+    assert.deepEqual({ deleted: patched.get('public.labels')!.rowsDeleted, inserted: patched.get('public.labels')!.rowsInserted }, { deleted: 3, inserted: 3 });
     assert.ok(inc.bytesFromSource * 4 < fullBytes, `incremental moved ${inc.bytesFromSource} bytes, the full copy ${fullBytes}`);
     const [record] = await target.sql<{ mode: string }[]>`SELECT mode FROM mbsync_meta.copies`;
     assert.equal(record?.mode, 'incremental');
@@ -122,13 +129,66 @@ describe('incremental sync: only the differing rows move, and the target ends id
     assert.deepEqual(inc.tables.patched, []);
     assert.deepEqual(inc.tables.copied, []);
     assert.deepEqual([...inc.tables.skipped].sort(), ['public.children', 'public.events', 'public.labels', 'public.parents']);
-    // no row moved: at most the bucket checksums of a table whose write counters had not reached the statistics yet
-    assert.ok(inc.bytesFromSource * 50 < fullBytes, `${inc.bytesFromSource} bytes from the source, the full copy ${fullBytes}`);
+    // the patch left fingerprints the target still matches: every table decided without reading a row
+    assert.deepEqual([...(inc.tables.tracked ?? [])].sort(), ['public.children', 'public.events', 'public.labels', 'public.parents']);
+    assert.equal(inc.bytesFromSource, 0);
     await assertIdentical();
     // the source's write counters are recorded (the next sync compares the tables they show unwritten whole first)
     const [record] = await target.sql<{ activity: Record<string, string> }[]>`SELECT activity FROM mbsync_meta.copies`;
     for (const table of ['public.children', 'public.events', 'public.labels', 'public.parents']) assert.ok(table in record!.activity, JSON.stringify(record!.activity));
     for (const n of Object.values(record!.activity)) assert.match(n, /^\d+$/);
+  });
+
+  test('rows of a transaction open during the last copy, committed after it (one in a savepoint): found and copied', async () => {
+    const open = await source.sql.reserve();
+    try {
+      await open.unsafe('BEGIN');
+      await open.unsafe(`INSERT INTO public.labels VALUES ('open-top', 'written before the copy, committed after', NULL)`);
+      await open.unsafe('SAVEPOINT inner_work');
+      // a subtransaction's xid is above its parent's: not in the snapshot's list of running transactions
+      await open.unsafe(`UPDATE public.labels SET label = 'updated in a savepoint' WHERE code = 'code-000010'`);
+      await open.unsafe('RELEASE SAVEPOINT inner_work');
+      const during = (await sync()).incremental;
+      assert.equal(during.mode, 'incremental', during.reason);
+      assert.deepEqual(during.tables.patched, []);
+      await open.unsafe('COMMIT');
+    } finally {
+      open.release();
+    }
+    const inc = (await sync()).incremental;
+    assert.equal(inc.mode, 'incremental', inc.reason);
+    assert.deepEqual(inc.tables.patched.map(({ table, rowsDeleted, rowsInserted }) => ({ table, rowsDeleted, rowsInserted })), [{ table: 'public.labels', rowsDeleted: 1, rowsInserted: 2 }]);
+    await assertIdentical();
+  });
+
+  test('a transaction open in another database during the last copy: the rows written before it are not read again', async () => {
+    const elsewhere = await target.sql.reserve();
+    try {
+      // the target's own database: in the same cluster, it cannot write the source's tables
+      await elsewhere.unsafe('BEGIN');
+      await elsewhere.unsafe('SELECT pg_catalog.txid_current()');
+      change(source, `UPDATE public.parents SET name = name || '+' WHERE id = 77;`);
+      const first = (await sync()).incremental;
+      assert.deepEqual(first.tables.patched.map(({ table, rowsDeleted, rowsInserted }) => ({ table, rowsDeleted, rowsInserted })), [{ table: 'public.parents', rowsDeleted: 1, rowsInserted: 1 }]);
+      const again = (await sync()).incremental;
+      assert.deepEqual(again.tables.patched, []);
+      assert.equal(again.bytesFromSource, 0);
+    } finally {
+      await elsewhere.unsafe('ROLLBACK');
+      elsewhere.release();
+    }
+    await assertIdentical();
+  });
+
+  test('a horizon from another timeline of the source (a point-in-time recovery): compared by checksums', async () => {
+    await target.sql`UPDATE mbsync_meta.copies SET horizon = jsonb_set(horizon, '{source,timeline}', '"0000000F"')`;
+    change(source, `UPDATE public.labels SET label = label || '~' WHERE code = 'code-000020';`);
+    const inc = (await sync()).incremental;
+    assert.equal(inc.mode, 'incremental', inc.reason);
+    assert.deepEqual(inc.tables.tracked, []);
+    assert.deepEqual(inc.tables.patched.map(({ table, rowsDeleted, rowsInserted }) => ({ table, rowsDeleted, rowsInserted })), [{ table: 'public.labels', rowsDeleted: 1, rowsInserted: 1 }]);
+    await assertIdentical();
+    assert.equal((await sync()).incremental.tables.tracked?.length, 4);
   });
 
   test('the target changed by hand: the re-sync undoes it', async () => {
@@ -142,7 +202,11 @@ describe('incremental sync: only the differing rows move, and the target ends id
     const result = await sync();
     assert.equal(result.incremental.mode, 'incremental', result.incremental.reason);
     assert.ok(result.incremental.tables.patched.some((p) => p.table === 'public.parents' && p.rowsDeleted >= 4));
+    // written in the target since the last copy: their fingerprints differ, so they are compared by checksums
+    assert.deepEqual(result.incremental.tables.tracked, []);
     await assertIdentical();
+    // and fingerprinted again: the next sync decides them by the source's writes
+    assert.deepEqual([...((await sync()).incremental.tables.tracked ?? [])].sort(), ['public.children', 'public.events', 'public.labels', 'public.parents']);
   });
 
   test('a failure while patching rolls back: the target is unchanged', async () => {
@@ -150,7 +214,7 @@ describe('incremental sync: only the differing rows move, and the target ends id
     const before = await stateOf(target);
     const controller = new AbortController();
     await assert.rejects(
-      sync({ signal: controller.signal, onProgress: (p) => { if (p.phase === 'import' && /^copying/.test(p.message ?? '')) controller.abort(); } }),
+      sync({ signal: controller.signal, onProgress: (p) => { if (p.phase === 'import' && /^(copying|replacing)/.test(p.message ?? '')) controller.abort(); } }),
       (error: unknown) => error instanceof DumpError && error.code === 'DUMP_CANCELLED',
     );
     assert.deepEqual(await stateOf(target), before);
@@ -159,12 +223,33 @@ describe('incremental sync: only the differing rows move, and the target ends id
     await assertIdentical();
   });
 
-  test('1 % of rows changed at random: only those rows move, found by key buckets; identical', async () => {
+  test('1 % of rows changed at random: only those rows move, found by the source\'s writes since the last copy; identical', async () => {
+    change(source, `UPDATE public.parents SET price = price - 3 WHERE id % 89 = 0;
+      UPDATE public.children SET note = note || '?' WHERE (parent_id * 7 + seq) % 97 = 0;`);
+    const inc = (await sync({ jobs: 2 })).incremental;
+    assert.equal(inc.mode, 'incremental', inc.reason);
+    assert.deepEqual([...(inc.tables.tracked ?? [])].sort(), ['public.children', 'public.events', 'public.labels', 'public.parents']);
+    const [counts] = await source.sql<{ parents: number; children: number }[]>`
+      SELECT (SELECT count(*)::int FROM public.parents WHERE id % 89 = 0) AS parents, (SELECT count(*)::int FROM public.children WHERE (parent_id * 7 + seq) % 97 = 0) AS children`;
+    assert.deepEqual(inc.tables.patched.map(({ table, buckets, rowsDeleted, rowsInserted }) => ({ table, buckets, rowsDeleted, rowsInserted })), [
+      { table: 'public.children', buckets: 0, rowsDeleted: counts!.children, rowsInserted: counts!.children },
+      { table: 'public.parents', buckets: 0, rowsDeleted: counts!.parents, rowsInserted: counts!.parents },
+    ]);
+    assert.deepEqual(inc.tables.copied, []);
+    // the changed rows' keys and hashes, then the rows: nothing else
+    assert.ok(inc.bytesFromSource * 20 < fullBytes, `moved ${inc.bytesFromSource} bytes, the full copy ${fullBytes}`);
+    await assertIdentical();
+  });
+
+  test('1 % of rows changed at random without a usable horizon: found by key buckets; identical', async () => {
+    // a record without a horizon (as an earlier version wrote it): every table is compared by checksums
+    await target.sql`UPDATE mbsync_meta.copies SET horizon = NULL`;
     change(source, `UPDATE public.parents SET price = price + 3 WHERE id % 97 = 0;
       UPDATE public.children SET note = note || '!' WHERE (parent_id * 7 + seq) % 89 = 0;`);
     const result = await sync({ jobs: 2 });
     const inc = result.incremental;
     assert.equal(inc.mode, 'incremental', inc.reason);
+    assert.deepEqual(inc.tables.tracked, []);
     const [counts] = await source.sql<{ parents: number; children: number }[]>`
       SELECT (SELECT count(*)::int FROM public.parents WHERE id % 97 = 0) AS parents, (SELECT count(*)::int FROM public.children WHERE (parent_id * 7 + seq) % 89 = 0) AS children`;
     const patched = new Map(inc.tables.patched.map((p) => [p.table, p]));

@@ -106,6 +106,8 @@ function copySummary(incremental: Awaited<ReturnType<typeof runSync>>['increment
   return {
     copy: 'incremental',
     compared: t.compared.length,
+    // decided by what the source wrote since the last copy (the others by checksums)
+    bySinceLast: t.tracked?.length ?? 0,
     skipped: t.skipped.length,
     patched: t.patched.length ? t.patched.map((p) => `${p.table}(${p.buckets} buckets, -${p.rowsDeleted}/+${p.rowsInserted} rows)`).join(',') : 0,
     copiedWhole: t.copied.length ? t.copied.join(',') : 0,

@@ -34,6 +34,71 @@ export interface CopyRecord {
    * and can be reset, the checksums decide.
    */
   activity: Record<string, string>;
+  /** where the next sync can start from without reading every row (see ChangeHorizon); null: not known */
+  horizon: ChangeHorizon | null;
+}
+
+/**
+ * The source's side of a change horizon: an xid below which every transaction that could write this database had
+ * ended when the copy's snapshot was taken, so that a row version written since has an xid at or above it (the
+ * snapshot's xmax, or the oldest transaction then running that may belong to this database), and the timeline of
+ * its WAL (a point-in-time recovery or a promoted replica starts a new one, and may reuse xids).
+ */
+export interface SourceHorizon {
+  /** txid_snapshot_xmin of the copy's snapshot (64 bits: epoch and xid) */
+  xid: string;
+  timeline: string;
+}
+
+/**
+ * A table in the target as the copy left it: its row count and the sum of the hashes of its rows' xmins. Any write
+ * since (by anyone: a later transaction has another xid) leaves a row version with a new xmin, or fewer rows: either
+ * way the fingerprint no longer matches.
+ */
+export interface TableFingerprint {
+  n: number;
+  f: string;
+}
+
+/**
+ * What the next sync needs to read only the rows written since this copy: the source's horizon, and a fingerprint per
+ * table of the target. A table whose fingerprint still matches holds exactly the rows of the last copy's snapshot, so
+ * the source's rows with xmin below the horizon are in it as they are, and only the rows at or above it (and the
+ * keys deleted since) need to move.
+ */
+export interface ChangeHorizon {
+  source: SourceHorizon;
+  /** per relation ('schema.table') */
+  target: Record<string, TableFingerprint>;
+}
+
+/**
+ * The source's horizon in its snapshot transaction (REPEATABLE READ: the snapshot every read of the copy uses), or
+ * null when its timeline cannot be read (a standby, or a role that may not call the WAL functions).
+ *
+ * The snapshot's xmax, lowered to the oldest of the transactions it saw running (top-level: their subtransactions'
+ * xids are higher) unless that transaction is known, now, to run in another database, which cannot write this one's
+ * tables (pg_stat_activity's backend_xid, hidden for other roles' sessions without pg_read_all_stats: then it
+ * counts; a transaction ended since counts too). The cluster-wide xmin would do, but any transaction open elsewhere
+ * in the cluster would make the next sync read again every row written while it ran.
+ */
+export async function readSourceHorizon(tx: postgres.TransactionSql): Promise<SourceHorizon | null> {
+  const [row] = await tx.unsafe<{ xid: string; timeline: string | null }[]>(`
+    WITH s AS (SELECT pg_catalog.txid_current_snapshot() AS snap),
+    elsewhere AS (
+      SELECT a.backend_xid::text::int8 AS x FROM pg_catalog.pg_stat_activity a
+      WHERE a.backend_xid IS NOT NULL AND a.datid IS DISTINCT FROM (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+      UNION ALL
+      SELECT p.transaction::text::int8 FROM pg_catalog.pg_prepared_xacts p WHERE p.database <> pg_catalog.current_database()
+    )
+    SELECT LEAST(pg_catalog.txid_snapshot_xmax(s.snap),
+        (SELECT min(r.x) FROM pg_catalog.txid_snapshot_xip(s.snap) r(x) WHERE r.x % 4294967296 NOT IN (SELECT e.x FROM elsewhere e)))::text AS xid,
+      CASE WHEN NOT pg_catalog.pg_is_in_recovery()
+             AND pg_catalog.has_function_privilege('pg_catalog.pg_current_wal_lsn()', 'EXECUTE')
+             AND pg_catalog.has_function_privilege('pg_catalog.pg_walfile_name(pg_catalog.pg_lsn)', 'EXECUTE')
+           THEN pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END AS timeline
+    FROM s`);
+  return row?.timeline ? { xid: row.xid, timeline: row.timeline } : null;
 }
 
 /**
@@ -92,8 +157,9 @@ export async function readCopyRecord(session: postgres.Sql | postgres.Transactio
   const [exists] = await session.unsafe<{ ok: boolean }[]>(`SELECT pg_catalog.to_regclass('${RECORD_TABLE}') IS NOT NULL AS ok`);
   if (!exists?.ok) return null;
   // (a record from before `activity` has none: every table then counts as written to)
-  const [row] = await session.unsafe<{ source_identity: string; source_name: string; model_hash: string; copied_at: string; tool_version: string; mode: string; tables: string; activity: string | null }[]>(
-    `SELECT source_identity, source_name, model_hash, copied_at::text AS copied_at, tool_version, mode, tables::text AS tables, pg_catalog.to_jsonb(r) ->> 'activity' AS activity
+  const [row] = await session.unsafe<{ source_identity: string; source_name: string; model_hash: string; copied_at: string; tool_version: string; mode: string; tables: string; activity: string | null; horizon: string | null }[]>(
+    `SELECT source_identity, source_name, model_hash, copied_at::text AS copied_at, tool_version, mode, tables::text AS tables, pg_catalog.to_jsonb(r) ->> 'activity' AS activity,
+       pg_catalog.to_jsonb(r) ->> 'horizon' AS horizon
      FROM ${RECORD_TABLE} r ORDER BY copied_at DESC LIMIT 1`,
   );
   if (!row) return null;
@@ -101,7 +167,19 @@ export async function readCopyRecord(session: postgres.Sql | postgres.Transactio
     sourceIdentity: row.source_identity, sourceName: row.source_name, modelHash: row.model_hash, copiedAt: row.copied_at,
     toolVersion: row.tool_version, mode: row.mode === 'incremental' ? 'incremental' : 'full', tables: JSON.parse(row.tables) as Record<string, number>,
     activity: row.activity ? (JSON.parse(row.activity) as Record<string, string>) : {},
+    horizon: row.horizon ? horizonOf(JSON.parse(row.horizon)) : null,
   };
+}
+
+/** A recorded horizon as read back: anything malformed (edited by hand) counts as none. */
+function horizonOf(value: unknown): ChangeHorizon | null {
+  const h = value as Partial<ChangeHorizon> | null;
+  if (!h || typeof h.source?.xid !== 'string' || !/^\d+$/.test(h.source.xid) || typeof h.source.timeline !== 'string' || !h.target || typeof h.target !== 'object') return null;
+  const target: Record<string, TableFingerprint> = {};
+  for (const [key, fp] of Object.entries(h.target)) {
+    if (typeof fp?.n === 'number' && typeof fp.f === 'string' && /^-?\d+$/.test(fp.f)) target[key] = { n: fp.n, f: fp.f };
+  }
+  return { source: { xid: h.source.xid, timeline: h.source.timeline }, target };
 }
 
 /**
@@ -117,10 +195,12 @@ export async function writeCopyRecord(tx: postgres.TransactionSql, record: Omit<
         source_identity text NOT NULL, source_name text NOT NULL, model_hash text NOT NULL, copied_at timestamptz NOT NULL,
         tool_version text NOT NULL, mode text NOT NULL, tables jsonb NOT NULL)`);
       await sp.unsafe(`ALTER TABLE ${RECORD_TABLE} ADD COLUMN IF NOT EXISTS activity jsonb`);
+      await sp.unsafe(`ALTER TABLE ${RECORD_TABLE} ADD COLUMN IF NOT EXISTS horizon jsonb`);
       await sp.unsafe(`DELETE FROM ${RECORD_TABLE}`);
-      await sp.unsafe(`INSERT INTO ${RECORD_TABLE} (source_identity, source_name, model_hash, copied_at, tool_version, mode, tables, activity)
-        VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, $5, $6::text::jsonb, $7::text::jsonb)`, [
+      await sp.unsafe(`INSERT INTO ${RECORD_TABLE} (source_identity, source_name, model_hash, copied_at, tool_version, mode, tables, activity, horizon)
+        VALUES ($1, $2, $3, pg_catalog.clock_timestamp(), $4, $5, $6::text::jsonb, $7::text::jsonb, $8::text::jsonb)`, [
         record.sourceIdentity, record.sourceName, record.modelHash, TOOL_VERSION, record.mode, JSON.stringify(record.tables), JSON.stringify(record.activity),
+        JSON.stringify(record.horizon),
       ]);
     });
     return true;

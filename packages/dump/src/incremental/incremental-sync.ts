@@ -6,6 +6,7 @@ import { qualify, quoteIdent, renderSchema, type DataTable } from '../ddl.js';
 import { readSequenceValues } from '../dump-writer.js';
 import { DumpError, throwIfAborted } from '../errors.js';
 import { pipeCopy } from '../parallel/copy-pipe.js';
+import { insertedRows } from '../parallel/parallel-sync.js';
 import { binaryCopyable } from '../parallel/shadow-plan.js';
 import { schemasOfModel } from '../replace/schemas.js';
 import { chunksOf, waitForDrain } from '../stream-chunks.js';
@@ -13,6 +14,7 @@ import type { SourceSnapshot } from '../source-snapshot.js';
 import { quoteLiteral } from '../sql-literal.js';
 import type { TargetSession } from '../target-session.js';
 import { verifySchemaModel } from '../verify.js';
+import type { ChangeHorizon, SourceHorizon, TableFingerprint } from './copy-record.js';
 
 /**
  * Raised before anything was written (or by a verification that rolled the patch back): the copy cannot be made
@@ -59,6 +61,9 @@ export interface IncrementalSyncOptions {
   /** source rows per key bucket of a differing table (default 16: with 1 % of rows changed at random, 15 % of the
    * buckets differ and only their rows' keys and hashes are read) */
   rowsPerBucket?: number;
+  /** the change horizon of the last copy (the target's record; null: none) and the source's now (null: not known):
+   * a table whose fingerprint in the target still matches is compared by the source's rows written since */
+  horizon?: { previous: ChangeHorizon | null; source: SourceHorizon | null } | undefined;
 }
 
 export interface PatchedTable {
@@ -79,7 +84,12 @@ export interface IncrementalSyncResult {
     patched: PatchedTable[];
     /** replaced whole (no primary key, partition trees loaded through their root, excluded data, mostly changed) */
     copied: string[];
+    /** decided by the change horizon: only the source's rows written since the last copy were read (the others of
+     * `compared` by checksums) */
+    tracked: string[];
   };
+  /** what the next sync starts from (null: the source's horizon is not known, or a server before 14) */
+  horizon: ChangeHorizon | null;
   /** bytes of rows read from the source: the bucket checksums, the keys and row hashes compared, the rows copied (the
    * protocol's framing and the small whole-table answers left out) */
   bytesFromSource: number;
@@ -309,6 +319,115 @@ class Sides {
   }
 }
 
+/** The units' row counts and fingerprints in the target (see TableFingerprint), keyed by their index in `units`. */
+async function fingerprintsOf(sides: Sides, units: Unit[]): Promise<Map<number, TableFingerprint>> {
+  const out = new Map<number, TableFingerprint>();
+  for (let i = 0; i < units.length; i += UNITS_PER_QUERY) {
+    const parts = units.slice(i, i + UNITS_PER_QUERY).map((u, j) => `SELECT ${i + j} AS u, count(*)::int8::text AS n, `
+      + `coalesce(sum(pg_catalog.hash_record_extended(ROW(t.xmin), 0)), 0)::text AS f FROM ${u.from} t`);
+    for (const r of await sides.on<{ u: number; n: string; f: string }>('target', parts.join('\nUNION ALL\n'))) out.set(r.u, { n: Number(r.n), f: r.f });
+  }
+  return out;
+}
+
+/** The units' rows in the source's snapshot, and how many were written since the horizon (age(xmin) <= ageLimit). */
+async function changesOf(sides: Sides, units: Unit[], ageLimit: number): Promise<Map<number, { n: number; c: number }>> {
+  const out = new Map<number, { n: number; c: number }>();
+  for (let i = 0; i < units.length; i += UNITS_PER_QUERY) {
+    const parts = units.slice(i, i + UNITS_PER_QUERY).map((u, j) => `SELECT ${i + j} AS u, count(*)::int8::text AS n, `
+      + `count(*) FILTER (WHERE pg_catalog.age(t.xmin) <= ${ageLimit})::int8::text AS c FROM ${u.from} t`);
+    for (const r of await sides.on<{ u: number; n: string; c: string }>('source', parts.join('\nUNION ALL\n'))) out.set(r.u, { n: Number(r.n), c: Number(r.c) });
+  }
+  return out;
+}
+
+/** Xids the horizon may lie behind the source's next xid: far inside the 2^31 within which age() tells older from newer. */
+const MAX_HORIZON_AGE = 2n ** 30n;
+
+/**
+ * The age (in the source's transaction: age() is stable in it) at or below which a row was written since the last
+ * copy's snapshot, or null when the horizon cannot be used: none recorded, the source's timeline unknown or another
+ * (a point-in-time recovery or a promotion may have reused xids), or the horizon ahead of the source or too far behind.
+ */
+async function horizonAge(sides: Sides, horizon: IncrementalSyncOptions['horizon']): Promise<number | null> {
+  const previous = horizon?.previous?.source;
+  const now = horizon?.source;
+  if (!previous || !now || previous.timeline !== now.timeline) return null;
+  const xid = BigInt(previous.xid);
+  const [row] = await sides.on<{ age: number; next: string }>('source', `SELECT pg_catalog.age(${quoteLiteral(String(xid % 2n ** 32n))}::pg_catalog.xid)::int AS age, `
+    + `pg_catalog.txid_snapshot_xmax(pg_catalog.txid_current_snapshot())::text AS next`);
+  const behind = BigInt(row!.next) - xid;
+  return behind >= 0n && behind < MAX_HORIZON_AGE ? row!.age : null;
+}
+
+/** A table compared by the change horizon whose source rows were written to since the last copy: what moves. */
+interface ChangePatch {
+  /** its temporary table of the changed rows' keys and hashes: pg_temp.mbsync_changed_<index> */
+  index: number;
+  /** the source's rows written since the last copy */
+  changed: number;
+  /** the target's rows (as the last copy left them) and the source's */
+  rowsBefore: number;
+  rowsAfter: number;
+  /** the source's keys deleted since (not among the changed rows'), and the key buckets compared to find them */
+  removed: string[][];
+  buckets: number;
+}
+
+/** `a`'s key columns equal to `b`'s k0, k1, … */
+function keysMatch(pk: KeyColumn[], a: string, b: string): string {
+  return pk.map((c, k) => `${a}.${quoteIdent(c.name)} = ${b}.k${k}`).join(' AND ');
+}
+
+/**
+ * For each table of `patches`: the keys and row hashes of the source's rows written since the last copy into a
+ * temporary table of the target (COPY to COPY); then how many of the target's keys the source deleted since (its
+ * rows before, less those whose keys were written, less the source's rows not written), and when any, which: key
+ * buckets (count and xor of the key's hash) compared on both sides, then the keys of the differing ones. Returns the
+ * bytes read from the source.
+ */
+async function loadChanges(sides: Sides, units: Unit[], patches: Map<number, ChangePatch>, ageLimit: number, hashing: Hashing, rowsPerBucket: number, signal: AbortSignal | undefined): Promise<number> {
+  let bytes = 0;
+  const temp = (p: ChangePatch) => `pg_temp.mbsync_changed_${p.index}`;
+  for (const [i, p] of patches) {
+    const u = units[i]!;
+    const keys = u.pk!.map((c, k) => `t.${quoteIdent(c.name)} AS k${k}`).join(', ');
+    // the key columns as the table has them: their types and collations
+    await sides.on('target', `CREATE TEMPORARY TABLE mbsync_changed_${p.index} ON COMMIT DROP AS SELECT ${keys}, 0::int8 AS h FROM ONLY ${u.relation} t WHERE FALSE`);
+    if (p.changed === 0) continue;
+    sides.source++;
+    const copied = await pipeCopy(sides.src, `COPY (SELECT ${keys}, ${hashing.row(u)} AS h FROM ${u.from} t WHERE pg_catalog.age(t.xmin) <= ${ageLimit}) TO STDOUT`,
+      sides.dst, `COPY ${temp(p)} FROM STDIN`, { signal: signal ?? new AbortController().signal });
+    bytes += copied.bytes;
+    if (copied.rows !== p.changed) throw new IncrementalNotPossible(`${u.key}: ${copied.rows} rows written since the last copy were read, ${p.changed} counted`);
+  }
+  await sides.on('target', `ANALYZE ${[...patches.values()].map(temp).join(', ')}`);
+  const replaced = await sides.on<{ i: number; n: number }>('target', [...patches]
+    .map(([i, p]) => `SELECT ${i} AS i, count(*)::int AS n FROM ONLY ${units[i]!.relation} t JOIN ${temp(p)} c ON ${keysMatch(units[i]!.pk!, 't', 'c')}`).join('\nUNION ALL\n'));
+  const deleted = new Map<number, number>();
+  for (const r of replaced) {
+    const p = patches.get(r.i)!;
+    const n = p.rowsBefore - r.n - (p.rowsAfter - p.changed);
+    if (n < 0) throw new IncrementalNotPossible(`${units[r.i]!.key}: the rows written since the last copy do not add up`);
+    if (n > 0) deleted.set(r.i, n);
+  }
+  if (deleted.size === 0) return bytes;
+  const byKey: Hashing = { ...hashing, row: hashing.key, table: () => 'bit_xor' };
+  const bucketed = await bucketsOf(sides, units, [...deleted.keys()], rowsPerBucket);
+  bytes += (await differingBuckets(sides, units, bucketed, byKey)).bytes;
+  const jobs = bucketed.flatMap((b) => chunk(b.differing, BUCKETS_PER_QUERY).map((which) => ({ unit: b.unit, u: units[b.unit]!, buckets: b.buckets, which, diff: { buckets: which.length, remove: [], fetch: [] } as RowDiff })));
+  bytes += await differingRows(sides, jobs, byKey, signal);
+  for (const job of jobs) {
+    const p = patches.get(job.unit)!;
+    p.removed.push(...job.diff.remove);
+    p.buckets += job.which.length;
+  }
+  for (const [i, n] of deleted) {
+    if (patches.get(i)!.removed.length !== n) throw new IncrementalNotPossible(`${units[i]!.key}: ${n} keys were deleted since the last copy, ${patches.get(i)!.removed.length} found`);
+  }
+  return bytes;
+}
+
 /** Whole-relation count and checksum of every unit, a query per side per batch. */
 async function wholeSums(sides: Sides, side: 'source' | 'target', units: Unit[], hashing: Hashing): Promise<Map<number, Sum>> {
   const out = new Map<number, Sum>();
@@ -368,6 +487,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   const keyed = (u: Unit) => byValue && u.pk !== null && !u.expectEmpty && !u.matview;
   const hashing: Hashing = {
     row: (u) => hashExpr(u, byValue, baseOf), bucket: (u, buckets) => bucketExpr(u.pk!, buckets, byValue, baseOf),
+    key: (u) => hashExpr({ ...u, rowColumns: u.pk! }, byValue, baseOf),
     table: (u) => (keyed(u) ? 'bit_xor' : 'sum'),
   };
   const hash = hashing.row;
@@ -386,15 +506,60 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     await dst.unsafe(`SELECT pg_catalog.set_config('lock_timeout', '0', true)`);
   }
 
+  const sourceWhole = new Map<number, Sum>();
+  const targetWhole = new Map<number, Sum>();
+  const wholeCopies = new Set<number>();
+
+  // the change horizon first: a table the target holds as the last copy left it (its fingerprint: row count and the
+  // hashes of its rows' xmins) is compared by the source's rows written since that copy's snapshot (xmin at or above
+  // its horizon), which a scan finds without hashing a row; every other table is compared by checksums below
+  const tracked = units.flatMap((u, i) => (byValue && !u.matview && !u.expectEmpty ? [i] : []));
+  const ageLimit = tracked.length ? await horizonAge(sides, options.horizon) : null;
+  step('export', ageLimit === null ? `comparing ${units.length} tables by checksum` : `reading what ${options.sourceName} wrote since the last copy`);
+  const [prints, sinceLast] = await Promise.all([
+    fingerprintsOf(sides, tracked.map((i) => units[i]!)),
+    ageLimit === null ? Promise.resolve(new Map<number, { n: number; c: number }>()) : changesOf(sides, tracked.map((i) => units[i]!), ageLimit),
+  ]);
+  const startPrints = new Map(tracked.map((i, j) => [i, prints.get(j)!]));
+  const decided = new Set<number>();
+  const byChanges = new Map<number, ChangePatch>();
+  const horizonWhole: number[] = [];
+  for (const [j, i] of tracked.entries()) {
+    const u = units[i]!;
+    const was = options.horizon?.previous?.target[u.key];
+    const now = startPrints.get(i)!;
+    const src = sinceLast.get(j);
+    // written in the target since the last copy, or never fingerprinted: by checksums
+    if (!src || !was || was.n !== now.n || was.f !== now.f) continue;
+    decided.add(i);
+    if (src.c === 0 && src.n === now.n) {
+      sourceWhole.set(i, { n: src.n, s: 'unchanged' });
+      targetWhole.set(i, { n: now.n, s: 'unchanged' });
+    } else if (keyed(u) && src.c <= src.n * MAX_TABLE_SHARE) {
+      sourceWhole.set(i, { n: src.n, s: 'written since' });
+      targetWhole.set(i, { n: now.n, s: 'as copied' });
+      byChanges.set(i, { index: byChanges.size, changed: src.c, rowsBefore: now.n, rowsAfter: src.n, removed: [], buckets: 0 });
+    } else {
+      horizonWhole.push(i);
+      targetWhole.set(i, { n: now.n, s: 'as copied' });
+    }
+  }
+  // copied whole: verified against the source's checksum
+  if (horizonWhole.length > 0) {
+    const sums = await wholeSums(sides, 'source', horizonWhole.map((i) => units[i]!), hashing);
+    for (const [j, i] of horizonWhole.entries()) {
+      sourceWhole.set(i, sums.get(j)!);
+      wholeCopies.add(i);
+    }
+  }
+  const bytesOfChanges = byChanges.size ? await loadChanges(sides, units, byChanges, ageLimit!, hashing, rowsPerBucket, signal) : 0;
+
   // a table with a primary key is compared per bucket of its keys (one query per side for all such tables), the
   // buckets' totals being its checksum; one the source has not written to since the last copy is most likely equal,
   // and compared whole first (a cheaper pass), as is any other relation
   const quiet = options.quiet ?? new Set<string>();
-  const keyedUnits = units.flatMap((u, i) => (keyed(u) ? [i] : []));
-  const wholeFirst = units.flatMap((u, i) => (!keyed(u) || quiet.has(u.key) ? [i] : []));
-  step('export', `comparing ${units.length} tables by checksum`);
-  const sourceWhole = new Map<number, Sum>();
-  const targetWhole = new Map<number, Sum>();
+  const keyedUnits = units.flatMap((u, i) => (keyed(u) && !decided.has(i) ? [i] : []));
+  const wholeFirst = units.flatMap((u, i) => ((!keyed(u) || quiet.has(u.key)) && !decided.has(i) ? [i] : []));
   if (wholeFirst.length > 0) {
     const list = wholeFirst.map((i) => units[i]!);
     const [source, target] = await Promise.all([wholeSums(sides, 'source', list, hashing), wholeSums(sides, 'target', list, hashing)]);
@@ -417,11 +582,10 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   };
 
   // per unit: copied whole, or the rows that differ, by key
-  const wholeCopies = new Set<number>();
   const rowDiffs = new Map<number, RowDiff>();
   let matviewsDiffer = false;
   for (const [i, u] of units.entries()) {
-    if (keyed(u) || sameWhole(i)) continue;
+    if ((keyed(u) && !decided.has(i)) || sameWhole(i) || wholeCopies.has(i) || byChanges.has(i)) continue;
     if (u.matview) matviewsDiffer = true;
     else wholeCopies.add(i);
   }
@@ -440,18 +604,20 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   const bytesCompared = await differingRows(sides, jobs, hashing, signal);
 
   const result: IncrementalSyncResult = {
-    tables: { compared: units.filter((u) => !u.matview).map((u) => u.key), skipped: [], patched: [], copied: [] },
-    bytesFromSource: bytesOfBuckets + bytesCompared,
+    tables: { compared: units.filter((u) => !u.matview).map((u) => u.key), skipped: [], patched: [], copied: [], tracked: [...decided].map((i) => units[i]!.key) },
+    bytesFromSource: bytesOfChanges + bytesOfBuckets + bytesCompared,
+    horizon: null,
     rows: plain.dataTables.map((d) => ({ schema: d.schema, name: d.name, rows: 0 })),
     queries: { source: 0, target: 0 },
     statements: 0,
     enforcement: 'replica',
   };
-  const written = (i: number) => wholeCopies.has(i) || (rowDiffs.get(i)?.fetch.length ?? 0) + (rowDiffs.get(i)?.remove.length ?? 0) > 0;
+  const written = (i: number) => wholeCopies.has(i) || byChanges.has(i) || (rowDiffs.get(i)?.fetch.length ?? 0) + (rowDiffs.get(i)?.remove.length ?? 0) > 0;
   for (const [i, u] of units.entries()) if (!u.matview && !written(i)) result.tables.skipped.push(u.key);
 
   // changes over much of the database: the parallel full copy loads faster than one connection patches
-  const moving = [...wholeCopies].reduce((n, i) => n + sourceWhole.get(i)!.n, 0) + [...rowDiffs.values()].reduce((n, d) => n + d.fetch.length, 0);
+  const moving = [...wholeCopies].reduce((n, i) => n + sourceWhole.get(i)!.n, 0) + [...rowDiffs.values()].reduce((n, d) => n + d.fetch.length, 0)
+    + [...byChanges.values()].reduce((n, p) => n + p.changed + p.removed.length, 0);
   const total = units.reduce((n, u, i) => n + (u.matview ? 0 : sourceWhole.get(i)!.n), 0);
   if (moving > total * MAX_PATCH_SHARE) {
     throw new IncrementalNotPossible(`${moving} of the source's ${total} rows differ from the target's: a full copy is faster`);
@@ -526,6 +692,41 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     }
     result.tables.patched.push({ table: u.key, buckets: diff.buckets, rowsDeleted: diff.remove.length, rowsInserted: diff.fetch.length });
   }
+  // the rows written since the last copy: their keys' rows and the keys deleted since go, the rows are copied again;
+  // each such table then holds its old count less the rows deleted plus those inserted (the server's own count), the
+  // source's count, and every row written since as the source has it (by row hash, per key)
+  const endPrints = new Map<number, TableFingerprint>();
+  const wrongChanges: string[] = [];
+  if (byChanges.size > 0) {
+    const xminsOf = async (statement: string) => summed(`WITH d AS (${statement} RETURNING pg_catalog.hash_record_extended(ROW(t.xmin), 0) AS x) SELECT count(*)::int AS n, coalesce(sum(d.x), 0)::text AS s FROM d`);
+    for (const [i, p] of byChanges) {
+      const u = units[i]!;
+      const temp = `pg_temp.mbsync_changed_${p.index}`;
+      step('import', `replacing ${p.changed} rows of ${u.key} written since the last copy${p.removed.length ? `, deleting ${p.removed.length}` : ''}`);
+      let rows = p.rowsBefore;
+      let xmins = BigInt(startPrints.get(i)!.f);
+      const gone = [await xminsOf(`DELETE FROM ONLY ${u.relation} t USING ${temp} c WHERE ${keysMatch(u.pk!, 't', 'c')}`)];
+      for (const keys of chunk(p.removed, KEYS_PER_STATEMENT)) gone.push(await xminsOf(`DELETE FROM ONLY ${u.relation} t WHERE ${keysCondition(u.pk!, keys)}`));
+      for (const g of gone) {
+        rows -= g.n;
+        xmins -= g.s;
+      }
+      if (p.changed > 0) await copy(u, `pg_catalog.age(t.xmin) <= ${ageLimit}`);
+      const inserted = await insertedRows(dst, u.relation);
+      rows += inserted;
+      // the rows with the changed keys are the ones just copied: their xmins (this transaction's, or its savepoint's)
+      const [check] = await dst.unsafe<{ same: number; x: string }[]>(`SELECT count(*) FILTER (WHERE c.h = ${hash(u)})::int AS same, `
+        + `coalesce(sum(pg_catalog.hash_record_extended(ROW(t.xmin), 0)), 0)::text AS x FROM ${temp} c JOIN ONLY ${u.relation} t ON ${keysMatch(u.pk!, 't', 'c')}`);
+      result.statements++;
+      xmins += BigInt(check!.x);
+      if (rows !== p.rowsAfter || inserted !== p.changed || check!.same !== p.changed) {
+        wrongChanges.push(`${u.key}: the source has ${p.rowsAfter} rows (${p.changed} written since the last copy), the target ${rows} (${inserted} copied, ${check!.same} as the source has them)`);
+      }
+      endPrints.set(i, { n: rows, f: xmins.toString() });
+      const deleted = gone.reduce((n, g) => n + g.n, 0);
+      result.tables.patched.push({ table: u.key, buckets: p.buckets, rowsDeleted: deleted, rowsInserted: inserted });
+    }
+  }
   await restore?.finish();
 
   // sequences from the snapshot; materialized views on the new rows
@@ -539,13 +740,13 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   // a table found equal at first was read in this transaction, after the EXCLUSIVE lock, and not written since (no
   // trigger or foreign key action fires during the patch): only what was written is summed again
   step('verify', 'comparing every written table with the source before COMMIT');
-  const tables = units.map((u, i) => ({ u, i })).filter(({ u, i }) => !u.matview && (written(i) || !sameWhole(i)) && !patchedSums.has(i));
+  const tables = units.map((u, i) => ({ u, i })).filter(({ u, i }) => !u.matview && (written(i) || !sameWhole(i)) && !patchedSums.has(i) && !byChanges.has(i));
   const after = await wholeSums(sides, 'target', tables.map(({ u }) => u), hashing);
   const checked = [
     ...tables.map(({ u, i }, j) => ({ u, i, got: after.get(j)! })),
     ...[...patchedSums].map(([i, sum]) => ({ u: units[i]!, i, got: { n: sum.n, s: sum.s.toString() } })),
   ];
-  const wrong: string[] = [];
+  const wrong: string[] = [...wrongChanges];
   for (const { u, i, got } of checked) {
     const want = u.expectEmpty ? { n: 0, s: '0' } : sourceWhole.get(i)!;
     if (want.n !== got.n || want.s !== got.s) wrong.push(`${u.key}: the source has ${want.n} rows, the target ${got.n}${want.n === got.n ? ' (values differ)' : ''}`);
@@ -559,6 +760,16 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
 
   // rows per relation as the copy holds them (a tree loaded through its root: at the root)
   result.rows = units.flatMap((u, i) => (u.matview ? [] : [{ schema: u.schema, name: u.name, rows: sourceWhole.get(i)!.n }]));
+  // the target's fingerprints for the next sync: as found where nothing was written, as the patch left them where the
+  // rows written since were replaced, read again elsewhere
+  if (options.horizon?.source && tracked.length > 0) {
+    const again = tracked.filter((i) => written(i) && !endPrints.has(i));
+    const read = again.length ? await fingerprintsOf(sides, again.map((i) => units[i]!)) : new Map<number, TableFingerprint>();
+    for (const [j, i] of again.entries()) endPrints.set(i, read.get(j)!);
+    const target: Record<string, TableFingerprint> = {};
+    for (const i of tracked) target[units[i]!.key] = endPrints.get(i) ?? startPrints.get(i)!;
+    result.horizon = { source: options.horizon.source, target };
+  }
   result.queries = { source: sides.source, target: sides.target };
   return result;
 }
@@ -572,6 +783,8 @@ function chunk<T>(items: T[], size: number): T[][] {
 /** How rows and keys are hashed on both sides (see hashExpr, bucketExpr). */
 interface Hashing {
   row: (u: Unit) => string;
+  /** the hash of a row's primary key alone */
+  key: (u: Unit) => string;
   bucket: (u: Unit, buckets: number) => string;
   /** how a whole relation's row hashes combine: xor for a keyed table, as its buckets' (its rows are distinct, so xor
    * is as good as a sum, and cheaper), else summed (rows may repeat) */

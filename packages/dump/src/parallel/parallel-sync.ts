@@ -24,6 +24,7 @@ import { createDataOnlyPlan, type DataOnlyPlan } from '../data-only.js';
 import { splitForPlatform, type PlatformTarget } from '../platform.js';
 import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
+import type { TableFingerprint } from '../incremental/copy-record.js';
 
 /** A pino-compatible logger (the job's): the parallel sync says when it falls back and what it could not clean up. */
 export interface ParallelSyncLogger {
@@ -31,6 +32,9 @@ export interface ParallelSyncLogger {
 }
 
 export interface ParallelSyncOptions extends DumpSelection {
+  /** fingerprint each table a lane loads (its rows and their xmin: see TableFingerprint) for the next sync's change
+   * horizon; a server before 14 (no hash_record_extended) gets none */
+  fingerprints?: boolean;
   logger?: ParallelSyncLogger;
   /** how the lanes' source and target connections are opened (a runner's; default: like `source` / `target`) */
   openSource?: PoolOpener;
@@ -91,6 +95,9 @@ export interface ParallelSyncResult {
    * transaction (the swap: rows and catalog checked, schemas renamed; or, on fallback, the whole build)
    */
   timings: { lanesMs: number; finalMs: number };
+  /** per table ('schema.table') loaded by a lane on its own (not through a partition root, not after the swap), when
+   * asked for: its fingerprint as the copy leaves it */
+  fingerprints: Record<string, TableFingerprint>;
 }
 
 /** Carries the gate's rejection (the runner's backup) through the transactions untouched. */
@@ -148,6 +155,10 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const textTables = binary && options.copyFormat !== 'binary' ? await smallerInText(coord, model, plain.dataTables) : new Set<string>();
     throwIfAborted(controller.signal);
     const run = new Run(options, controller, model, plain, sizes, binary, textTables, suffix);
+    if (options.fingerprints) {
+      const [version] = await options.session.tx<{ num: number }[]>`SELECT pg_catalog.current_setting('server_version_num')::int AS num`;
+      run.fingerprinting = version!.num >= 140000;
+    }
     // the lanes commit the temporary schemas; once the main transaction is over (its locks would block the drop),
     // whatever of them is left goes: all of them after a failure or a failed COMMIT, none after a swap
     const result = await run.importInto(coord, exported!.id, (names) => options.session.afterEnd(() => dropStagingSchemas(poolOpener(options.target, options.openTarget), names, options.logger)));
@@ -163,6 +174,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       ...(result.fallback ? { fallback: result.fallback } : {}),
       verified: result.verified,
       timings: result.timings,
+      fingerprints: result.fallback ? {} : Object.fromEntries([...run.fingerprints].filter(([key]) => !result.late.includes(key))),
     };
   } catch (error) {
     controller.abort();
@@ -204,13 +216,19 @@ async function smallerInText(tx: postgres.TransactionSql, model: SchemaModel, ta
 }
 
 /** Rows this transaction inserted into a table: the server's own count (count(*) when track_counts is off). */
-async function insertedRows(tx: postgres.TransactionSql, table: string): Promise<number> {
+export async function insertedRows(tx: postgres.TransactionSql, table: string): Promise<number> {
   const [row] = await tx.unsafe<{ n: string; tracked: boolean }[]>(
     `SELECT pg_catalog.pg_stat_get_xact_tuples_inserted(${quoteLiteral(table)}::pg_catalog.regclass)::text AS n, pg_catalog.current_setting('track_counts')::bool AS tracked`,
   );
   if (row?.tracked) return Number(row.n);
   const [counted] = await tx.unsafe<{ n: string }[]>(`SELECT count(*)::text AS n FROM ONLY ${table}`);
   return Number(counted?.n ?? 0);
+}
+
+/** The rows a table holds. */
+async function countedRows(tx: postgres.TransactionSql, table: string): Promise<number> {
+  const [row] = await tx.unsafe<{ n: string }[]>(`SELECT count(*)::text AS n FROM ONLY ${table}`);
+  return Number(row?.n ?? 0);
 }
 
 /** Rows this transaction's scans of a table returned (a COPY TO is one scan), by the server's own count. */
@@ -242,6 +260,9 @@ class Run {
   #doneRows = 0;
   #builds = { done: 0, total: 0 };
   #statements = 0;
+  /** lanes fingerprint the tables they load (ParallelSyncOptions.fingerprints, on a server that can) */
+  fingerprinting = false;
+  readonly fingerprints = new Map<string, TableFingerprint>();
 
   constructor(
     readonly options: ParallelSyncOptions,
@@ -517,6 +538,11 @@ class Run {
         const inserted = await insertedRows(ttx, t.loadedInto);
         if (inserted !== copied.rows) {
           throw new DumpError('DUMP_VERIFY_FAILED', `${t.key}: the source sent ${copied.rows} rows but "${this.options.targetName}" took ${inserted}; nothing was changed`);
+        }
+        // every row the table holds was written by this transaction (it was created or truncated in it, or is new)
+        if (this.fingerprinting && (t.prepare !== null || inserted === (await countedRows(ttx, t.loadedInto)))) {
+          const [ours] = await ttx.unsafe<{ h: string }[]>(`SELECT pg_catalog.hash_record_extended(ROW(pg_catalog.pg_current_xact_id()::pg_catalog.xid), 0)::text AS h`);
+          this.fingerprints.set(t.key, { n: inserted, f: (BigInt(inserted) * BigInt(ours!.h)).toString() });
         }
       }
     });

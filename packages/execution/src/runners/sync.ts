@@ -13,6 +13,8 @@ import {
   syncIncremental,
   targetModelDiffers,
   writeCopyRecord,
+  readSourceHorizon,
+  type SourceHorizon,
   type CopyRecord,
   type IncrementalSyncResult,
   type SourceIdentity,
@@ -146,9 +148,9 @@ async function copyOf(input: SyncJobInput, phases: Phase[], jobs: number, parall
 }
 
 /** Reads the source's identity and write counters for the copy record; it is written in the target's transaction before COMMIT. */
-async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput): Promise<SourceIdentity & { activity: Record<string, string> }> {
-  const [identity, activity] = await Promise.all([readSourceIdentity(tx, sourceAddress(input.source.databaseUrl)), readSourceActivity(tx)]);
-  return { ...identity, activity };
+async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput): Promise<SourceIdentity & { activity: Record<string, string>; horizon: SourceHorizon | null }> {
+  const [identity, activity, horizon] = await Promise.all([readSourceIdentity(tx, sourceAddress(input.source.databaseUrl)), readSourceActivity(tx), readSourceHorizon(tx)]);
+  return { ...identity, activity, horizon };
 }
 
 async function hasLargeObjects(tx: postgres.TransactionSql): Promise<boolean> {
@@ -200,6 +202,8 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
             coordinator: coord, snapshot, session, sourceName: input.source.name, targetName: input.target.name, replicaOnly: platform !== null,
             // tables whose write counters on the source have not moved since the record: compared whole first
             quiet: new Set(Object.keys(identity.activity).filter((t) => record.activity[t] !== undefined && record.activity[t] === identity.activity[t])),
+            // tables the target holds as the last copy left them: only the source's rows written since are read
+            horizon: { previous: record.horizon, source: identity.horizon },
             excludeTableData: input.excludeTableData, owners: input.owners, privileges: input.privileges, lockTimeoutMs: input.lockTimeoutMs,
             signal: stop.signal,
             documents: documents ?? undefined,
@@ -216,7 +220,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
           throw error;
         }
         const rows: Record<string, number> = Object.fromEntries(patched.rows.map((t) => [`${t.schema}.${t.name}`, t.rows]));
-        await writeCopyRecord(session.tx, { sourceIdentity: identity.key, sourceName: input.source.name, modelHash, mode: 'incremental', tables: rows, activity: identity.activity });
+        await writeCopyRecord(session.tx, { sourceIdentity: identity.key, sourceName: input.source.name, modelHash, mode: 'incremental', tables: rows, activity: identity.activity, horizon: patched.horizon });
         return patched;
       });
     });
@@ -226,10 +230,10 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
     const imported: ImportResult = { mode: 'replace', statements: result.statements, tables: result.rows, rows, bytesRead: result.bytesFromSource, durationMs };
     await committed(input, backup, imported, exported);
     input.onProgress?.(phaseEvent('verify', phases, 'rows and checksums of every table, and the catalog, checked before COMMIT'));
-    const { compared, skipped, patched, copied } = result.tables;
+    const { compared, skipped, patched, copied, tracked } = result.tables;
     return {
       export: exported, import: imported, backup, verify: { tables: result.rows.length, rows }, dumpFile: null,
-      incremental: { mode: 'incremental', tables: { compared, skipped, patched, copied }, bytesFromSource: result.bytesFromSource },
+      incremental: { mode: 'incremental', tables: { compared, skipped, patched, copied, tracked }, bytesFromSource: result.bytesFromSource },
       ...(documents ? { documentChanges: documents.changes() } : {}),
     };
   } catch (error) {
@@ -392,6 +396,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
         try {
           const built = await syncParallel({
             ...(platform ? { platform } : {}),
+            fingerprints: identity.horizon !== null,
             ...selectionOf(input),
             source: sourceSql,
             target: targetSql,
@@ -415,6 +420,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
           await writeCopyRecord(session.tx, {
             sourceIdentity: identity.key, sourceName: input.source.name, modelHash: schemaModelHash(snapshot.model), mode: 'full',
             tables: Object.fromEntries(built.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])), activity: identity.activity,
+            horizon: identity.horizon ? { source: identity.horizon, target: built.fingerprints } : null,
           });
           return built;
         } catch (error) {
@@ -551,7 +557,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
         // what the target now holds, for the next sync to compare with (in the importing transaction)
         await writeCopyRecord(session.tx, {
           sourceIdentity: identity.key, sourceName: input.source.name, modelHash: schemaModelHash(schema), mode: 'full',
-          tables: Object.fromEntries(loaded.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])), activity: identity.activity,
+          tables: Object.fromEntries(loaded.tables.map((t) => [`${t.schema}.${t.name}`, t.rows])), activity: identity.activity, horizon: null,
         });
         return loaded;
       });

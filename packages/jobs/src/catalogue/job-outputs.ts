@@ -87,6 +87,8 @@ export const IncrementalSummary = Type.Object({
     patched: Type.Array(Type.Object({ table: Type.String(), buckets: Type.Integer(), rowsDeleted: Type.Integer(), rowsInserted: Type.Integer() })),
     /** copied whole (every table of a full copy) */
     copied: Type.Array(Type.String()),
+    /** of `compared`, those decided by the change horizon: only the source's rows written since the last copy were read */
+    tracked: Type.Optional(Type.Array(Type.String())),
   }),
   /** COPY bytes read from the source */
   bytesFromSource: Type.Number(),
