@@ -513,7 +513,8 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   // the change horizon first: a table the target holds as the last copy left it (its fingerprint: row count and the
   // hashes of its rows' xmins) is compared by the source's rows written since that copy's snapshot (xmin at or above
   // its horizon), which a scan finds without hashing a row; every other table is compared by checksums below
-  const tracked = units.flatMap((u, i) => (byValue && !u.matview && !u.expectEmpty ? [i] : []));
+  // (fingerprinted only when the source's horizon is known: else the record gets none)
+  const tracked = options.horizon?.source ? units.flatMap((u, i) => (byValue && !u.matview && !u.expectEmpty ? [i] : [])) : [];
   const ageLimit = tracked.length ? await horizonAge(sides, options.horizon) : null;
   step('export', ageLimit === null ? `comparing ${units.length} tables by checksum` : `reading what ${options.sourceName} wrote since the last copy`);
   const [prints, sinceLast] = await Promise.all([
@@ -762,7 +763,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
   result.rows = units.flatMap((u, i) => (u.matview ? [] : [{ schema: u.schema, name: u.name, rows: sourceWhole.get(i)!.n }]));
   // the target's fingerprints for the next sync: as found where nothing was written, as the patch left them where the
   // rows written since were replaced, read again elsewhere
-  if (options.horizon?.source && tracked.length > 0) {
+  if (options.horizon?.source && byValue) {
     const again = tracked.filter((i) => written(i) && !endPrints.has(i));
     const read = again.length ? await fingerprintsOf(sides, again.map((i) => units[i]!)) : new Map<number, TableFingerprint>();
     for (const [j, i] of again.entries()) endPrints.set(i, read.get(j)!);
