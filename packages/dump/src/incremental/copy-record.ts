@@ -78,8 +78,9 @@ export interface ChangeHorizon {
  *
  * The snapshot's xmax, lowered to the oldest of the transactions it saw running (top-level: their subtransactions'
  * xids are higher) unless that transaction is known, now, to run in another database, which cannot write this one's
- * tables (pg_stat_activity's backend_xid, hidden for other roles' sessions without pg_read_all_stats: then it
- * counts; a transaction ended since counts too). The cluster-wide xmin would do, but any transaction open elsewhere
+ * tables, or is autovacuum's (its ANALYZE holds an xid for pg_statistic; it writes no table row) (pg_stat_activity's
+ * backend_xid, hidden for other roles' sessions without pg_read_all_stats: then it counts; a transaction ended
+ * since counts too). The cluster-wide xmin would do, but any transaction open elsewhere
  * in the cluster would make the next sync read again every row written while it ran.
  */
 export async function readSourceHorizon(tx: postgres.TransactionSql): Promise<SourceHorizon | null> {
@@ -87,7 +88,8 @@ export async function readSourceHorizon(tx: postgres.TransactionSql): Promise<So
     WITH s AS (SELECT pg_catalog.txid_current_snapshot() AS snap),
     elsewhere AS (
       SELECT a.backend_xid::text::int8 AS x FROM pg_catalog.pg_stat_activity a
-      WHERE a.backend_xid IS NOT NULL AND a.datid IS DISTINCT FROM (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database())
+      WHERE a.backend_xid IS NOT NULL AND (a.backend_type = 'autovacuum worker'
+        OR a.datid IS DISTINCT FROM (SELECT d.oid FROM pg_catalog.pg_database d WHERE d.datname = pg_catalog.current_database()))
       UNION ALL
       SELECT p.transaction::text::int8 FROM pg_catalog.pg_prepared_xacts p WHERE p.database <> pg_catalog.current_database()
     )

@@ -37,7 +37,20 @@ export async function runLaneTasks<L>(lanes: L[], tasks: LaneTask<L>[], onFailur
   };
   for (const t of tasks) weigh(t.id, new Set());
 
-  const ready = tasks.filter((t) => waiting.get(t.id) === 0);
+  // ready tasks, heaviest path first: kept in order as they become ready (not sorted on every start: with 500
+  // tables, ~1,500 tasks, that took 0.16 s of CPU)
+  const weight = (t: LaneTask<L>) => priority.get(t.id)!;
+  const ready = tasks.filter((t) => waiting.get(t.id) === 0).sort((a, b) => weight(b) - weight(a));
+  const makeReady = (t: LaneTask<L>) => {
+    let lo = 0;
+    let hi = ready.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >> 1;
+      if (weight(ready[mid]!) >= weight(t)) lo = mid + 1;
+      else hi = mid;
+    }
+    ready.splice(lo, 0, t);
+  };
   const held = new Map<string, { shared: number; exclusive: boolean }>();
   const free = (t: LaneTask<L>) => t.locks.every((l) => {
     const h = held.get(l.table);
@@ -64,7 +77,6 @@ export async function runLaneTasks<L>(lanes: L[], tasks: LaneTask<L>[], onFailur
   const work = async (lane: L): Promise<void> => {
     for (;;) {
       if (failure || finished === tasks.length) return;
-      ready.sort((a, b) => priority.get(b.id)! - priority.get(a.id)!);
       const index = ready.findIndex(free);
       if (index === -1) {
         // nothing startable now: wait for another lane to finish a task
@@ -90,7 +102,7 @@ export async function runLaneTasks<L>(lanes: L[], tasks: LaneTask<L>[], onFailur
       for (const d of dependents.get(task.id) ?? []) {
         const left = waiting.get(d)! - 1;
         waiting.set(d, left);
-        if (left === 0) ready.push(byId.get(d)!);
+        if (left === 0) makeReady(byId.get(d)!);
       }
       notify();
     }
