@@ -40,6 +40,6 @@ export { sessionError, withTargetSession } from './target-session.js';
 export type { TargetSession, TargetSessionOptions } from './target-session.js';
 export { IncrementalNotPossible, syncIncremental, targetModelDiffers } from './incremental/incremental-sync.js';
 export type { IncrementalSyncOptions, IncrementalSyncResult, PatchedTable } from './incremental/incremental-sync.js';
-export { META_SCHEMA, readCopyRecord, readSourceActivity, readSourceHorizon, readSourceIdentity, schemaModelHash, sourceAddress, writeCopyRecord } from './incremental/copy-record.js';
+export { META_SCHEMA, readCopyRecord, readSourceActivity, readSourceIdentity, schemaModelHash, sourceAddress, writeCopyRecord } from './incremental/copy-record.js';
 export type { ChangeHorizon, CopyRecord, SourceHorizon, SourceIdentity, TableFingerprint } from './incremental/copy-record.js';
 export { includesLargeObjects } from './large-objects.js';

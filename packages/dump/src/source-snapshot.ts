@@ -1,3 +1,4 @@
+import { horizonOfRow, horizonQuery, type SourceHorizon } from './incremental/copy-record.js';
 import type postgres from 'postgres';
 import { inlineParameters, introspect, selectSchemas, type IntrospectOptions, type SchemaModel } from '@mbsync/schema-diff';
 import { cancelBackend } from './cancel-backend.js';
@@ -44,6 +45,8 @@ export interface SourceSnapshot {
   serverVersion: string;
   serverVersionNum: number;
   startedAt: string;
+  /** the change horizon of this snapshot (see ChangeHorizon), read in its first statement; null: not known */
+  horizon: SourceHorizon | null;
 }
 
 /**
@@ -56,8 +59,9 @@ export interface SourceSnapshot {
 export async function readSourceSnapshot(tx: postgres.TransactionSql, sql: postgres.Sql, options: SnapshotOptions): Promise<SourceSnapshot> {
   const startedAt = new Date().toISOString();
   let current: { cancel(): void } | null = null;
-  const [session] = await tx<{ version: string; num: string; pid: number }[]>`
-    SELECT current_setting('server_version') AS version, current_setting('server_version_num') AS num, pg_catalog.pg_backend_pid() AS pid`;
+  // the transaction's first statement takes its snapshot: the change horizon is read in it (see horizonQuery)
+  const [session] = await tx.unsafe<{ version: string; num: string; pid: number; horizon_xid: string; horizon_timeline: string | null }[]>(horizonQuery(
+    `pg_catalog.current_setting('server_version') AS version, pg_catalog.current_setting('server_version_num') AS num, pg_catalog.pg_backend_pid() AS pid, `));
   const onAbort = () => {
     current?.cancel();
     void cancelBackend(sql, session!.pid);
@@ -75,7 +79,7 @@ export async function readSourceSnapshot(tx: postgres.TransactionSql, sql: postg
     const model = await introspect(tx, selection);
     if (options.eventTriggers === false) model.eventTriggers = [];
     if (options.census !== false) await assertCopiable(reader, { ...selection, privileges: options.privileges }, options.sourceName);
-    return { model, serverVersion: session!.version, serverVersionNum: Number(session!.num), startedAt };
+    return { model, serverVersion: session!.version, serverVersionNum: Number(session!.num), startedAt, horizon: horizonOfRow(session) };
   } catch (error) {
     if (options.signal?.aborted) throw new DumpError('DUMP_CANCELLED', 'export cancelled', { cause: error });
     if (error instanceof DumpError && error.code !== 'DUMP_QUERY_FAILED') throw error;

@@ -73,8 +73,8 @@ export interface ChangeHorizon {
 }
 
 /**
- * The source's horizon in its snapshot transaction (REPEATABLE READ: the snapshot every read of the copy uses), or
- * null when its timeline cannot be read (a standby, or a role that may not call the WAL functions).
+ * The query reading the source's horizon in its snapshot transaction (REPEATABLE READ: the snapshot every read of the
+ * copy uses); the timeline is null when it cannot be read (a standby, or a role that may not call the WAL functions).
  *
  * The snapshot's xmax, lowered to the oldest of the transactions it saw running (top-level: their subtransactions'
  * xids are higher) unless that transaction is known, now, to run in another database, which cannot write this one's
@@ -82,9 +82,14 @@ export interface ChangeHorizon {
  * backend_xid, hidden for other roles' sessions without pg_read_all_stats: then it counts; a transaction ended
  * since counts too). The cluster-wide xmin would do, but any transaction open elsewhere
  * in the cluster would make the next sync read again every row written while it ran.
+ *
+ * The query's columns are `horizon_xid` and `horizon_timeline`; other columns may be put before them. It should be
+ * the transaction's first statement, which takes the snapshot: a transaction the snapshot saw running that has ended
+ * by the time pg_stat_activity is read counts as this database's, so the later it runs the more rows the next sync
+ * reads again (read a second after the snapshot, with CI's other test files running, it re-read rows every time).
  */
-export async function readSourceHorizon(tx: postgres.TransactionSql): Promise<SourceHorizon | null> {
-  const [row] = await tx.unsafe<{ xid: string; timeline: string | null }[]>(`
+export function horizonQuery(columns = ''): string {
+  return `
     WITH s AS (SELECT pg_catalog.txid_current_snapshot() AS snap),
     elsewhere AS (
       SELECT a.backend_xid::text::int8 AS x FROM pg_catalog.pg_stat_activity a
@@ -93,15 +98,20 @@ export async function readSourceHorizon(tx: postgres.TransactionSql): Promise<So
       UNION ALL
       SELECT p.transaction::text::int8 FROM pg_catalog.pg_prepared_xacts p WHERE p.database <> pg_catalog.current_database()
     )
-    SELECT LEAST(pg_catalog.txid_snapshot_xmax(s.snap),
-        (SELECT min(r.x) FROM pg_catalog.txid_snapshot_xip(s.snap) r(x) WHERE r.x % 4294967296 NOT IN (SELECT e.x FROM elsewhere e)))::text AS xid,
+    SELECT ${columns}LEAST(pg_catalog.txid_snapshot_xmax(s.snap),
+        (SELECT min(r.x) FROM pg_catalog.txid_snapshot_xip(s.snap) r(x) WHERE r.x % 4294967296 NOT IN (SELECT e.x FROM elsewhere e)))::text AS horizon_xid,
       CASE WHEN NOT pg_catalog.pg_is_in_recovery()
              AND pg_catalog.has_function_privilege('pg_catalog.pg_current_wal_lsn()', 'EXECUTE')
              AND pg_catalog.has_function_privilege('pg_catalog.pg_walfile_name(pg_catalog.pg_lsn)', 'EXECUTE')
-           THEN pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END AS timeline
-    FROM s`);
-  return row?.timeline ? { xid: row.xid, timeline: row.timeline } : null;
+           THEN pg_catalog.substr(pg_catalog.pg_walfile_name(pg_catalog.pg_current_wal_lsn()), 1, 8) END AS horizon_timeline
+    FROM s`;
 }
+
+/** The horizon from horizonQuery's columns: null when the timeline cannot be read. */
+export function horizonOfRow(row: { horizon_xid: string; horizon_timeline: string | null } | undefined): SourceHorizon | null {
+  return row?.horizon_timeline ? { xid: row.horizon_xid, timeline: row.horizon_timeline } : null;
+}
+
 
 /**
  * The source's identity, read in its snapshot transaction: the cluster's system identifier when the role may read

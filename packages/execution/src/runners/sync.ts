@@ -13,8 +13,8 @@ import {
   syncIncremental,
   targetModelDiffers,
   writeCopyRecord,
-  readSourceHorizon,
   type SourceHorizon,
+  type SourceSnapshot,
   type CopyRecord,
   type IncrementalSyncResult,
   type SourceIdentity,
@@ -148,9 +148,10 @@ async function copyOf(input: SyncJobInput, phases: Phase[], jobs: number, parall
 }
 
 /** Reads the source's identity and write counters for the copy record; it is written in the target's transaction before COMMIT. */
-async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput): Promise<SourceIdentity & { activity: Record<string, string>; horizon: SourceHorizon | null }> {
-  const [identity, activity, horizon] = await Promise.all([readSourceIdentity(tx, sourceAddress(input.source.databaseUrl)), readSourceActivity(tx), readSourceHorizon(tx)]);
-  return { ...identity, activity, horizon };
+async function recordOf(tx: postgres.TransactionSql, input: SyncJobInput, snapshot: SourceSnapshot): Promise<SourceIdentity & { activity: Record<string, string>; horizon: SourceHorizon | null }> {
+  const [identity, activity] = await Promise.all([readSourceIdentity(tx, sourceAddress(input.source.databaseUrl)), readSourceActivity(tx)]);
+  // read with the snapshot, in its first statement (see horizonQuery)
+  return { ...identity, activity, horizon: snapshot.horizon };
 }
 
 async function hasLargeObjects(tx: postgres.TransactionSql): Promise<boolean> {
@@ -182,7 +183,7 @@ async function syncIncrementally(input: SyncJobInput, phases: Phase[], specs: Sp
     const platform = await detectPlatform(targetSql, input.target);
     const result = await inSource(sourceSql, input, stop, async (coord) => {
       const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: stop.signal });
-      const identity = await recordOf(coord, input);
+      const identity = await recordOf(coord, input, snapshot);
       if (identity.key !== record.sourceIdentity) throw new IncrementalNotPossible(`the target's copy came from another source (${record.sourceName})`);
       const modelHash = schemaModelHash(snapshot.model);
       if (modelHash !== record.modelHash) throw new IncrementalNotPossible(`the schema of ${input.source.name} changed since the last copy`);
@@ -382,7 +383,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       const snapshot = await readSourceSnapshot(coord, sourceSql, { ...selectionOf(input), sourceName: input.source.name, signal: stop.signal });
       model = snapshot.model;
       schemas = replacedSchemas(model, platform);
-      const identity = await recordOf(coord, input);
+      const identity = await recordOf(coord, input, snapshot);
       input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
       return await inTarget(targetSql, input, stop.signal, async (session) => {
         await validateTarget(session.tx, model!, schemas, input, specs, platform);
@@ -507,7 +508,7 @@ async function syncStreaming(input: SyncJobInput, phases: Phase[], specs: Specs)
     const options = { ...input, ...(platform ? { platform } : {}), sourceName: input.source.name, signal: stop.signal, openSource: poolsLike(input.source, 'source', input.scope) };
     return await inSource(sourceSql, input, stop, async (stx) => {
       const snapshot = await readSourceSnapshot(stx, sourceSql, options);
-      const identity = await recordOf(stx, input);
+      const identity = await recordOf(stx, input, snapshot);
       const schema = snapshot.model;
       const schemas = replacedSchemas(schema, platform);
       // Phases stay in order: export (reading the source) → validate → backup → import; from here the importer
