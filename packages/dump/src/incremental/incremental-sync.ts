@@ -366,6 +366,9 @@ interface ChangePatch {
   index: number;
   /** the source's rows written since the last copy */
   changed: number;
+  /** of those, the ones the target holds otherwise (the others, found equal by row hash, stay: a horizon is
+   * conservative, a transaction running at the last copy's snapshot makes rows count as written since) */
+  differing: number;
   /** the target's rows (as the last copy left them) and the source's */
   rowsBefore: number;
   rowsAfter: number;
@@ -411,6 +414,13 @@ async function loadChanges(sides: Sides, units: Unit[], patches: Map<number, Cha
     if (n < 0) throw new IncrementalNotPossible(`${units[r.i]!.key}: the rows written since the last copy do not add up`);
     if (n > 0) deleted.set(r.i, n);
   }
+  // rows written since that the target holds as they are (same key, same row hash): not replaced
+  const entries = [...patches];
+  const same = await sides.on<{ i: number; n: number }>('target', `WITH ${entries.map(([i, p]) => {
+    const u = units[i]!;
+    return `d${i} AS (DELETE FROM ${temp(p)} c USING ONLY ${u.relation} t WHERE ${keysMatch(u.pk!, 't', 'c')} AND c.h = ${hashing.row(u)} RETURNING 1)`;
+  }).join(',\n')}\n${entries.map(([i]) => `SELECT ${i} AS i, (SELECT count(*) FROM d${i})::int AS n`).join('\nUNION ALL\n')}`);
+  for (const r of same) patches.get(r.i)!.differing -= r.n;
   if (deleted.size === 0) return bytes;
   const byKey: Hashing = { ...hashing, row: hashing.key, table: () => 'bit_xor' };
   const bucketed = await bucketsOf(sides, units, [...deleted.keys()], rowsPerBucket);
@@ -539,7 +549,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     } else if (keyed(u) && src.c <= src.n * MAX_TABLE_SHARE) {
       sourceWhole.set(i, { n: src.n, s: 'written since' });
       targetWhole.set(i, { n: now.n, s: 'as copied' });
-      byChanges.set(i, { index: byChanges.size, changed: src.c, rowsBefore: now.n, rowsAfter: src.n, removed: [], buckets: 0 });
+      byChanges.set(i, { index: byChanges.size, changed: src.c, differing: src.c, rowsBefore: now.n, rowsAfter: src.n, removed: [], buckets: 0 });
     } else {
       horizonWhole.push(i);
       targetWhole.set(i, { n: now.n, s: 'as copied' });
@@ -554,6 +564,13 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     }
   }
   const bytesOfChanges = byChanges.size ? await loadChanges(sides, units, byChanges, ageLimit!, hashing, rowsPerBucket, signal) : 0;
+  // every row written since found equal, no key deleted: nothing to write
+  for (const [i, p] of byChanges) {
+    if (p.differing > 0 || p.removed.length > 0) continue;
+    byChanges.delete(i);
+    sourceWhole.set(i, { n: p.rowsAfter, s: 'unchanged' });
+    targetWhole.set(i, { n: p.rowsBefore, s: 'unchanged' });
+  }
 
   // a table with a primary key is compared per bucket of its keys (one query per side for all such tables), the
   // buckets' totals being its checksum; one the source has not written to since the last copy is most likely equal,
@@ -703,7 +720,7 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
     for (const [i, p] of byChanges) {
       const u = units[i]!;
       const temp = `pg_temp.mbsync_changed_${p.index}`;
-      step('import', `replacing ${p.changed} rows of ${u.key} written since the last copy${p.removed.length ? `, deleting ${p.removed.length}` : ''}`);
+      step('import', `replacing ${p.differing} rows of ${u.key} written since the last copy${p.removed.length ? `, deleting ${p.removed.length}` : ''}`);
       let rows = p.rowsBefore;
       let xmins = BigInt(startPrints.get(i)!.f);
       const gone = [await xminsOf(`DELETE FROM ONLY ${u.relation} t USING ${temp} c WHERE ${keysMatch(u.pk!, 't', 'c')}`)];
@@ -712,7 +729,12 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
         rows -= g.n;
         xmins -= g.s;
       }
-      if (p.changed > 0) await copy(u, `pg_catalog.age(t.xmin) <= ${ageLimit}`);
+      if (p.differing === p.changed && p.changed > 0) await copy(u, `pg_catalog.age(t.xmin) <= ${ageLimit}`);
+      else if (p.differing > 0) {
+        // some were equal: the others by key
+        const keys = await dst.unsafe<{ k: string[] }[]>(`SELECT ARRAY[${u.pk!.map((_, k) => `c.k${k}::text`).join(', ')}] AS k FROM ${temp} c`);
+        for (const batch of chunk(keys.map((r) => r.k), KEYS_PER_STATEMENT)) await copy(u, keysCondition(u.pk!, batch));
+      }
       const inserted = await insertedRows(dst, u.relation);
       rows += inserted;
       // the rows with the changed keys are the ones just copied: their xmins (this transaction's, or its savepoint's)
@@ -720,8 +742,8 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
         + `coalesce(sum(pg_catalog.hash_record_extended(ROW(t.xmin), 0)), 0)::text AS x FROM ${temp} c JOIN ONLY ${u.relation} t ON ${keysMatch(u.pk!, 't', 'c')}`);
       result.statements++;
       xmins += BigInt(check!.x);
-      if (rows !== p.rowsAfter || inserted !== p.changed || check!.same !== p.changed) {
-        wrongChanges.push(`${u.key}: the source has ${p.rowsAfter} rows (${p.changed} written since the last copy), the target ${rows} (${inserted} copied, ${check!.same} as the source has them)`);
+      if (rows !== p.rowsAfter || inserted !== p.differing || check!.same !== p.differing) {
+        wrongChanges.push(`${u.key}: the source has ${p.rowsAfter} rows (${p.differing} to copy), the target ${rows} (${inserted} copied, ${check!.same} as the source has them)`);
       }
       endPrints.set(i, { n: rows, f: xmins.toString() });
       const deleted = gone.reduce((n, g) => n + g.n, 0);
