@@ -321,24 +321,14 @@ class Sides {
 
 /** The units' row counts and fingerprints in the target (see TableFingerprint), keyed by their index in `units`. */
 async function fingerprintsOf(sides: Sides, units: Unit[]): Promise<Map<number, TableFingerprint>> {
-  const out = new Map<number, TableFingerprint>();
-  for (let i = 0; i < units.length; i += UNITS_PER_QUERY) {
-    const parts = units.slice(i, i + UNITS_PER_QUERY).map((u, j) => `SELECT ${i + j} AS u, count(*)::int8::text AS n, `
-      + `coalesce(sum(pg_catalog.hash_record_extended(ROW(t.xmin), 0)), 0)::text AS f FROM ${u.from} t`);
-    for (const r of await sides.on<{ u: number; n: string; f: string }>('target', parts.join('\nUNION ALL\n'))) out.set(r.u, { n: Number(r.n), f: r.f });
-  }
-  return out;
+  const rows = await perUnit<{ n: string; f: string }>(sides, 'target', units, () => `count(*)::text AS n, coalesce(sum(pg_catalog.hash_record_extended(ROW(t.xmin), 0)), 0)::text AS f`);
+  return new Map([...rows].map(([i, r]) => [i, { n: Number(r.n), f: r.f }]));
 }
 
 /** The units' rows in the source's snapshot, and how many were written since the horizon (age(xmin) <= ageLimit). */
 async function changesOf(sides: Sides, units: Unit[], ageLimit: number): Promise<Map<number, { n: number; c: number }>> {
-  const out = new Map<number, { n: number; c: number }>();
-  for (let i = 0; i < units.length; i += UNITS_PER_QUERY) {
-    const parts = units.slice(i, i + UNITS_PER_QUERY).map((u, j) => `SELECT ${i + j} AS u, count(*)::int8::text AS n, `
-      + `count(*) FILTER (WHERE pg_catalog.age(t.xmin) <= ${ageLimit})::int8::text AS c FROM ${u.from} t`);
-    for (const r of await sides.on<{ u: number; n: string; c: string }>('source', parts.join('\nUNION ALL\n'))) out.set(r.u, { n: Number(r.n), c: Number(r.c) });
-  }
-  return out;
+  const rows = await perUnit<{ n: string; c: string }>(sides, 'source', units, () => `count(*)::text AS n, count(*) FILTER (WHERE pg_catalog.age(t.xmin) <= ${ageLimit})::text AS c`);
+  return new Map([...rows].map(([i, r]) => [i, { n: Number(r.n), c: Number(r.c) }]));
 }
 
 /** Xids the horizon may lie behind the source's next xid: far inside the 2^31 within which age() tells older from newer. */
@@ -440,13 +430,18 @@ async function loadChanges(sides: Sides, units: Unit[], patches: Map<number, Cha
 
 /** Whole-relation count and checksum of every unit, a query per side per batch. */
 async function wholeSums(sides: Sides, side: 'source' | 'target', units: Unit[], hashing: Hashing): Promise<Map<number, Sum>> {
-  const out = new Map<number, Sum>();
+  const rows = await perUnit<{ n: string; s: string }>(sides, side, units, (u) => `count(*)::text AS n, coalesce(${hashing.table(u)}(${hashing.row(u)}), 0)::text AS s`,
+    // the source's rows of a table copied without them are not the copy's
+    (u) => (side === 'source' && u.expectEmpty ? ' WHERE FALSE' : ''));
+  return new Map([...rows].map(([i, r]) => [i, { n: Number(r.n), s: r.s }]));
+}
+
+/** One aggregate row per unit (`SELECT <columns> FROM <unit> t<rest>`), UNITS_PER_QUERY units a query, keyed by index in `units`. */
+async function perUnit<R extends object>(sides: Sides, side: 'source' | 'target', units: Unit[], columns: (u: Unit) => string, rest: (u: Unit) => string = () => ''): Promise<Map<number, R>> {
+  const out = new Map<number, R>();
   for (let i = 0; i < units.length; i += UNITS_PER_QUERY) {
-    const parts = units.slice(i, i + UNITS_PER_QUERY).map((u, j) => `SELECT ${i + j} AS u, count(*)::text AS n, coalesce(${hashing.table(u)}(${hashing.row(u)}), 0)::text AS s FROM ${u.from} t`
-      // the source's rows of a table copied without them are not the copy's
-      + (side === 'source' && u.expectEmpty ? ' WHERE FALSE' : ''));
-    const rows = await sides.on<{ u: number; n: string; s: string }>(side, parts.join('\nUNION ALL\n'));
-    for (const r of rows) out.set(r.u, { n: Number(r.n), s: r.s });
+    const parts = units.slice(i, i + UNITS_PER_QUERY).map((u, j) => `SELECT ${i + j} AS u, ${columns(u)} FROM ${u.from} t${rest(u)}`);
+    for (const r of await sides.on<R & { u: number }>(side, parts.join('\nUNION ALL\n'))) out.set(r.u, r);
   }
   return out;
 }
