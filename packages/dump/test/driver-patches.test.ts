@@ -7,6 +7,7 @@ import { finished } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
 import postgres from 'postgres';
 import { createDatabase, type TestDatabase } from '@mbsync/testkit';
+import { CopyFrames, pipeCopy } from '../src/parallel/copy-pipe.js';
 
 /** Rejects instead of hanging, so a regression fails the suite rather than stalling it. */
 function within<T>(ms: number, what: string, promise: Promise<T>): Promise<T> {
@@ -98,5 +99,61 @@ describe('postgres.js patches', () => {
     } finally {
       await sql.end({ timeout: 1 });
     }
+  });
+
+  // level 4: a framed COPY TO hands whole CopyData messages (views of the reads) to a framed COPY FROM as they are
+  for (const format of ['text', 'binary'] as const) {
+    test(`a framed COPY TO relayed into a framed COPY FROM (${format}): rows of every length and one of 3 MiB arrive as they were`, async () => {
+      const src = postgres(db.url, { max: 1, onnotice: () => {} });
+      const dst = postgres(db.url, { max: 1, onnotice: () => {} });
+      try {
+        await src.unsafe(`CREATE TABLE relay_${format} AS SELECT g AS id,
+            CASE WHEN g = 7000 THEN repeat(md5(g::text), 3 * 32768) ELSE repeat(chr(97 + g % 26) || E'\\t\n', (g * 7919) % CASE WHEN g <= 6000 THEN 100 ELSE 1000 END) END AS body,
+            CASE WHEN g % 5 = 0 THEN NULL ELSE g * 1.5 END AS n
+          FROM generate_series(1, 12000) g;
+          CREATE TABLE relay_${format}_copy (LIKE relay_${format})`);
+        const chunks: number[] = [];
+        const options = format === 'binary' ? ' WITH (FORMAT binary)' : '';
+        const copied = await within(60_000, 'relay', src.begin((stx) => dst.begin((dtx) => pipeCopy(stx, `COPY relay_${format} TO STDOUT${options}`, dtx, `COPY relay_${format}_copy FROM STDIN${options}`, {
+          signal: new AbortController().signal, countLines: format === 'text', onBytes: (bytes) => chunks.push(bytes),
+        }))));
+        const [sums] = await src.unsafe<[{ a: string; b: string; n: number; size: string }]>(`SELECT
+          (SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM relay_${format} t) AS a,
+          (SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM relay_${format}_copy t) AS b,
+          (SELECT count(*)::int FROM relay_${format}_copy) AS n,
+          (SELECT sum(octet_length(body))::text FROM relay_${format}) AS size`);
+        assert.equal(sums.n, 12000);
+        assert.equal(sums.b, sums.a, 'the copy differs from the source');
+        // text: one message per row; binary: rows are counted by the server instead
+        assert.equal(copied.rows, format === 'text' ? 12000 : 0);
+        assert.ok(copied.bytes > Number(sums.size), `payload bytes ${copied.bytes} under the bodies' ${sums.size}`);
+        assert.equal(chunks.reduce((a, b) => a + b, 0), copied.bytes);
+        assert.ok(chunks.length > 2, `${chunks.length} chunk(s)`);
+      } finally {
+        await Promise.all([src.end({ timeout: 1 }), dst.end({ timeout: 1 })]);
+      }
+    });
+  }
+
+  test('CopyFrames counts messages split across chunks and refuses bytes that are not CopyData', () => {
+    const message = (payload: string) => {
+      const body = Buffer.from(payload);
+      const header = Buffer.alloc(5);
+      header[0] = 0x64;
+      header.writeUInt32BE(body.length + 4, 1);
+      return Buffer.concat([header, body]);
+    };
+    const stream = Buffer.concat([message('a\n'), message('x'.repeat(1000) + '\n'), message('b\n')]);
+    const frames = new CopyFrames();
+    // whole messages, then the long one's header and a few bytes, its rest, and the last message
+    frames.add(stream.subarray(0, 7));
+    frames.add(stream.subarray(7, 20));
+    frames.add(stream.subarray(20, 1013));
+    frames.add(stream.subarray(1013));
+    assert.equal(frames.messages, 3);
+    assert.equal(frames.payload, 2 + 1001 + 2);
+    // a CopyDone ('c') or anything else in the relayed bytes is refused before it is written
+    assert.throws(() => new CopyFrames().add(Buffer.from([0x63, 0, 0, 0, 4])), /other than whole CopyData messages/);
+    assert.throws(() => new CopyFrames().add(Buffer.from([0x64, 0, 0])), /other than whole CopyData messages/);
   });
 });

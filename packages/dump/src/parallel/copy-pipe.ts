@@ -1,16 +1,52 @@
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import type postgres from 'postgres';
-import { countNewlines } from '../batched-sink.js';
 import { DumpError } from '../errors.js';
 import { chunksOf, waitForDrain } from '../stream-chunks.js';
 
 type Session = postgres.Sql | postgres.TransactionSql;
 
+/** A postgres.js query as the patched driver (level 4) reads it: `framedCopy` before it runs makes its COPY framed. */
+type FramedQuery = { framedCopy?: boolean };
+
 /**
- * Streams one table from the source's `COPY … TO STDOUT` into the target's `COPY … FROM STDIN`, bytes untouched,
- * with backpressure (the source socket pauses while the target's is full). Returns the rows (COPY text lines;
- * 0 with countLines false, e.g. binary COPY) and bytes that went through. On failure or abort both COPYs are ended so each connection can roll back.
+ * Walks a framed COPY stream (driver patch level 4): chunks of whole CopyData messages, header and all, a long
+ * message's rest in the chunks after it. Counts the messages (a COPY TO sends one per row) and their payload bytes,
+ * and refuses anything else, which must never be relayed.
+ */
+export class CopyFrames {
+  messages = 0;
+  payload = 0;
+  /** bytes of the current message still to come in later chunks */
+  #left = 0;
+
+  add(chunk: Buffer): void {
+    let at = 0;
+    if (this.#left > 0) {
+      at = Math.min(this.#left, chunk.length);
+      this.#left -= at;
+      this.payload += at;
+    }
+    while (at < chunk.length) {
+      if (chunk[at] !== 0x64 || chunk.length - at < 5) {
+        throw new DumpError('DUMP_CORRUPT', `a relayed COPY stream held something other than whole CopyData messages (byte ${chunk[at]} at ${at} of a ${chunk.length}-byte chunk)`);
+      }
+      const end = at + 1 + chunk.readUInt32BE(at + 1);
+      this.messages++;
+      this.payload += Math.min(end, chunk.length) - at - 5;
+      this.#left = Math.max(0, end - chunk.length);
+      at = Math.min(end, chunk.length);
+    }
+  }
+}
+
+/**
+ * Streams one table from the source's `COPY … TO STDOUT` into the target's `COPY … FROM STDIN` with backpressure
+ * (the source socket pauses while the target's is full). Both COPYs are framed (driver patch level 4): the source's
+ * CopyData messages are what a COPY FROM STDIN takes, so they go on as they came off the socket, headers and all,
+ * nothing parsed, copied or framed again. Returns the rows (CopyData messages, one per row: COPY text; 0 with
+ * countLines false, e.g. binary COPY, whose header and trailer ride in messages too) and the payload bytes that went
+ * through. On failure or abort both COPYs are ended so each connection can roll back.
  */
 export async function pipeCopy(
   from: Session,
@@ -22,10 +58,12 @@ export async function pipeCopy(
   const { signal } = options;
   if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
   const inbound = to.unsafe(copyIn);
+  (inbound as FramedQuery).framedCopy = true;
   const writable = (await inbound.writable()) as Writable;
   // errors are read from writable.errored; without a listener a late one would crash the process
   writable.on('error', () => {});
   const outbound = from.unsafe(copyOut);
+  (outbound as FramedQuery).framedCopy = true;
   let readable: Readable;
   try {
     readable = await outbound.readable();
@@ -33,8 +71,7 @@ export async function pipeCopy(
     writable.destroy(error as Error);
     throw error;
   }
-  let rows = 0;
-  let bytes = 0;
+  const frames = new CopyFrames();
   let draining = false;
   const countLines = options.countLines !== false;
   const onAbort = () => {
@@ -51,18 +88,18 @@ export async function pipeCopy(
         outbound.cancel();
         continue;
       }
-      if (countLines) rows += countNewlines(chunk);
-      bytes += chunk.length;
+      const before = frames.payload;
+      frames.add(chunk);
       // an error or close ends the wait too: the loop then sees writable.errored / destroyed and stops writing
       if (!writable.write(chunk)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
-      options.onBytes?.(chunk.length, rows);
+      options.onBytes?.(frames.payload - before, countLines ? frames.messages : 0);
     }
     if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
     if (writable.errored) throw writable.errored;
     writable.end();
     // 'finish' comes with the server's CommandComplete, an error with its ErrorResponse (patched driver)
     await finished(writable);
-    return { rows, bytes };
+    return { rows: countLines ? frames.messages : 0, bytes: frames.payload };
   } catch (error) {
     if (!writable.destroyed) writable.destroy(error instanceof Error ? error : new Error(String(error)));
     if (!draining) outbound.cancel();
