@@ -50,6 +50,36 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     assert.equal(result.import.rows, result.tables.reduce((n, t) => n + t.rows, 0));
   });
 
+  test('the lanes commit their staging work without waiting for its WAL flush; the copy is identical', async () => {
+    const source = await fresh('par_async_src');
+    psqlText(source.url, `CREATE TABLE public.a (id int PRIMARY KEY, v text);
+      INSERT INTO public.a SELECT g, md5(g::text) FROM generate_series(1, 2000) g;
+      CREATE TABLE public.b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES public.a (id));
+      INSERT INTO public.b SELECT g, 1 + g % 2000 FROM generate_series(1, 3000) g;`);
+    const target = await fresh('par_async_dst');
+    // each lane's synchronous_commit, read on its own connection just before the sync closes it
+    const lanes: string[] = [];
+    const openTarget = (name: string) => {
+      const sql = postgres(target.url, { max: 1, idle_timeout: 0, connection: { application_name: name }, onnotice: () => {} });
+      const end = sql.end.bind(sql);
+      sql.end = (async (options?: { timeout?: number }) => {
+        if (name.includes('lane')) {
+          const [row] = await sql.unsafe<[{ synchronous_commit: string }]>('SHOW synchronous_commit');
+          lanes.push(row.synchronous_commit);
+        }
+        return end(options);
+      }) as typeof sql.end;
+      return sql;
+    };
+    const result = await parallelSync(source, target, { openTarget, jobs: 2 });
+    assert.deepEqual(lanes, ['off', 'off']);
+    assert.ok(result.staged.length === 2, `staged: ${result.staged.join(', ')}`);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    // the server's own setting, which the main transaction (not a lane) commits under, is untouched
+    const [setting] = await target.sql<[{ synchronous_commit: string }]>`SELECT setting AS synchronous_commit FROM pg_settings WHERE name = 'synchronous_commit'`;
+    assert.equal(setting.synchronous_commit, 'on');
+  });
+
   test('pagila: pg_dump --schema-only and every value identical', async () => {
     const source = await fresh('par_pagila_src');
     loadPagila(source);

@@ -404,8 +404,13 @@ class Run {
     try {
       await Promise.all(lanes.map(async (dst) => {
         for (const s of RESTORE_SETTINGS) await dst.unsafe(s);
-        // index builds sort in memory; foreign key checks hash the referenced keys instead of spilling batches
-        await dst.unsafe(`SELECT pg_catalog.set_config('maintenance_work_mem', ${quoteLiteral(mem)}, false), pg_catalog.set_config('work_mem', ${quoteLiteral(mem)}, false)`);
+        // index builds sort in memory; foreign key checks hash the referenced keys instead of spilling batches.
+        // A lane commits once per table and per index or key it builds (3,400 commits for 500 tables), all of them
+        // into the staging schemas: none waits for its WAL flush. Nothing is lost by that: the result exists only once
+        // the main transaction (its own session, the server's synchronous_commit) commits, and its flush, later in the
+        // WAL, flushes every lane's commit before it
+        await dst.unsafe(`SELECT pg_catalog.set_config('maintenance_work_mem', ${quoteLiteral(mem)}, false), pg_catalog.set_config('work_mem', ${quoteLiteral(mem)}, false), `
+          + `pg_catalog.set_config('synchronous_commit', 'off', false)`);
       }));
     } catch (error) {
       await Promise.all(lanes.map((l) => l.end({ timeout: 1 })));
