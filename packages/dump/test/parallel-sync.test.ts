@@ -234,6 +234,47 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     assert.deepEqual(await stagingSchemas(target), []);
   });
 
+  test('materialized views: a lane refreshes those whose result cannot depend on the schemas\' names, the final transaction the rest, on the new data; identical copy', async () => {
+    const source = await fresh('par_mv_src');
+    const owner = 'mbsync_test_mv_owner';
+    await source.sql.unsafe(`DO $$ BEGIN CREATE ROLE ${owner}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+    psqlText(source.url, `
+      CREATE TYPE public.tier AS ENUM ('low', 'high');
+      CREATE TABLE public.sales (id int PRIMARY KEY, region text NOT NULL, amount numeric NOT NULL, tier public.tier NOT NULL);
+      INSERT INTO public.sales SELECT g, 'r' || g % 7, g % 100, CASE WHEN g % 3 = 0 THEN 'high' ELSE 'low' END::public.tier FROM generate_series(1, 3000) g;
+      CREATE VIEW public.big_sales AS SELECT * FROM public.sales WHERE amount > 50;
+      -- built-in immutable functions and operators, the schema's own enum, through a view, one over the other: a lane
+      CREATE MATERIALIZED VIEW public.by_region AS SELECT region, sum(amount) AS total, count(*) AS n FROM public.sales GROUP BY region;
+      CREATE MATERIALIZED VIEW public.big_by_region AS
+        SELECT b.region, b.tier, count(*) AS n, max(r.total) AS total FROM public.big_sales b JOIN public.by_region r USING (region) GROUP BY 1, 2;
+      -- a function whose text names the table: run beside the live schema it would read the target's old rows
+      CREATE FUNCTION public.sales_total() RETURNS numeric LANGUAGE sql STABLE AS 'SELECT sum(amount) FROM public.sales';
+      CREATE MATERIALIZED VIEW public.by_function AS SELECT public.sales_total() AS total;
+      -- a reg* value's text is the name the relation has when it is printed (the import prints it as pg_dump's settings do)
+      CREATE MATERIALIZED VIEW public.named AS SELECT 'public.sales'::regclass::text AS rel, count(*) AS n FROM public.sales;
+      SET search_path = ''; REFRESH MATERIALIZED VIEW public.named; RESET search_path;
+      -- the catalog: beside the live schemas it holds two tables called sales
+      CREATE MATERIALIZED VIEW public.sales_schemas AS
+        SELECT n.nspname AS schema FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'sales' AND c.relkind = 'r';
+      -- one over a view refreshed after the swap, and one another role owns (with owners restored it needs a grant)
+      CREATE MATERIALIZED VIEW public.twice AS SELECT total * 2 AS total FROM public.by_function;
+      CREATE MATERIALIZED VIEW public.owned AS SELECT count(*) AS n FROM public.sales;
+      GRANT SELECT ON public.sales TO ${owner};
+      ALTER MATERIALIZED VIEW public.owned OWNER TO ${owner};
+      CREATE MATERIALIZED VIEW public.empty AS SELECT 1 AS one WITH NO DATA;`);
+    const target = await fresh('par_mv_dst');
+    // the target's own public.sales, with other rows: a refresh that read it by name would show them
+    psqlText(target.url, `CREATE TABLE public.sales (id int, amount numeric); INSERT INTO public.sales VALUES (1, 1000000), (2, 5);`);
+    const result = await parallelSync(source, target, { jobs: 2, owners: true, privileges: true });
+    assert.equal(result.fallback, undefined);
+    assert.deepEqual(result.refreshedInLanes.sort(), ['public.big_by_region', 'public.by_region']);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    const [row] = await target.sql<[{ total: string; rel: string; schemas: string[] }]>`
+      SELECT (SELECT total::text FROM public.by_function) AS total, (SELECT rel FROM public.named) AS rel, (SELECT array_agg(schema) FROM public.sales_schemas) AS schemas`;
+    assert.deepEqual(row, { total: '148500', rel: 'public.sales', schemas: ['public'] });
+    assert.deepEqual(await stagingSchemas(target), []);
+  });
+
   test('a regclass column in a partition: the replace is built in one transaction (the job\'s logger hears why); identical copy', async () => {
     const source = await fresh('par_regp_src');
     psqlText(source.url, `

@@ -24,6 +24,7 @@ import { createDataOnlyPlan, type DataOnlyPlan } from '../data-only.js';
 import { splitForPlatform, type PlatformTarget } from '../platform.js';
 import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
+import { planLaneRefreshes, type LaneRefresh } from './lane-refresh.js';
 import type { TableFingerprint } from '../incremental/copy-record.js';
 
 /** A pino-compatible logger (the job's): the parallel sync says when it falls back and what it could not clean up. */
@@ -88,6 +89,8 @@ export interface ParallelSyncResult {
   notStaged: Record<string, string>;
   /** why the replacement was built in the final transaction instead (one connection), when it was */
   fallback?: string;
+  /** materialized views ('schema.name') a lane refreshed beside the live schemas; the others were refreshed after the swap */
+  refreshedInLanes: string[];
   /** rows per table counted in the final transaction before COMMIT */
   verified: { tables: number; rows: number };
   /**
@@ -173,6 +176,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
         : Object.fromEntries(result.late.map((key) => [key, 'a column of a reg* type: its values name objects, so it is loaded after the swap, in the final transaction'])),
       ...(result.fallback ? { fallback: result.fallback } : {}),
       verified: result.verified,
+      refreshedInLanes: result.fallback ? [] : [...run.refreshedInLanes.keys()],
       timings: result.timings,
       fingerprints: result.fallback ? {} : Object.fromEntries([...run.fingerprints].filter(([key]) => !result.late.includes(key))),
     };
@@ -257,6 +261,8 @@ class Run {
   /** lanes fingerprint the tables they load (ParallelSyncOptions.fingerprints, on a server that can) */
   fingerprinting = false;
   readonly fingerprints = new Map<string, TableFingerprint>();
+  /** materialized views a lane refreshed ('schema.name' → the final transaction's REFRESH it spares) */
+  readonly refreshedInLanes = new Map<string, string>();
 
   constructor(
     readonly options: ParallelSyncOptions,
@@ -426,7 +432,8 @@ class Run {
     await first.begin(async (ttx) => {
       for (const statement of plan.prep) await this.#runOn(ttx, statement, signal);
     });
-    await this.#runLanes(targets, snapshotId, plan);
+    const refreshes = await planLaneRefreshes(first, this.built, plan, { owners: this.options.owners });
+    await this.#runLanes(targets, snapshotId, plan, refreshes);
     this.meter.update({ message: 'triggers, policies, privileges and sequences' }, true);
     // the platform's sequences are set in the final transaction, with its tables' rows
     const setvals = await readSequenceValues(this.coordinator!, this.plain.sequences.filter((s) => plan.shadows.has(s.schema)), (s) => plan.shadows.get(s) ?? s);
@@ -448,7 +455,7 @@ class Run {
   }
 
   /** Opens the source side of every lane in the coordinator's snapshot, then runs every task over the lanes. */
-  async #runLanes(targets: postgres.Sql[], snapshotId: string, plan: ShadowPlan): Promise<void> {
+  async #runLanes(targets: postgres.Sql[], snapshotId: string, plan: ShadowPlan, refreshes: LaneRefresh[]): Promise<void> {
     const open = poolOpener(this.options.source, this.options.openSource);
     const sources = targets.map((_, i) => open(`mbsync sync lane ${i + 1}`));
     let release!: () => void;
@@ -479,7 +486,7 @@ class Run {
     try {
       lanes.push(...(await Promise.all(opened)));
       this.#builds.total = plan.tables.reduce((n, t) => n + t.builds.length, 0) + plan.foreignKeys.length;
-      await runLaneTasks(lanes, this.#tasks(plan), () => this.controller.abort());
+      await runLaneTasks(lanes, this.#tasks(plan, refreshes), () => this.controller.abort());
       throwIfAborted(this.signal);
     } finally {
       this.signal.removeEventListener('abort', onAbort);
@@ -489,7 +496,7 @@ class Run {
     }
   }
 
-  #tasks(plan: ShadowPlan): LaneTask<Lane>[] {
+  #tasks(plan: ShadowPlan, refreshes: LaneRefresh[]): LaneTask<Lane>[] {
     const tasks: LaneTask<Lane>[] = [];
     const build = (b: BuildStep): LaneTask<Lane> => ({
       id: b.id, after: b.after, locks: b.tables.map((table) => ({ table, exclusive: b.exclusive })), cost: b.cost, run: (lane) => this.#buildOn(lane, b.sql, b.label),
@@ -500,6 +507,14 @@ class Run {
       tasks.push(...t.builds.map(build));
     }
     tasks.push(...plan.foreignKeys.map(build));
+    // once every table is loaded (a partitioned one's rows may be in any of its partitions), beside the builds
+    const copies = plan.tables.map((t) => `copy:${t.key}`);
+    for (const r of refreshes) {
+      tasks.push({
+        id: `refresh:${r.key}`, after: [...copies, ...r.after.map((m) => `refresh:${m}`)], locks: r.reads.map((table) => ({ table, exclusive: false })),
+        cost: r.reads.reduce((n, k) => n + (this.sizes.get(k) ?? 0), 0) / 2, run: (lane) => this.#refreshOn(lane, r),
+      });
+    }
     return tasks;
   }
 
@@ -548,6 +563,28 @@ class Run {
     });
     lane.current = null;
     this.#tableDone(t.key, stats);
+  }
+
+  /**
+   * Refreshes a materialized view under its temporary name (planLaneRefreshes: its result cannot depend on where it
+   * runs). Should the server refuse it, the final transaction refreshes it after the swap, as it does the others.
+   */
+  async #refreshOn(lane: Lane, r: LaneRefresh): Promise<void> {
+    throwIfAborted(this.signal);
+    this.meter.update({ message: `refreshing ${r.key} beside the live schema` }, true);
+    const query = lane.dst.unsafe(r.sql);
+    lane.current = query;
+    try {
+      await query;
+      this.refreshedInLanes.set(r.key, r.replaces);
+    } catch (error) {
+      if (this.signal.aborted) throw error;
+      const code = (error as { code?: string }).code;
+      if (typeof code !== 'string' || !/^[0-9A-Z]{5}$/.test(code) || FATAL_STATES.test(code)) throw laneError(error, r.sql, this.options.targetName);
+      this.options.logger?.warn({ view: r.key, pgCode: code }, 'a lane could not refresh the materialized view: it is refreshed after the swap');
+    } finally {
+      lane.current = null;
+    }
   }
 
   async #buildOn(lane: Lane, statement: string, label: string): Promise<void> {
@@ -628,7 +665,8 @@ class Run {
       const late = await this.#loadLate(sp, plan);
       const platform = await this.#loadPlatform(sp);
       for (const statement of plan.deferred) await this.#runOn(sp, statement, this.signal);
-      for (const statement of plan.refresh) await this.#runOn(sp, statement, this.signal);
+      const refreshed = new Set(this.refreshedInLanes.values());
+      for (const statement of plan.refresh.filter((s) => !refreshed.has(s))) await this.#runOn(sp, statement, this.signal);
       for (const statement of this.plain.databaseWide) await this.#runOn(sp, statement, this.signal);
       await late?.finish();
       await platform?.finish();
