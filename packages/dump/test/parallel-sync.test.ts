@@ -236,8 +236,6 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
 
   test('materialized views: a lane refreshes those whose result cannot depend on the schemas\' names, the final transaction the rest, on the new data; identical copy', async () => {
     const source = await fresh('par_mv_src');
-    const owner = 'mbsync_test_mv_owner';
-    await source.sql.unsafe(`DO $$ BEGIN CREATE ROLE ${owner}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
     psqlText(source.url, `
       CREATE TYPE public.tier AS ENUM ('low', 'high');
       CREATE TABLE public.sales (id int PRIMARY KEY, region text NOT NULL, amount numeric NOT NULL, tier public.tier NOT NULL);
@@ -256,11 +254,8 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
       -- the catalog: beside the live schemas it holds two tables called sales
       CREATE MATERIALIZED VIEW public.sales_schemas AS
         SELECT n.nspname AS schema FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace WHERE c.relname = 'sales' AND c.relkind = 'r';
-      -- one over a view refreshed after the swap, and one another role owns (with owners restored it needs a grant)
+      -- one over a view refreshed after the swap
       CREATE MATERIALIZED VIEW public.twice AS SELECT total * 2 AS total FROM public.by_function;
-      CREATE MATERIALIZED VIEW public.owned AS SELECT count(*) AS n FROM public.sales;
-      GRANT SELECT ON public.sales TO ${owner};
-      ALTER MATERIALIZED VIEW public.owned OWNER TO ${owner};
       CREATE MATERIALIZED VIEW public.empty AS SELECT 1 AS one WITH NO DATA;`);
     const target = await fresh('par_mv_dst');
     // the target's own public.sales, with other rows: a refresh that read it by name would show them
@@ -273,6 +268,44 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
       SELECT (SELECT total::text FROM public.by_function) AS total, (SELECT rel FROM public.named) AS rel, (SELECT array_agg(schema) FROM public.sales_schemas) AS schemas`;
     assert.deepEqual(row, { total: '148500', rel: 'public.sales', schemas: ['public'] });
     assert.deepEqual(await stagingSchemas(target), []);
+  });
+
+  test('a materialized view whose owner row security filters is refreshed after the swap, where the restore refuses it as pg_dump\'s does; target unchanged', async () => {
+    // policies come with post-data, after the lanes: refreshed in a lane, such a view would read every row and succeed
+    const owner = 'mbsync_test_mv_owner';
+    const cases = {
+      // another role owns the view: the table's policy filters what it reads
+      policy: `CREATE TABLE public.regions (region text PRIMARY KEY, open boolean NOT NULL);
+        INSERT INTO public.regions SELECT 'r' || g, g % 2 = 0 FROM generate_series(0, 6) g;
+        ALTER TABLE public.regions ENABLE ROW LEVEL SECURITY;
+        CREATE POLICY open_only ON public.regions FOR SELECT TO ${owner} USING (open);
+        GRANT SELECT ON public.regions TO ${owner};
+        CREATE MATERIALIZED VIEW public.counted AS SELECT count(*) AS n FROM public.regions;
+        ALTER MATERIALIZED VIEW public.counted OWNER TO ${owner};`,
+      // the same role owns both, but row security is forced on its own table
+      forced: `CREATE TABLE public.flags (id int PRIMARY KEY, shown boolean NOT NULL);
+        INSERT INTO public.flags SELECT g, g <= 3 FROM generate_series(1, 10) g;
+        ALTER TABLE public.flags ENABLE ROW LEVEL SECURITY, FORCE ROW LEVEL SECURITY;
+        CREATE POLICY shown_only ON public.flags USING (shown);
+        ALTER TABLE public.flags OWNER TO ${owner};
+        CREATE MATERIALIZED VIEW public.counted AS SELECT count(*) AS n FROM public.flags;
+        ALTER MATERIALIZED VIEW public.counted OWNER TO ${owner};`,
+    };
+    for (const [name, sql] of Object.entries(cases)) {
+      const source = await fresh(`par_mvrls_${name}_src`);
+      await source.sql.unsafe(`DO $$ BEGIN CREATE ROLE ${owner}; EXCEPTION WHEN duplicate_object THEN NULL; END $$`);
+      psqlText(source.url, `${sql}\nREFRESH MATERIALIZED VIEW public.counted;`);
+      const target = await fresh(`par_mvrls_${name}_dst`);
+      seedTarget(target);
+      const before = await stateOf(target);
+      await assert.rejects(parallelSync(source, target, { jobs: 2, owners: true, privileges: true }), (error: unknown) => {
+        assert.ok(error instanceof DumpError, name);
+        assert.match(error.message, /row-level security policy for table/, name);
+        return true;
+      });
+      assert.deepEqual(await stateOf(target), before, name);
+      assert.deepEqual(await stagingSchemas(target), [], name);
+    }
   });
 
   test('a regclass column in a partition: the replace is built in one transaction (the job\'s logger hears why); identical copy', async () => {

@@ -439,7 +439,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     // rows and catalog were checked in the final transaction, before COMMIT
     input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
     const verify: RowCountCheck = result.verified;
-    input.logger?.info({ timings: result.timings, staged: result.staged.length, fallback: result.fallback }, 'parallel sync committed');
+    input.logger?.info({ timings: result.timings, staged: result.staged.length, fallback: result.fallback, refreshedInLanes: result.refreshedInLanes }, 'parallel sync committed');
     return { export: exported, import: result.import, backup, verify, dumpFile: null, timings: result.timings };
   } catch (error) {
     throw stop.explain(error);
