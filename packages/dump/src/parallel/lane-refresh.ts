@@ -27,8 +27,10 @@ export interface LaneRefresh {
  *   sees every row and needs no grant, exactly as the lane's user does before owners, grants and policies are applied;
  * - every function and operator it calls is a built-in (pg_catalog) and immutable: nothing that looks a name up as it
  *   runs (a text body, to_regclass, a reg* output), reads a setting, a sequence, a size or a large object;
- * - every type is a built-in other than the reg* types (whose text is a name), or one of the new schemas' own that is
- *   not a domain (a domain's checks are added with the rest of post-data);
+ * - every type is a built-in other than the reg* types (whose text is a name), or an enum, row or base type of the new
+ *   schemas (not a domain: its checks are added with the rest of post-data; not a range: its canonical function may be
+ *   anything);
+ * - its rule holds no sequence's next value, row comparison, XMLTABLE or CURRENT_… (SQLValueFunction);
  * - the materialized views it reads qualify too.
  * Every other one is refreshed where it was: in the final transaction, after the swap.
  */
