@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import postgres from 'postgres';
 import { startTcpProxy, upstreamOf, type Direction, type TcpProxy } from '../faults/support/tcp-proxy.js';
 import { benchUrl, connectAdmin, databaseSize, formatBytes, parseShape, parseSize, readMarker, type Shape } from './bench-database.js';
 import { BENCH_OPTIONS, parseRuns, startupText } from './export-bench.js';
@@ -10,7 +11,7 @@ import { MEASUREMENT_METHOD, mbsyncCommand, measureStartup, median } from './mea
 import { appendResults, describeMachine, megabytes, renderTable, seconds, verdict } from './report.js';
 import { countRows, runIntoFreshTargets, type RunObserver, type TargetTool, type ToolRuns } from './sync-bench.js';
 
-export const wanHelp = `Usage: pnpm bench wan [--link 10ms/200Mbit | --links <link>,<link>…] [--size 1GB] [--db <name>] [--runs 3] [--jobs <n>] [--no-record]
+export const wanHelp = `Usage: pnpm bench wan [--link 10ms/200Mbit | --links <link>,<link>…] [--size 1GB] [--db <name>] [--runs 3] [--jobs <n>] [--pgcrypto] [--no-record]
 
 Times 'mbsync sync --no-backup' against 'pg_dump | psql --single-transaction' with the source across a WAN link:
 a TCP proxy in this process (test/faults/support/tcp-proxy.ts) stands in front of the local server and delays and
@@ -24,7 +25,8 @@ A link is <one-way delay>/<rate>, the same both ways: 10ms/200Mbit is 10 ms each
 
 The proxy listens on loopback but stands for a remote source, so mbsync runs with SYNC_COPY_FORMAT=smaller (each
 table in the COPY format of fewer bytes, as from a remote source); set SYNC_COPY_FORMAT in the bench's environment
-to run it otherwise (binary: binary wherever the types allow, as before).
+to run it otherwise (binary: binary wherever the types allow, as before; packed: deflated on the source, which needs
+pgcrypto there: see --pgcrypto).
 
 Goal: wall-time ratio ours/pg_dump | psql <= 0.6 on every link.
 
@@ -38,6 +40,9 @@ Options:
                    is, never regenerated; an absent one is generated at --size and --shape
   --runs <n>       runs of each tool per link; default 3
   --jobs <n>       passed to 'mbsync sync --jobs' (default: mbsync's own default)
+  --pgcrypto       install the pgcrypto extension in the source for the runs (every Supabase project has it), so
+                   SYNC_COPY_FORMAT=packed can pack there; dropped afterwards if the bench installed it. Both
+                   tools then copy the extension too
   --no-record      print only, do not append to docs/benchmarks.md
   -h, --help       show this help`;
 
@@ -62,7 +67,7 @@ interface LinkFigures {
 export async function wanBenchCommand(argv: string[], signal: AbortSignal): Promise<void> {
   const { values } = parseArgs({
     args: argv,
-    options: { ...BENCH_OPTIONS, link: { type: 'string' }, links: { type: 'string' }, jobs: { type: 'string' }, shape: { type: 'string' } },
+    options: { ...BENCH_OPTIONS, link: { type: 'string' }, links: { type: 'string' }, jobs: { type: 'string' }, shape: { type: 'string' }, pgcrypto: { type: 'boolean' } },
     strict: true,
   });
   if (values.link !== undefined && values.links !== undefined) throw new Error('--link and --links do not go together');
@@ -79,6 +84,7 @@ export async function wanBenchCommand(argv: string[], signal: AbortSignal): Prom
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-wan-'));
   const results: { link: LinkSpec; ours: ToolRuns; theirs: ToolRuns; figures: Map<ToolRuns, LinkFigures> }[] = [];
   let startup: { wallSeconds: number; peakRssBytes: number };
+  const installed = values.pgcrypto ? await installPgcrypto(db.url) : false;
   try {
     startup = await measureStartup({ scratch, signal });
     log(startupText(startup));
@@ -88,6 +94,7 @@ export async function wanBenchCommand(argv: string[], signal: AbortSignal): Prom
     }
   } finally {
     await rm(scratch, { recursive: true, force: true });
+    if (installed) await runOn(db.url, 'DROP EXTENSION pgcrypto');
   }
 
   const rows: string[][] = [];
@@ -117,7 +124,7 @@ export async function wanBenchCommand(argv: string[], signal: AbortSignal): Prom
     ['link', 'tool', 'median wall (s)', 'runs (s)', 'peak RSS (MB)', 'MB down', 'MB up', 'at link rate (s)', 'proxy CPU (s)', 'row counts'],
     rows,
   );
-  const notes = `Source ${db.name} (${formatBytes(db.sizeBytes)}, ${totalRows.toLocaleString('en-US')} rows) behind a TCP proxy in the bench `
+  const notes = `Source ${db.name} (${formatBytes(db.sizeBytes)}, ${totalRows.toLocaleString('en-US')} rows${values.pgcrypto ? ', with pgcrypto' : ''}) behind a TCP proxy in the bench `
     + 'process: a link is <one-way delay>/<rate>, the same each way, the rate shared by all of a tool\'s connections to the source '
     + '(one queue per direction, served 16 KiB per connection in turn); the target is a fresh local database reached directly. '
     + `${runs} runs of each tool per link, order rotated; MB = 2^20 bytes; MB down/up = median bytes through the proxy per run, `
@@ -134,6 +141,29 @@ export async function wanBenchCommand(argv: string[], signal: AbortSignal): Prom
     } finally {
       await admin.end();
     }
+  }
+}
+
+async function runOn(url: string, statement: string): Promise<void> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    await sql.unsafe(statement);
+  } finally {
+    await sql.end();
+  }
+}
+
+/** Installs pgcrypto in the source unless it is there; true when this call installed it. */
+async function installPgcrypto(url: string): Promise<boolean> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const [found] = await sql<{ n: number }[]>`SELECT count(*)::int AS n FROM pg_catalog.pg_extension WHERE extname = 'pgcrypto'`;
+    if (found!.n > 0) return false;
+    await sql`CREATE EXTENSION pgcrypto`;
+    log('installed pgcrypto in the source for these runs');
+    return true;
+  } finally {
+    await sql.end();
   }
 }
 

@@ -19,14 +19,17 @@ export interface TableStats {
   schema: string;
   name: string;
   rows: number;
-  /** bytes of COPY text */
+  /** bytes of COPY data read from the source (packed: the packed ranges, as they crossed the network) */
   bytes: number;
   /** 'schema.table' of the partition root the rows are loaded through, when they are (DataTable.loadVia) */
   via?: string;
   /** a table of the target's platform, loaded data-only (DataTable.platform) */
   platform?: boolean;
-  /** the COPY format a parallel sync's lane moved the rows in (binary where every column's type allows it) */
-  format?: 'binary' | 'text';
+  /**
+   * the COPY format a parallel sync's lane moved the rows in (binary where every column's type allows it; packed:
+   * deflated on the source, see packed-copy.ts)
+   */
+  format?: 'binary' | 'text' | 'packed';
 }
 
 /** Connections a helper lane holds open: one transaction in the exporting connection's snapshot. */

@@ -98,6 +98,24 @@ describe('runSync over several connections (staging schemas)', { timeout: 300_00
     for (const target of targets) assert.deepEqual(await stateOf(target), await stateOf(source));
   });
 
+  test('SYNC_COPY_FORMAT=packed: a source with pgcrypto sends its text tables deflated, a third of the bytes or less; the same copy', async () => {
+    const packedSource = await fresh('syncpar_pack_src');
+    psqlText(packedSource.url, `CREATE EXTENSION pgcrypto;
+      CREATE TABLE public.notes (id int PRIMARY KEY, body text NOT NULL, meta jsonb, at timestamptz);
+      INSERT INTO public.notes SELECT g, repeat('multiboard part ' || g % 40 || E'\\t', 6), jsonb_build_object('g', g % 9), '2024-01-01'::timestamptz + g * interval '1 minute'
+      FROM generate_series(1, 20000) g;
+      ANALYZE;`);
+    const bytes: Record<string, number> = {};
+    for (const format of ['packed', 'smaller']) {
+      const target = await fresh(`syncpar_pack_${format}`);
+      const formatConfig = loadCoreConfig({ DUMP_DIRECTORY: join(dir, 'dumps'), BACKUP_DIRECTORY: join(dir, 'backups'), SYNC_COPY_FORMAT: format });
+      const result = await runSync({ source: describeEnvironment('src', packedSource.url), target: describeEnvironment(`pack_${format}`, target.url), jobs: 2, noBackup: true, config: formatConfig });
+      bytes[format] = result.export.dataBytes;
+      assert.deepEqual(await stateOf(target), await stateOf(packedSource));
+    }
+    assert.ok(bytes.packed! < bytes.smaller! / 3, `packed ${bytes.packed} bytes, smaller ${bytes.smaller}`);
+  });
+
   test('a refused schema check (replace would drop rows, no --yes) stops before any write or staging schema', async () => {
     const target = await fresh('syncpar_refuse');
     psqlText(target.url, `CREATE TABLE public.precious (id int); INSERT INTO public.precious VALUES (1);`);

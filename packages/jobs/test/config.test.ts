@@ -37,7 +37,8 @@ describe('loadCoreConfig', () => {
     assert.equal(config.dumpDirectory, '/tmp/d');
   });
 
-  test('SYNC_COPY_FORMAT: auto, smaller or binary', () => {
+  test('SYNC_COPY_FORMAT: auto, packed, smaller or binary', () => {
+    assert.equal(loadCoreConfig({ SYNC_COPY_FORMAT: 'packed' }).syncCopyFormat, 'packed');
     assert.equal(loadCoreConfig({ SYNC_COPY_FORMAT: 'smaller' }).syncCopyFormat, 'smaller');
     assert.equal(loadCoreConfig({ SYNC_COPY_FORMAT: 'binary' }).syncCopyFormat, 'binary');
     assert.throws(() => loadCoreConfig({ SYNC_COPY_FORMAT: 'text' }), (error: unknown) => {

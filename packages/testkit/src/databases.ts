@@ -25,6 +25,8 @@ export interface TestDatabase {
 }
 
 export interface CreateDatabaseOptions {
+  /** the database's encoding (default UTF8; with C collation, any server encoding) */
+  encoding?: string;
   /** `ALTER DATABASE … SET` applied before anyone connects */
   sessionSettings?: Record<string, string>;
   /** the server to create it on (a loopback admin URL); default {@link ADMIN_URL} */
@@ -39,7 +41,7 @@ export async function createDatabase(prefix: string, options: CreateDatabaseOpti
   const url = databaseUrl(name, adminUrl);
   const admin = postgres(adminUrl, { max: 1, onnotice: () => {} });
   try {
-    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C'`);
+    await admin.unsafe(`CREATE DATABASE "${name}" TEMPLATE template0 ENCODING '${(options.encoding ?? 'UTF8').replace(/[^A-Za-z0-9_]/g, '')}' LC_COLLATE 'C' LC_CTYPE 'C'`);
     for (const [key, value] of Object.entries(options.sessionSettings ?? {})) {
       await admin.unsafe(`ALTER DATABASE "${name}" SET ${key} = '${value.replace(/'/g, "''")}'`);
     }

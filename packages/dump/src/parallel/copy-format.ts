@@ -55,6 +55,41 @@ export function binaryCopyable(model: Pick<SchemaModel, 'enums' | 'domains' | 'r
   return (columns) => columns.length > 0 && columns.every((c) => binarySafe(c, types));
 }
 
+/** Whether any of these types (format_type spelling) is bytea, an array of it, or a domain over either. */
+export function byteaTyped(model: Pick<SchemaModel, 'enums' | 'domains' | 'rangeTypes'>): (types: string[]) => boolean {
+  const types = userTypesOf(model);
+  const isBytea = (r: Resolved | null): boolean => r !== null && ((r.kind === 'varlena' && r.name === 'bytea') || (r.kind === 'array' && isBytea(r.element)));
+  return (columns) => columns.some((c) => isBytea(resolve(c, types)));
+}
+
+/** Built-in types whose text never holds a byte COPY escapes (backslash, newline, carriage return, tab). */
+const PLAIN_TEXT = /^(?:smallint|integer|bigint|real|double precision|numeric|date|uuid|oid|time(?: with| without) time zone|timestamp(?: with| without) time zone)$/;
+
+/**
+ * How a packed COPY renders a column of a type (format_type spelling; see packed-copy.ts's copyLine):
+ * - `output`: the type, or a domain's base on the way down, has a cast to text of its own (`castsToText`, read from
+ *   the source: boolean's 'true', character's trimmed padding, inet's netmask), so its output function is called;
+ * - otherwise `::text` (an I/O conversion: the output function's text), then escaped as needed: `plain` types never
+ *   write a byte COPY escapes (numbers, times, uuids, enums whose labels have none), `jsonb` escapes control bytes
+ *   itself and writes only backslashes, `text` (all else) may hold any of the four.
+ */
+export type PackedRendering = 'plain' | 'jsonb' | 'text' | 'output';
+
+export function packedRendering(model: Pick<SchemaModel, 'enums' | 'domains' | 'rangeTypes'>, castsToText: ReadonlySet<string>): (type: string) => PackedRendering {
+  const types = userTypesOf(model);
+  const hasCast = (type: string) => type !== 'character varying' && (castsToText.has(type) || castsToText.has(bare(type)));
+  return (type) => {
+    for (let t: string | undefined = type, depth = 0; t !== undefined && depth < 8; t = types.domains.get(t), depth++) {
+      if (hasCast(t)) return 'output';
+    }
+    const r = resolve(type, types);
+    if (r?.kind === 'enum') return r.labels.every((l) => !/[\\\n\r\t]/.test(l)) ? 'plain' : 'text';
+    if ((r?.kind === 'fixed' || r?.kind === 'varlena') && PLAIN_TEXT.test(r.name)) return 'plain';
+    if (r?.kind === 'varlena' && r.name === 'jsonb') return 'jsonb';
+    return 'text';
+  };
+}
+
 /** What the source's statistics (pg_stats, of its last ANALYZE) say about one column. */
 export interface ColumnStatistics {
   /** format_type spelling, the model's */

@@ -17,6 +17,7 @@ import { quoteLiteral } from '../sql-literal.js';
 import { verifySchemaModel } from '../verify.js';
 import { chooseCopyFormats } from './copy-format.js';
 import { pipeCopy } from './copy-pipe.js';
+import { pipePackedCopy, probePacking, type SourcePacking } from './packed-copy.js';
 import { planShadow, type BuildStep, type ShadowPlan, type ShadowTable } from './shadow-plan.js';
 import { dropStagingSchemas, poolOpener, STAGE_SCHEMA_PREFIX, type PoolOpener } from './staging-schemas.js';
 import { readTargetExtensions } from './target-extensions.js';
@@ -68,6 +69,12 @@ export interface ParallelSyncOptions extends DumpSelection {
    * smaller (chooseCopyFormats; binary where the statistics cannot tell); 'binary' all of them
    */
   copyFormat?: 'smaller' | 'binary';
+  /**
+   * Tables go packed where the source can pack (probePacking: pgcrypto, PostgreSQL 14+): rows rendered and deflated
+   * on the source, for a source across a slow link (default false: on a fast one the source's CPU costs more than the
+   * bytes it saves)
+   */
+  pack?: boolean;
   /** accept that objects outside the replaced schemas which cannot be recreated are dropped (`--yes`) */
   acceptDependentLoss?: boolean;
   /** create the roles the copy names that the target lacks, NOLOGIN (`--create-roles`) */
@@ -156,8 +163,9 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     // the lanes join the coordinator's snapshot (exported before the statistics' savepoint: not from a subtransaction)
     const [exported] = await coord<{ id: string }[]>`SELECT pg_catalog.pg_export_snapshot() AS id`;
     const textTables = binary && options.copyFormat !== 'binary' ? await smallerInText(coord, model, plain.dataTables) : new Set<string>();
+    const packWith = options.pack ? await probePacking(coord) : null;
     throwIfAborted(controller.signal);
-    const run = new Run(options, controller, model, plain, sizes, binary, textTables, suffix);
+    const run = new Run(options, controller, model, plain, sizes, binary, textTables, packWith, suffix);
     if (options.fingerprints) {
       const [version] = await options.session.tx<{ num: number }[]>`SELECT pg_catalog.current_setting('server_version_num')::int AS num`;
       run.fingerprinting = version!.num >= 140000;
@@ -272,6 +280,8 @@ class Run {
     readonly sizes: Map<string, number>,
     readonly binary: boolean,
     readonly textTables: ReadonlySet<string>,
+    /** what the source packs with, when tables go packed (ParallelSyncOptions.pack) */
+    readonly packWith: SourcePacking | null,
     readonly suffix: string,
   ) {
     const bytesTotal = plain.dataTables.reduce((n, t) => n + (sizes.get(`${t.schema}.${t.name}`) ?? 0), 0);
@@ -343,7 +353,7 @@ class Run {
       this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
       const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.built, {
         prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
-        excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary, textTables: this.textTables,
+        excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary, textTables: this.textTables, packWith: this.packWith,
         deferForeignKeysTo: new Set(this.platformTables.map((t) => `${t.schema}.${t.name}`)),
         targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
       });
@@ -469,6 +479,8 @@ class Run {
       const holder = src.begin('isolation level repeatable read read only', async (stx) => {
         await stx.unsafe(`SET TRANSACTION SNAPSHOT ${quoteLiteral(snapshotId)}`);
         await stx.unsafe(exportSessionSettingsSql());
+        // a packed COPY's plan looks costly (a subquery per range): compiling it would cost the source a second or so
+        if (this.packWith) await stx`SELECT pg_catalog.set_config('jit', 'off', true)`;
         ready({ index: i, src: stx, dst: targets[i]!, current: null });
         await released;
       }).catch((error: unknown) => {
@@ -534,14 +546,14 @@ class Run {
       }
       throw error;
     }
-    const stats: TableStats = { schema: t.schema, name: t.name, rows: 0, bytes: 0, format: t.binary ? 'binary' : 'text' };
+    const stats: TableStats = { schema: t.schema, name: t.name, rows: 0, bytes: 0, format: t.packed ? 'packed' : t.binary ? 'binary' : 'text' };
     await lane.dst.begin(async (ttx) => {
       if (t.prepare) await ttx.unsafe(t.prepare);
-      const copied = await pipeCopy(lane.src, t.copyOut, ttx, t.copyIn, {
-        signal: this.signal,
-        countLines: !t.binary,
-        onBytes: (bytes, rows) => this.#onBytes(t.key, bytes, rows),
-      }).catch((error: unknown) => {
+      const onBytes = (bytes: number, rows: number) => this.#onBytes(t.key, bytes, rows);
+      const copied = await (t.packed
+        ? pipePackedCopy(lane.src, t.packed.copyOut, ttx, t.copyIn, { signal: this.signal, onBytes })
+        : pipeCopy(lane.src, t.copyOut, ttx, t.copyIn, { signal: this.signal, countLines: !t.binary, onBytes })
+      ).catch((error: unknown) => {
         throw laneError(error, `copying ${t.key}`, this.options.targetName);
       });
       // binary COPY has no lines to count: the source server's count of rows its scan returned

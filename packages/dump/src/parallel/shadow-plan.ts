@@ -3,7 +3,8 @@ import { renderSchema, type BuiltParts, type RenderedSchema } from '../ddl.js';
 import { loadThroughRoot } from '../ddl/partitions.js';
 import { qualify, quoteIdent } from '../ddl/quote.js';
 import { schemasOfModel } from '../replace/schemas.js';
-import { binaryCopyable } from './copy-format.js';
+import { binaryCopyable, byteaTyped, packedRendering, type PackedRendering } from './copy-format.js';
+import { PACK_MIN_BYTES, packedCopyOut, type SourcePacking } from './packed-copy.js';
 import { rewriteSchemas, type SchemaResolver } from './schema-rewrite.js';
 import type { TargetExtension } from './target-extensions.js';
 
@@ -32,6 +33,8 @@ export interface ShadowTable {
   binary: boolean;
   /** `COPY … TO STDOUT` on the source */
   copyOut: string;
+  /** the packed COPY that replaces copyOut when the source can pack (packedCopyOut) */
+  packed: { copyOut: string } | null;
   /** run before the COPY in its transaction: TRUNCATE, so the rows can be loaded frozen (null: through the root, or small) */
   prepare: string | null;
   /** `COPY … FROM STDIN` into the built table (or its partition root) */
@@ -78,6 +81,11 @@ export interface ShadowPlanOptions {
   binary: boolean;
   /** 'schema.table' of binary-safe tables that go as text all the same: smaller on the wire (chooseCopyFormats) */
   textTables?: ReadonlySet<string>;
+  /**
+   * how the source packs (probePacking: pgcrypto's `pgp_sym_encrypt`), when tables are to go packed: every text-COPY
+   * table from PACK_MIN_BYTES on without a bytea column (bytea as hex text only deflates back to about its binary size)
+   */
+  packWith?: SourcePacking | null;
   /** the dump's extensions as the target has them (readTargetExtensions) */
   targetExtensions: Map<string, TargetExtension>;
   /**
@@ -143,6 +151,8 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
   const domains = new Map(model.domains.map((d) => [qualify(d.schema, d.name), d.baseType]));
   const copyable = binaryCopyable(model);
+  const holdsBytea = byteaTyped(model);
+  const rendering = packedRendering(model, options.packWith?.castsToText ?? new Set());
   // a reg* value is an OID looked up by name as it is loaded: beside the live schemas it would name their objects.
   // Such a table is built beside the others, empty, and loaded after the swap, in the final transaction (`late`),
   // where the names it holds resolve to the new objects (Supabase's realtime.subscription has one)
@@ -159,7 +169,7 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const built = new Map<string, BuiltParts>();
   const tables: ShadowTable[] = [];
   for (const t of loaded.filter((l) => !late.has(`${l.schema}.${l.name}`))) {
-    const shadowTable = tableShadow(t, byKey, loadVia, copyable, options, shadows, rewrite);
+    const shadowTable = tableShadow(t, byKey, loadVia, { copyable, holdsBytea, rendering }, options, shadows, rewrite);
     tables.push(shadowTable.table);
     built.set(shadowTable.table.key, shadowTable.built);
   }
@@ -216,7 +226,8 @@ function treeLeaves(root: Table, byKey: Map<string, Table>): string[] {
 }
 
 function tableShadow(
-  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>, copyable: (types: string[]) => boolean, options: ShadowPlanOptions,
+  t: Table, byKey: Map<string, Table>, loadVia: Map<string, { schema: string; name: string }>,
+  types: { copyable: (types: string[]) => boolean; holdsBytea: (types: string[]) => boolean; rendering: (type: string) => PackedRendering }, options: ShadowPlanOptions,
   shadows: Map<string, string>, rewrite: (s: string) => string,
 ): { table: ShadowTable; built: BuiltParts } {
   const key = `${t.schema}.${t.name}`;
@@ -228,7 +239,9 @@ function tableShadow(
   const via = loadVia.get(key);
   const viaRoot = via !== undefined;
   const root = via ? byKey.get(`${via.schema}.${via.name}`)! : t;
-  const binary = !viaRoot && options.binary && copyable(columns.map((c) => c.type)) && !options.textTables?.has(key);
+  const columnTypes = columns.map((c) => c.type);
+  const packWith = options.packWith && !viaRoot && bytes >= PACK_MIN_BYTES && columns.length > 0 && !types.holdsBytea(columnTypes) ? options.packWith : null;
+  const binary = !packWith && !viaRoot && options.binary && types.copyable(columnTypes) && !options.textTables?.has(key);
   const freeze = bytes >= FREEZE_MIN_BYTES;
   const builtConstraints = new Set<string>();
   const builtIndexes = new Set<string>();
@@ -269,6 +282,7 @@ function tableShadow(
     table: {
       schema: t.schema, name: t.name, key, bytes, binary,
       copyOut: `COPY ${real}${list} TO STDOUT${binary ? ' WITH (FORMAT binary)' : ''}`,
+      packed: packWith ? { copyOut: packedCopyOut(packWith.fn, t.schema, t.name, columns.map((c) => ({ name: c.name, render: types.rendering(c.type) }))) } : null,
       prepare: viaRoot || !freeze ? null : `TRUNCATE ONLY ${shadow}`,
       copyIn: viaRoot ? `COPY ${into}${list} FROM STDIN`
         : `COPY ${shadow}${list} FROM STDIN${binary || freeze ? ` WITH (${[...(binary ? ['FORMAT binary'] : []), ...(freeze ? ['FREEZE'] : [])].join(', ')})` : ''}`,

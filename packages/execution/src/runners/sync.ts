@@ -319,14 +319,15 @@ async function withTarget<T>(input: SyncJobInput, then: (sql: postgres.Sql) => P
 }
 
 /**
- * Which binary-safe tables go in binary (SYNC_COPY_FORMAT): by default the smaller format on the wire, per table, but
- * binary throughout from a source on this machine, where text's fewer bytes cost nothing and its formatting and parsing
- * cost CPU (enum-wide 1 GB: 1.9 CPU-seconds more for its 140 MB less, see docs/benchmarks.md).
+ * How the tables cross (SYNC_COPY_FORMAT): by default the smaller format on the wire, per table, but binary throughout
+ * from a source on this machine, where fewer bytes cost nothing and text's formatting and parsing cost CPU (enum-wide
+ * 1 GB: 1.9 CPU-seconds more for its 140 MB less, see docs/benchmarks.md); `packed` deflates on the source (a third of
+ * the bytes, twice the source's CPU: for a link slower than the source can render, see docs/benchmarks.md).
  */
-function copyFormatFor(input: SyncJobInput): 'smaller' | 'binary' {
+function copyFormatFor(input: SyncJobInput): { copyFormat: 'smaller' | 'binary'; pack: boolean } {
   const setting = input.config.syncCopyFormat ?? 'auto';
-  if (setting === 'auto') return input.source.loopback ? 'binary' : 'smaller';
-  return setting;
+  const chosen = setting === 'auto' ? (input.source.loopback ? 'binary' : 'smaller') : setting;
+  return chosen === 'packed' ? { copyFormat: 'smaller', pack: true } : { copyFormat: chosen, pack: false };
 }
 
 /** The schemas a replace of `model` drops and rebuilds: all of them, but a platform's. */
@@ -408,7 +409,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
             sourceName: input.source.name,
             targetName: input.target.name,
             jobs,
-            copyFormat: copyFormatFor(input),
+            ...copyFormatFor(input),
             acceptDependentLoss: input.acceptDataLoss ?? false,
             createRoles: input.createRoles ?? false,
             signal: stop.signal,
@@ -439,7 +440,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     // rows and catalog were checked in the final transaction, before COMMIT
     input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
     const verify: RowCountCheck = result.verified;
-    input.logger?.info({ timings: result.timings, staged: result.staged.length, fallback: result.fallback, refreshedInLanes: result.refreshedInLanes }, 'parallel sync committed');
+    input.logger?.info({ timings: result.timings, staged: result.staged.length, fallback: result.fallback, refreshedInLanes: result.refreshedInLanes, packed: result.tables.filter((t) => t.format === 'packed').map((t) => `${t.schema}.${t.name}`) }, 'parallel sync committed');
     return { export: exported, import: result.import, backup, verify, dumpFile: null, timings: result.timings };
   } catch (error) {
     throw stop.explain(error);
