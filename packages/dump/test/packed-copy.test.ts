@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { after, before, describe, test } from 'node:test';
-import { createDatabase, psqlText, type TestDatabase } from '@mbsync/testkit';
+import { createDatabase, psqlText, scratchDatabases, type TestDatabase } from '@mbsync/testkit';
 import { DumpError } from '../src/errors.js';
 import { BinaryColumnReader, copyLine, countLines, probePacking, unpackRange } from '../src/parallel/packed-copy.js';
 import { exportSessionSettingsSql } from '../src/dump-format.js';
@@ -150,15 +150,8 @@ describe('packed COPY against a real pgcrypto', { timeout: 300_000 }, () => {
 });
 
 describe('parallel sync with packed tables', { timeout: 300_000 }, () => {
-  const dbs: TestDatabase[] = [];
-  const fresh = async (prefix: string) => {
-    const db = await createDatabase(prefix);
-    dbs.push(db);
-    return db;
-  };
-  after(async () => {
-    for (const db of dbs) await db.drop();
-  });
+  const { fresh, dropAll } = scratchDatabases();
+  after(dropAll);
 
   const SOURCE = `
     CREATE SCHEMA app;
@@ -245,5 +238,34 @@ describe('parallel sync with packed tables', { timeout: 300_000 }, () => {
     assert.equal(big.format, 'packed');
     assert.equal(big.rows, 133334);
     assert.deepEqual(await stateOf(target), expected);
+  });
+
+  test('the source lane killed mid packed COPY, or the sync cancelled: it fails, the target is as it was, no staging schema left', async () => {
+    const source = await fresh('pack_kill_src');
+    psqlText(source.url, `CREATE EXTENSION pgcrypto;
+      CREATE TABLE public.big (id int PRIMARY KEY, label text NOT NULL);
+      INSERT INTO public.big SELECT g, repeat(chr(65 + g % 26), 60 + g % 90) FROM generate_series(1, 300000) g;`);
+    for (const how of ['kill', 'cancel'] as const) {
+      const target = await fresh(`pack_${how}_dst`);
+      psqlText(target.url, `CREATE TABLE public.big (id int PRIMARY KEY, label text); INSERT INTO public.big VALUES (1, 'mine');`);
+      const before = await stateOf(target);
+      const controller = new AbortController();
+      let acted: Promise<number> | null = null;
+      const error = await parallelSyncLikeARunner(source, target, {
+        jobs: 2, pack: true, signal: controller.signal,
+        onProgress: (p) => {
+          if (acted || p.table !== 'public.big' || !p.bytesDone) return;
+          acted = how === 'cancel' ? Promise.resolve(controller.abort()).then(() => 1) : source.sql<{ n: number }[]>`
+            SELECT count(pg_catalog.pg_terminate_backend(pid))::int AS n FROM pg_catalog.pg_stat_activity
+            WHERE datname = current_database() AND state = 'active' AND query LIKE '%pgp_sym_encrypt(%' AND pid <> pg_catalog.pg_backend_pid()`.then((rows) => rows[0]!.n);
+        },
+      }).then(() => null, (e: unknown) => e);
+      assert.equal(await acted, 1, `${how}: one packed COPY was under way`);
+      assert.ok(error instanceof DumpError, `${how}: ${String(error)}`);
+      if (how === 'cancel') assert.equal(error.code, 'DUMP_CANCELLED');
+      assert.deepEqual(await stateOf(target), before);
+      const staging = await target.sql`SELECT nspname FROM pg_catalog.pg_namespace WHERE nspname LIKE 'mbsync\\_stage\\_%'`;
+      assert.equal(staging.length, 0, `${how}: no staging schema left`);
+    }
   });
 });

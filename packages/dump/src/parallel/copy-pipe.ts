@@ -55,15 +55,44 @@ export async function pipeCopy(
   copyIn: string,
   options: { signal: AbortSignal; onBytes?: (bytes: number, rows: number) => void; /** text COPY: count its lines (default true) */ countLines?: boolean },
 ): Promise<{ rows: number; bytes: number }> {
+  const frames = new CopyFrames();
+  const countLines = options.countLines !== false;
+  await relayCopy(from, copyOut, to, copyIn, {
+    signal: options.signal,
+    framed: true,
+    each: async (chunk, write) => {
+      const before = frames.payload;
+      frames.add(chunk);
+      await write(chunk);
+      options.onBytes?.(frames.payload - before, countLines ? frames.messages : 0);
+    },
+  });
+  return { rows: countLines ? frames.messages : 0, bytes: frames.payload };
+}
+
+/**
+ * Runs the source's `COPY … TO STDOUT` and the target's `COPY … FROM STDIN` together: `each` gets every chunk read
+ * from the source and writes what the target is to take (`write` waits while the target's socket is full). Framed
+ * (driver patch level 4): chunks of whole CopyData messages both ways; else CopyData payloads. After a failure the
+ * source is still read to its end (a half-read COPY would block its connection's rollback); on failure or abort both
+ * COPYs are ended so each connection can roll back.
+ */
+export async function relayCopy(
+  from: Session,
+  copyOut: string,
+  to: Session,
+  copyIn: string,
+  options: { signal: AbortSignal; framed: boolean; each: (chunk: Buffer, write: (data: Buffer) => Promise<void>) => Promise<void> },
+): Promise<void> {
   const { signal } = options;
   if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
   const inbound = to.unsafe(copyIn);
-  (inbound as FramedQuery).framedCopy = true;
+  if (options.framed) (inbound as FramedQuery).framedCopy = true;
   const writable = (await inbound.writable()) as Writable;
   // errors are read from writable.errored; without a listener a late one would crash the process
   writable.on('error', () => {});
   const outbound = from.unsafe(copyOut);
-  (outbound as FramedQuery).framedCopy = true;
+  if (options.framed) (outbound as FramedQuery).framedCopy = true;
   let readable: Readable;
   try {
     readable = await outbound.readable();
@@ -71,12 +100,15 @@ export async function pipeCopy(
     writable.destroy(error as Error);
     throw error;
   }
-  const frames = new CopyFrames();
   let draining = false;
-  const countLines = options.countLines !== false;
   const onAbort = () => {
     outbound.cancel();
     if (!writable.destroyed) writable.destroy(new DumpError('DUMP_CANCELLED', 'cancelled'));
+  };
+  // an error or close ends the wait too: the loop then sees writable.errored / destroyed and stops writing
+  const write = async (data: Buffer) => {
+    if (writable.destroyed || writable.errored) return;
+    if (!writable.write(data)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -88,18 +120,13 @@ export async function pipeCopy(
         outbound.cancel();
         continue;
       }
-      const before = frames.payload;
-      frames.add(chunk);
-      // an error or close ends the wait too: the loop then sees writable.errored / destroyed and stops writing
-      if (!writable.write(chunk)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
-      options.onBytes?.(frames.payload - before, countLines ? frames.messages : 0);
+      await options.each(chunk, write);
     }
     if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
     if (writable.errored) throw writable.errored;
     writable.end();
     // 'finish' comes with the server's CommandComplete, an error with its ErrorResponse (patched driver)
     await finished(writable);
-    return { rows: countLines ? frames.messages : 0, bytes: frames.payload };
   } catch (error) {
     if (!writable.destroyed) writable.destroy(error instanceof Error ? error : new Error(String(error)));
     if (!draining) outbound.cancel();

@@ -1,13 +1,11 @@
 import { createDecipheriv, createHash, timingSafeEqual } from 'node:crypto';
-import type { Readable, Writable } from 'node:stream';
-import { finished } from 'node:stream/promises';
 import { inflateRawSync, inflateSync } from 'node:zlib';
 import type postgres from 'postgres';
 import { qualify, quoteIdent } from '../ddl/quote.js';
 import { DumpError } from '../errors.js';
 import { quoteLiteral } from '../sql-literal.js';
-import { chunksOf, waitForDrain } from '../stream-chunks.js';
 import type { PackedRendering } from './copy-format.js';
+import { relayCopy } from './copy-pipe.js';
 
 /**
  * Packed COPY: a table's rows compressed on the source server, for a source across a slow link.
@@ -320,59 +318,25 @@ export async function pipePackedCopy(
   copyIn: string,
   options: { signal: AbortSignal; onBytes?: (bytes: number, rows: number) => void },
 ): Promise<{ rows: number; bytes: number; textBytes: number }> {
-  const { signal } = options;
-  if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
-  const inbound = to.unsafe(copyIn);
-  const writable = (await inbound.writable()) as Writable;
-  writable.on('error', () => {});
-  const outbound = from.unsafe(copyOut);
-  let readable: Readable;
-  try {
-    readable = await outbound.readable();
-  } catch (error) {
-    writable.destroy(error as Error);
-    throw error;
-  }
   const reader = new BinaryColumnReader();
   let rows = 0;
   let bytes = 0;
   let textBytes = 0;
-  let draining = false;
-  const onAbort = () => {
-    outbound.cancel();
-    if (!writable.destroyed) writable.destroy(new DumpError('DUMP_CANCELLED', 'cancelled'));
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
-  try {
-    for await (const chunk of chunksOf(readable)) {
-      if (draining) continue;
-      if (writable.destroyed || writable.errored) {
-        draining = true;
-        outbound.cancel();
-        continue;
-      }
+  await relayCopy(from, copyOut, to, copyIn, {
+    signal: options.signal,
+    framed: false,
+    each: async (chunk, write) => {
       for (const packed of reader.push(chunk)) {
         bytes += packed.length;
         const text = unpackRange(packed);
         if (text.length > 0 && text[text.length - 1] !== 0x0a) corrupt('a range does not end with a whole line');
         rows += countLines(text);
         textBytes += text.length;
-        if (!writable.write(text)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
+        await write(text);
         options.onBytes?.(text.length, rows);
-        if (writable.destroyed || writable.errored) break;
       }
-    }
-    if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
-    if (writable.errored) throw writable.errored;
-    if (!reader.ended) corrupt('the binary COPY ended without its trailer');
-    writable.end();
-    await finished(writable);
-    return { rows, bytes, textBytes };
-  } catch (error) {
-    if (!writable.destroyed) writable.destroy(error instanceof Error ? error : new Error(String(error)));
-    if (!draining) outbound.cancel();
-    throw writable.errored && !(error instanceof DumpError) ? writable.errored : error;
-  } finally {
-    signal.removeEventListener('abort', onAbort);
-  }
+    },
+  });
+  if (!reader.ended) corrupt('the binary COPY ended without its trailer');
+  return { rows, bytes, textBytes };
 }
