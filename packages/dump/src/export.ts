@@ -71,7 +71,9 @@ export async function exportDatabase(options: ExportOptions): Promise<ExportResu
   } catch (error) {
     throw outputError(out, error);
   }
-  const file = handle.createWriteStream();
+  // 1 MiB buffered (the default is 16 KiB): the writer goes on reading while the last megabyte is written, and waiting
+  // writes leave together (writev); many-tables export 9.54 → 9.02 s, node 0.7 CPU-s less (docs/benchmarks.md)
+  const file = handle.createWriteStream({ highWaterMark: 1 << 20 });
   const writeback = new BackgroundWriteback(handle.fd);
   let fileBytes = 0;
   const tap = new Transform({
