@@ -307,8 +307,8 @@ type Session = postgres.Sql | postgres.TransactionSql;
 
 /**
  * Runs a packed COPY (packedCopyOut) on the source and writes each range's COPY text, as it unpacks, into the target's
- * `copyIn` (a text `COPY … FROM STDIN`), with backpressure. Returns the rows, the bytes that crossed from the
- * source (the packed ranges) and the text they unpacked to. On failure or abort both COPYs are ended so each
+ * `copyIn` (a text `COPY … FROM STDIN`), with backpressure. Returns the rows and the bytes that crossed from the
+ * source (the packed ranges); progress counts the text they unpacked to. On failure or abort both COPYs are ended so each
  * connection can roll back.
  */
 export async function pipePackedCopy(
@@ -317,11 +317,10 @@ export async function pipePackedCopy(
   to: Session,
   copyIn: string,
   options: { signal: AbortSignal; onBytes?: (bytes: number, rows: number) => void },
-): Promise<{ rows: number; bytes: number; textBytes: number }> {
+): Promise<{ rows: number; bytes: number }> {
   const reader = new BinaryColumnReader();
   let rows = 0;
   let bytes = 0;
-  let textBytes = 0;
   await relayCopy(from, copyOut, to, copyIn, {
     signal: options.signal,
     framed: false,
@@ -331,12 +330,11 @@ export async function pipePackedCopy(
         const text = unpackRange(packed);
         if (text.length > 0 && text[text.length - 1] !== 0x0a) corrupt('a range does not end with a whole line');
         rows += countLines(text);
-        textBytes += text.length;
         await write(text);
         options.onBytes?.(text.length, rows);
       }
     },
   });
   if (!reader.ended) corrupt('the binary COPY ended without its trailer');
-  return { rows, bytes, textBytes };
+  return { rows, bytes };
 }
