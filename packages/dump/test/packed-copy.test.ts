@@ -126,6 +126,23 @@ describe('packed COPY against a real pgcrypto', { timeout: 300_000 }, () => {
     assert.equal(countLines(Buffer.from(ours)), 3);
   });
 
+  test('a table of 120 columns (past concat_ws\'s 100 arguments): the same line as COPY\'s', async () => {
+    const names = Array.from({ length: 120 }, (_, i) => `c${i}`);
+    psqlText(db.url, `CREATE TABLE public.wide (${names.map((n, i) => `${n} ${i % 2 ? 'text' : 'int'}`).join(', ')});
+      INSERT INTO public.wide VALUES (${names.map((_, i) => (i % 2 ? `E'v${i}\\\\t\\\\n'` : String(i))).join(', ')}), (${names.map(() => 'NULL').join(', ')});`);
+    const line = copyLine(names.map((name, i) => ({ name, render: i % 2 ? 'text' : 'plain' })));
+    assert.ok(!line.startsWith('pg_catalog.concat_ws('));
+    const [ours, copied] = await db.sql.begin(async (tx) => {
+      await tx.unsafe(exportSessionSettingsSql());
+      const [row] = await tx.unsafe<{ text: string }[]>(`SELECT pg_catalog.string_agg(${line} || E'\\n', '' ORDER BY t.c0 NULLS LAST) AS text FROM public.wide t`);
+      const stream = await tx.unsafe('COPY (SELECT * FROM public.wide ORDER BY c0 NULLS LAST) TO STDOUT').readable();
+      const chunks: Buffer[] = [];
+      for await (const chunk of stream) chunks.push(chunk as Buffer);
+      return [row!.text, Buffer.concat(chunks).toString('utf8')];
+    });
+    assert.equal(ours, copied);
+  });
+
   test('no pgcrypto, or no right to call it: not packed, and the transaction goes on', async () => {
     const plain = await createDatabase('packed_none');
     try {
