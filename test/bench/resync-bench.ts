@@ -21,7 +21,8 @@ with nothing changed, and 'mbsync sync' after --changed per cent of the rows of 
 updated, spread evenly (random rows). After every run the target's row counts are
 compared with the source's (the sync itself checks every table's checksum before COMMIT). With --link the source is
 reached through the bench's TCP proxy (one-way delay / rate, as 'pnpm bench wan'), and the bytes it carried are shown;
-mbsync then runs with SYNC_COPY_FORMAT=smaller (as 'auto' picks for a remote source) unless the environment sets it.
+mbsync then runs with SYNC_COPY_FORMAT=auto (packed through a link of 5 ms round trip or more, where the source has
+pgcrypto) unless the environment sets it.
 
 Goals (issue 21): after 1 % changed <= 0.25 x the full sync; after no change <= 0.1 x.
 
@@ -55,7 +56,7 @@ export async function resyncBenchCommand(argv: string[], signal: AbortSignal): P
   const targetName = `mbsync_bench_resync_dst_${suffix}`;
   const scratch = await mkdtemp(join(tmpdir(), 'mbsync-bench-resync-'));
   let proxy: TcpProxy | null = null;
-  const copyFormat = process.env.SYNC_COPY_FORMAT ?? 'smaller';
+  const copyFormat = process.env.SYNC_COPY_FORMAT ?? 'auto';
   const walls: Record<Kind, number[]> = { full: [], unchanged: [], changed: [] };
   const down: Record<Kind, number[]> = { full: [], unchanged: [], changed: [] };
   const checks: boolean[] = [];
@@ -70,7 +71,7 @@ export async function resyncBenchCommand(argv: string[], signal: AbortSignal): P
     const sync = async (kind: Kind | null, extra: string[]) => {
       const before = proxy?.forwarded.down ?? 0;
       const command = mbsyncCommand(['sync', '--from', source, '--to', benchUrl(targetName), '--no-backup', '--yes', ...extra]);
-      // through the link the source stands for a remote one: each table in the COPY format of fewer bytes, as `auto` picks
+      // the copy format the environment asks for, else the one `auto` picks for the link it measures
       const stage = link ? { command: 'env', args: [`SYNC_COPY_FORMAT=${copyFormat}`, command.command, ...command.args] } : command;
       const m = await measure([stage], { scratch, cwd: REPO_ROOT, signal });
       if (m.exitCode !== 0) throw new Error(`mbsync sync exited ${m.exitCode}:\n${m.stderrTail.trim()}`);
@@ -108,7 +109,7 @@ export async function resyncBenchCommand(argv: string[], signal: AbortSignal): P
     `after no change: ${(median(walls.unchanged) / full).toFixed(2)} x the full sync (goal <= ${GOALS.unchanged}: ${verdict(median(walls.unchanged) / full <= GOALS.unchanged)})`,
     `row counts equal after ${checks.filter(Boolean).length}/${checks.length} runs`,
   ];
-  const notes = `Source: a copy of ${db.name} (${formatBytes(db.sizeBytes)})${link ? `, reached through the bench's TCP proxy at ${link.text} (one-way delay / rate each way; mbsync with SYNC_COPY_FORMAT=${copyFormat}, as for a remote source)` : ' on loopback'}; `
+  const notes = `Source: a copy of ${db.name} (${formatBytes(db.sizeBytes)})${link ? `, reached through the bench's TCP proxy at ${link.text} (one-way delay / rate each way; mbsync with SYNC_COPY_FORMAT=${copyFormat})` : ' on loopback'}; `
     + `target: a local database holding the earlier copy. ${runs} rounds of --full, unchanged, changed (${changedRows.toLocaleString('en-US')} rows updated per round, `
     + `random rows of every table with a primary key). mbsync wall includes node start-up (built CLI). ${MEASUREMENT_METHOD}`;
   log(`\n${table}\n\n${summary.join('\n')}\n\n${notes}`);

@@ -23,10 +23,10 @@ bytes that crossed the link each way and the CPU the proxy took; appends the tab
 A link is <one-way delay>/<rate>, the same both ways: 10ms/200Mbit is 10 ms each way (a 20 ms round trip) and
 200 Mbit/s each way (1 Mbit = 10^6 bits), the rate shared by every connection a tool opens, as on one network path.
 
-The proxy listens on loopback but stands for a remote source, so mbsync runs with SYNC_COPY_FORMAT=smaller (each
-table in the COPY format of fewer bytes, as from a remote source); set SYNC_COPY_FORMAT in the bench's environment
-to run it otherwise (binary: binary wherever the types allow, as before; packed: deflated on the source, which needs
-pgcrypto there: see --pgcrypto).
+mbsync runs with SYNC_COPY_FORMAT=auto, as users do: it measures the source's round trip, and through a link of
+2.5 ms or more each way (5 ms round trip) sends its text tables packed, deflated on the source where it has pgcrypto
+(see --pgcrypto; without it, in the smaller format on the wire). Set SYNC_COPY_FORMAT in the bench's environment to
+run it otherwise (smaller: per table the format of fewer bytes; binary: binary wherever the types allow).
 
 Goal: wall-time ratio ours/pg_dump | psql <= 0.6 on every link.
 
@@ -41,7 +41,7 @@ Options:
   --runs <n>       runs of each tool per link; default 3
   --jobs <n>       passed to 'mbsync sync --jobs' (default: mbsync's own default)
   --pgcrypto       install the pgcrypto extension in the source for the runs (every Supabase project has it), so
-                   SYNC_COPY_FORMAT=packed can pack there; dropped afterwards if the bench installed it. Both
+                   mbsync can pack there; dropped afterwards if the bench installed it. Both
                    tools then copy the extension too
   --no-record      print only, do not append to docs/benchmarks.md
   -h, --help       show this help`;
@@ -177,7 +177,7 @@ async function benchLink(
   try {
     const source = proxy.url(db.url);
     // the proxy is on loopback, standing for a remote source: formats chosen as for one unless the bench's environment says
-    const copyFormat = process.env.SYNC_COPY_FORMAT ?? 'smaller';
+    const copyFormat = process.env.SYNC_COPY_FORMAT ?? 'auto';
     const ours: ToolRuns = { label: `mbsync sync --no-backup${options.jobsArgs.length ? ` ${options.jobsArgs.join(' ')}` : ''} (SYNC_COPY_FORMAT=${copyFormat})`, walls: [], peakRss: [], rowChecks: [], failures: [] };
     const mbsync = (target: string) => mbsyncCommand(['sync', '--from', source, '--to', target, '--no-backup', ...options.jobsArgs]);
     const theirs: ToolRuns = { label: 'pg_dump | psql --single-transaction', walls: [], peakRss: [], rowChecks: [], failures: [] };

@@ -75,8 +75,11 @@ describe('worker: sync job end to end, payload errors, retries', { timeout: 120_
     const id = await enqueueJob(q.queue, 'sync', { source: 'wsrc', target: 'wtgt', acceptDataLoss: true });
     const { state, job } = await waitForFinished(q.queue, id, 60_000);
     assert.equal(state, 'completed', job?.failedReason);
+    assert.ok(Value.Check(SyncJobOutputSchema, job!.returnvalue), JSON.stringify(job!.returnvalue));
     assert.equal(job!.returnvalue.dumpFile, null);
     assert.notEqual(job!.returnvalue.import.backupId, null);
+    // the source is on loopback: auto measured it near and sent binary
+    assert.equal(job!.returnvalue.copyFormat?.chosen, 'binary', JSON.stringify(job!.returnvalue.copyFormat));
     assert.deepEqual(await snapshotDatabase(target.sql), await snapshotDatabase(source.sql));
   });
 

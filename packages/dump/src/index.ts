@@ -28,6 +28,7 @@ export { qualify, quoteIdent, renderSchema } from './ddl.js';
 export type { BuiltParts, RenderedSchema, RenderOptions } from './ddl.js';
 export { quoteLiteral } from './sql-literal.js';
 export { syncParallel } from './parallel/parallel-sync.js';
+export { FAR_ROUND_TRIP_MS, roundTripMs } from './parallel/link-probe.js';
 export { readSourceSnapshot } from './source-snapshot.js';
 export type { SnapshotOptions, SourceSnapshot } from './source-snapshot.js';
 export type { ParallelSyncLogger, ParallelSyncOptions, ParallelSyncResult } from './parallel/parallel-sync.js';

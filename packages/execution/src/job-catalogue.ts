@@ -104,6 +104,7 @@ export const jobCatalogue: { readonly [T in JobType]: JobAdapter<T> } = {
       import: summarizeImport(result),
       dumpFile: result.dumpFile === null ? null : basename(result.dumpFile),
       incremental: result.incremental,
+      ...(result.copyFormat ? { copyFormat: result.copyFormat } : {}),
       ...writeOutcome(result, target.name),
     };
   },

@@ -28,11 +28,11 @@ export interface CoreConfig {
   syncJobs: number;
   /**
    * SYNC_COPY_FORMAT: how a parallel sync picks each table's COPY format among those its column types allow. `auto`
-   * (default): `smaller`, but binary everywhere when the source is on this machine (loopback: bytes cost nothing
-   * there, and binary spares both servers formatting and parsing); `smaller`: per table the smaller of text and
-   * binary on the wire by the source's statistics; `packed`: as `smaller`, but text tables deflated on the source
-   * where it has pgcrypto (packed-copy.ts: a third of the bytes for about twice the source's CPU, for slow links);
-   * `binary`: binary wherever the types allow
+   * (default) by the source's measured round trip: FAR_ROUND_TRIP_MS (5 ms) or more `packed`, a source on this machine
+   * binary everywhere (loopback: bytes cost nothing there, and binary spares both servers formatting and parsing),
+   * any other `smaller`; `smaller`: per table the smaller of text and binary on the wire by the source's statistics;
+   * `packed`: as `smaller`, but text tables deflated on the source where it has pgcrypto (packed-copy.ts: a third of
+   * the bytes for about twice the source's CPU, for slow links); `binary`: binary wherever the types allow
    */
   syncCopyFormat?: SyncCopyFormat;
   /** STALL_TIMEOUT_SECONDS: a job with no progress for this long is checked and failed when stalled (0 = off) */

@@ -88,6 +88,7 @@ export async function syncCommand(context: CliContext, argv: string[]): Promise<
       dataBytes: result.export.dataBytes,
       seconds: Math.round(result.import.durationMs / 100) / 10,
       ...(result.timings ? { lanesSeconds: result.timings.lanesMs / 1000, finalSeconds: result.timings.finalMs / 1000 } : {}),
+      ...(result.copyFormat ? { copyFormat: result.copyFormat.chosen, ...(result.copyFormat.roundTripMs !== null ? { roundTripMs: result.copyFormat.roundTripMs } : {}), packedTables: result.copyFormat.packedTables } : {}),
       backup: result.backup?.id ?? 'none',
       ...copySummary(result.incremental),
       verified: result.verify ? `${result.verify.tables} tables` : 'no',

@@ -20,8 +20,10 @@ import {
   type SourceIdentity,
   importDump,
   openDumpStream,
+  FAR_ROUND_TRIP_MS,
   readPlatformTarget,
   readSourceSnapshot,
+  roundTripMs,
   schemasOfModel,
   splitForPlatform,
   settledBegin,
@@ -40,7 +42,7 @@ import {
 } from '@mbsync/dump';
 import type postgres from 'postgres';
 import type { SchemaModel } from '@mbsync/schema-diff';
-import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, type IncrementalSyncSummary, JobsError, type SyncOptions, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
+import { assertWritableTarget, type CommitInfo, type CoreConfig, type Environment, type IncrementalSyncSummary, JobsError, type SyncOptions, type SyncCopyFormat, parseDatabaseHosts, type Phase, phaseEvent, type PhaseProgressCallback, phaseReporter } from '@mbsync/jobs';
 import { openDatabase, poolsLike, type DatabaseScope } from '../database.js';
 import { ensureTargetDatabase } from '../target-database.js';
 import type { CollectionSpec } from '@mbsync/search-index/specs';
@@ -88,6 +90,11 @@ export interface SyncJobResult {
   createdDatabase: string | null;
   /** a parallel sync: the lanes' time (copies, builds, the backup beside them) and the final transaction's, in ms */
   timings?: { lanesMs: number; finalMs: number };
+  /**
+   * a parallel sync: the COPY format the tables were asked in (SYNC_COPY_FORMAT, or what `auto` chose by the source's
+   * round trip, then measured in ms; null when the setting named it) and how many tables went packed
+   */
+  copyFormat?: { chosen: Exclude<SyncCopyFormat, 'auto'>; roundTripMs: number | null; packedTables: number };
   /** whether only what differed was copied (an earlier copy from this source in the target), and what moved */
   incremental: IncrementalSyncSummary;
 }
@@ -319,14 +326,26 @@ async function withTarget<T>(input: SyncJobInput, then: (sql: postgres.Sql) => P
 }
 
 /**
- * How the tables cross (SYNC_COPY_FORMAT): by default the smaller format on the wire, per table, but binary throughout
- * from a source on this machine, where fewer bytes cost nothing and text's formatting and parsing cost CPU (enum-wide
- * 1 GB: 1.9 CPU-seconds more for its 140 MB less, see docs/benchmarks.md); `packed` deflates on the source (a third of
- * the bytes, twice the source's CPU: for a link slower than the source can render, see docs/benchmarks.md).
+ * How the tables cross (SYNC_COPY_FORMAT). By default (`auto`) by how far the source is, measured: a source across a
+ * wide-area link (a round trip of FAR_ROUND_TRIP_MS or more) sends its text tables packed, deflated on the source where
+ * it has pgcrypto (a third of the bytes for twice the source's CPU: enum-wide 1 GB through 10 ms / 200 Mbit/s, 0.58x
+ * pg_dump | psql packed against 0.79x in the smaller format, docs/benchmarks.md); a source on this machine sends
+ * binary throughout, where fewer bytes cost nothing and text's formatting and parsing cost CPU (enum-wide 1 GB: 1.9
+ * CPU-seconds more for its 140 MB less); any other (a LAN, the same data centre) the smaller format on the wire, per
+ * table. The setting, when not `auto`, is taken as it is.
  */
-function copyFormatFor(input: SyncJobInput): { copyFormat: 'smaller' | 'binary'; pack: boolean } {
+async function copyFormatFor(input: SyncJobInput, coord: postgres.TransactionSql): Promise<{ chosen: Exclude<SyncCopyFormat, 'auto'>; roundTripMs: number | null }> {
   const setting = input.config.syncCopyFormat ?? 'auto';
-  const chosen = setting === 'auto' ? (input.source.loopback ? 'binary' : 'smaller') : setting;
+  if (setting !== 'auto') return { chosen: setting, roundTripMs: null };
+  const measured = await roundTripMs(coord);
+  const chosen = measured >= FAR_ROUND_TRIP_MS ? 'packed' : input.source.loopback ? 'binary' : 'smaller';
+  const roundTrip = Math.round(measured * 10) / 10;
+  input.logger?.info({ roundTripMs: roundTrip, copyFormat: chosen }, `the source answers in ${roundTrip} ms: tables go ${chosen}`);
+  return { chosen, roundTripMs: roundTrip };
+}
+
+/** syncParallel's options for a format: packed is `smaller` with the text tables packed. */
+function copyOptions(chosen: Exclude<SyncCopyFormat, 'auto'>): { copyFormat: 'smaller' | 'binary'; pack: boolean } {
   return chosen === 'packed' ? { copyFormat: 'smaller', pack: true } : { copyFormat: chosen, pack: false };
 }
 
@@ -367,6 +386,8 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
   let model: SchemaModel | null = null;
   let schemas: string[] = [];
   let backup: BackupInfo | null = null;
+  // what the copy format was chosen as, once the source was asked (set in the source's callback)
+  const format: { chosen?: Awaited<ReturnType<typeof copyFormatFor>> } = {};
   // the lanes' progress is the job's once the backup (which runs alongside them) is done
   let importing = false;
   const importProgress = report('import');
@@ -385,6 +406,8 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
       model = snapshot.model;
       schemas = replacedSchemas(model, platform);
       const identity = await recordOf(coord, input, snapshot);
+      const chosen = await copyFormatFor(input, coord);
+      format.chosen = chosen;
       input.onProgress?.(phaseEvent('validate', phases, 'checking the target'));
       return await inTarget(targetSql, input, stop.signal, async (session) => {
         await validateTarget(session.tx, model!, schemas, input, specs, platform);
@@ -409,7 +432,7 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
             sourceName: input.source.name,
             targetName: input.target.name,
             jobs,
-            ...copyFormatFor(input),
+            ...copyOptions(chosen.chosen),
             acceptDependentLoss: input.acceptDataLoss ?? false,
             createRoles: input.createRoles ?? false,
             signal: stop.signal,
@@ -441,7 +464,8 @@ async function syncInParallel(input: SyncJobInput, phases: Phase[], jobs: number
     input.onProgress?.(phaseEvent('verify', phases, 'rows and catalog checked before COMMIT'));
     const verify: RowCountCheck = result.verified;
     input.logger?.info({ timings: result.timings, staged: result.staged.length, fallback: result.fallback, refreshedInLanes: result.refreshedInLanes, packed: result.tables.filter((t) => t.format === 'packed').map((t) => `${t.schema}.${t.name}`) }, 'parallel sync committed');
-    return { export: exported, import: result.import, backup, verify, dumpFile: null, timings: result.timings };
+    const packedTables = result.tables.filter((t) => t.format === 'packed').length;
+    return { export: exported, import: result.import, backup, verify, dumpFile: null, timings: result.timings, ...(format.chosen ? { copyFormat: { ...format.chosen, packedTables } } : {}) };
   } catch (error) {
     throw stop.explain(error);
   } finally {

@@ -104,6 +104,15 @@ export const SyncJobOutputSchema = Type.Object({
   dumpFile: Type.Union([Type.String(), Type.Null()]),
   /** incremental or full, and what moved (absent from a result recorded by the worker's commit recorder) */
   incremental: Type.Optional(IncrementalSummary),
+  /**
+   * a full copy over several connections: the COPY format asked (SYNC_COPY_FORMAT, or what auto chose by the source's
+   * round trip in ms, null when the setting named the format) and the tables that went packed
+   */
+  copyFormat: Type.Optional(Type.Object({
+    chosen: Type.Union([Type.Literal('packed'), Type.Literal('smaller'), Type.Literal('binary')]),
+    roundTripMs: Type.Union([Type.Number(), Type.Null()]),
+    packedTables: Type.Integer(),
+  })),
   ...write,
   ...run,
 });
