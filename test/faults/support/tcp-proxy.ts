@@ -82,6 +82,12 @@ export interface TcpProxy {
   readonly held: Readonly<Record<Direction, number>>;
   /** the most `held` has been, summed over connections: what the link costs in memory */
   readonly peakHeld: Readonly<Record<Direction, number>>;
+  /**
+   * the client's turns, summed over connections: how often it sent after the server had last sent (its first bytes
+   * included). Through a link with delay, queries written together (pipelined) are one turn and each query that
+   * waits for an answer before it is sent another: the round trips a client costs on a distant network.
+   */
+  readonly turns: number;
   /** applies an action now (cut/reset close the connections in scope at once) */
   apply(action: FaultAction, options?: ApplyOptions): void;
   /**
@@ -131,6 +137,8 @@ interface Pair {
   upstream: Socket;
   legs: Record<Direction, Leg>;
   closed: boolean;
+  /** the direction bytes were last read in (see TcpProxy.turns) */
+  lastRead: Direction | null;
 }
 
 interface Trigger {
@@ -152,6 +160,7 @@ export async function startTcpProxy(upstream: { host: string; port: number }, op
   const links: Record<Direction, Link | null> = { up: makeLink(options.link?.up), down: makeLink(options.link?.down) };
   let triggers: Trigger[] = [];
   let accepted = 0;
+  let turns = 0;
 
   function terminate(pair: Pair, how: 'cut' | 'reset'): void {
     if (pair.closed) return;
@@ -392,10 +401,14 @@ export async function startTcpProxy(upstream: { host: string; port: number }, op
       waiting: [], waitingBytes: 0, wire: [], wireBytes: 0, wireTimer: null, ending: null,
     });
     const legs = { up: makeLeg('up', client, upstreamSocket), down: makeLeg('down', upstreamSocket, client) };
-    const pair: Pair = { client, upstream: upstreamSocket, legs, closed: false };
+    const pair: Pair = { client, upstream: upstreamSocket, legs, closed: false, lastRead: null };
     pairs.add(pair);
     for (const leg of Object.values(legs)) {
-      leg.from.on('data', (chunk: Buffer) => onData(pair, leg, chunk));
+      leg.from.on('data', (chunk: Buffer) => {
+        if (leg.direction === 'up' && pair.lastRead !== 'up') turns++;
+        pair.lastRead = leg.direction;
+        onData(pair, leg, chunk);
+      });
       leg.to.on('drain', () => updateReading(pair, leg));
       // an end or error is passed on only while the leg forwards: a black hole swallows FIN and RST too; on a link,
       // after the bytes sent before it
@@ -429,6 +442,9 @@ export async function startTcpProxy(upstream: { host: string; port: number }, op
     },
     get acceptedConnections() {
       return accepted;
+    },
+    get turns() {
+      return turns;
     },
     forwarded,
     get held() {

@@ -96,12 +96,11 @@ async function readStatistics(tx: postgres.TransactionSql, schemas: string[], re
  * `relations` ('schema.name' of the model's tables and views) limits statistics to those on copied relations.
  */
 export async function readCatalogObjects(tx: postgres.TransactionSql, schemas: string[], relations: ReadonlySet<string>): Promise<CatalogObjects> {
-  const collations = await readCollations(tx, schemas);
-  const textSearch = await readTextSearch(tx, schemas);
-  const casts = await readCasts(tx, schemas);
-  const operators = await readOperators(tx, schemas);
-  const conversions = await readConversions(tx, schemas);
-  const statistics = await readStatistics(tx, schemas, relations);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [collations, textSearch, casts, operators, conversions, statistics] = await Promise.all([
+    readCollations(tx, schemas), readTextSearch(tx, schemas), readCasts(tx, schemas), readOperators(tx, schemas), readConversions(tx, schemas),
+    readStatistics(tx, schemas, relations),
+  ]);
   return { collations, ...textSearch, casts, ...operators, conversions, statistics };
 }
 
@@ -113,17 +112,19 @@ const COMPRESSION: Record<string, Column['compression']> = { p: 'pglz', l: 'lz4'
  * copied nor compared, as pg_dump leaves them out too. attcompression (14+) is read through to_jsonb.
  */
 export async function addTableDetails(tx: postgres.TransactionSql, schemas: string[], tables: Table[]): Promise<Table[]> {
-  const typed = await tx.unsafe<{ schema: string; name: string; of_type: string }[]>(`
+  const typedQuery = tx.unsafe<{ schema: string; name: string; of_type: string }[]>(`
     SELECT n.nspname AS schema, c.relname AS name, pg_catalog.format_type(c.reloftype, NULL) AS of_type
     FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
     WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p') AND c.reloftype <> 0`, [schemas]);
-  const columns = await tx.unsafe<{ schema: string; name: string; column: string; compression: string | null; options: string[] }[]>(`
+  const columnsQuery = tx.unsafe<{ schema: string; name: string; column: string; compression: string | null; options: string[] }[]>(`
     SELECT x.* FROM (
       SELECT n.nspname AS schema, c.relname AS name, a.attname AS column, pg_catalog.to_jsonb(a) ->> 'attcompression' AS compression,
         ARRAY(SELECT o FROM unnest(a.attoptions) o WHERE o NOT LIKE 'pg\\_%') AS options
       FROM pg_catalog.pg_attribute a JOIN pg_catalog.pg_class c ON c.oid = a.attrelid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
       WHERE n.nspname = ANY($1::text[]) AND c.relkind IN ('r', 'p') AND a.attnum > 0 AND NOT a.attisdropped) x
     WHERE COALESCE(x.compression, '') <> '' OR pg_catalog.cardinality(x.options) > 0`, [schemas]);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [typed, columns] = await Promise.all([typedQuery, columnsQuery]);
   if (typed.length === 0 && columns.length === 0) return tables;
   const ofType = new Map(typed.map((t) => [`${t.schema}.${t.name}`, t.of_type]));
   const extras = new Map<string, Map<string, { compression?: Column['compression']; options?: string[] }>>();

@@ -46,7 +46,7 @@ export async function readOperators(tx: postgres.TransactionSql, schemas: string
   operators: Operator[]; operatorFamilies: OperatorFamily[]; operatorClasses: OperatorClass[];
 }> {
   // a shell operator (oprcode 0: only named as another's commutator or negator) comes back with the operator naming it
-  const operators = await tx.unsafe<{ schema: string; name: string; owner: string; left: string | null; right: string; function: string;
+  const operatorsQuery = tx.unsafe<{ schema: string; name: string; owner: string; left: string | null; right: string; function: string;
     commutator: string | null; negator: string | null; restrict: string | null; join: string | null; merges: boolean; hashes: boolean; comment: string | null }[]>(`
     SELECT n.nspname AS schema, o.oprname AS name, pg_catalog.pg_get_userbyid(o.oprowner) AS owner,
       CASE WHEN o.oprleft <> 0 THEN pg_catalog.format_type(o.oprleft, NULL) END AS left, pg_catalog.format_type(o.oprright, NULL) AS right,
@@ -58,12 +58,12 @@ export async function readOperators(tx: postgres.TransactionSql, schemas: string
       o.oprcanmerge AS merges, o.oprcanhash AS hashes, d.description AS comment
     ${fromSelected('pg_operator', 'oprnamespace')} AND o.oprcode <> 0 AND o.oprkind IN ('b', 'l')`, [schemas]);
 
-  const families = await tx.unsafe<({ schema: string; name: string; method: string; owner: string; comment: string | null } & MemberRows)[]>(`
+  const familiesQuery = tx.unsafe<({ schema: string; name: string; method: string; owner: string; comment: string | null } & MemberRows)[]>(`
     SELECT n.nspname AS schema, o.opfname AS name, am.amname AS method, pg_catalog.pg_get_userbyid(o.opfowner) AS owner,
       ${members('pg_opfamily')}, d.description AS comment
     ${fromSelected('pg_opfamily', 'opfnamespace', 'JOIN pg_catalog.pg_am am ON am.oid = o.opfmethod')}`, [schemas]);
 
-  const classes = await tx.unsafe<({ schema: string; name: string; method: string; owner: string; type: string; default: boolean; family: string;
+  const classesQuery = tx.unsafe<({ schema: string; name: string; method: string; owner: string; type: string; default: boolean; family: string;
     storage: string | null; comment: string | null } & MemberRows)[]>(`
     SELECT n.nspname AS schema, o.opcname AS name, am.amname AS method, pg_catalog.pg_get_userbyid(o.opcowner) AS owner,
       pg_catalog.format_type(o.opcintype, NULL) AS type, o.opcdefault AS default,
@@ -72,6 +72,8 @@ export async function readOperators(tx: postgres.TransactionSql, schemas: string
       CASE WHEN o.opckeytype <> 0 THEN pg_catalog.format_type(o.opckeytype, NULL) END AS storage,
       ${members('pg_opclass')}, d.description AS comment
     ${fromSelected('pg_opclass', 'opcnamespace', 'JOIN pg_catalog.pg_am am ON am.oid = o.opcmethod')}`, [schemas]);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [operators, families, classes] = await Promise.all([operatorsQuery, familiesQuery, classesQuery]);
 
   return {
     operators: operators.map((r): Operator => ({

@@ -30,7 +30,7 @@ function group<T extends { name: string }>(rows: (T & { relid: number })[]): Map
 
 /** Reads the parts with one query per kind (set-based, not per table). */
 export async function readRelationParts(tx: postgres.TransactionSql, schemas: string[]): Promise<RelationParts> {
-  const constraints = await tx.unsafe<{ relid: number; name: string; contype: string; definition: string; validated: boolean;
+  const constraintsQuery = tx.unsafe<{ relid: number; name: string; contype: string; definition: string; validated: boolean;
     is_local: boolean; inherit_count: number; cloned: boolean; index: string | null; ref_schema: string | null; ref_name: string | null; comment: string | null }[]>(`
     SELECT co.conrelid::pg_catalog.int8::pg_catalog.float8 AS relid, co.conname AS name, co.contype, pg_catalog.pg_get_constraintdef(co.oid) AS definition,
       co.convalidated AS validated, co.conislocal AS is_local, co.coninhcount AS inherit_count,
@@ -46,7 +46,7 @@ export async function readRelationParts(tx: postgres.TransactionSql, schemas: st
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = co.oid AND d.classoid = 'pg_catalog.pg_constraint'::pg_catalog.regclass
     WHERE ${IN_SCHEMAS} AND co.contype <> 't'`, [schemas]);
 
-  const indexes = await tx.unsafe<{ relid: number; name: string; definition: string; constraint: string | null; parent_schema: string | null;
+  const indexesQuery = tx.unsafe<{ relid: number; name: string; definition: string; constraint: string | null; parent_schema: string | null;
     parent_name: string | null; clustered: boolean; replica_identity: boolean; comment: string | null }[]>(`
     SELECT i.indrelid::pg_catalog.int8::pg_catalog.float8 AS relid, ic.relname AS name, pg_catalog.pg_get_indexdef(i.indexrelid) AS definition,
       con.conname AS constraint, pn.nspname AS parent_schema, pc.relname AS parent_name,
@@ -63,7 +63,7 @@ export async function readRelationParts(tx: postgres.TransactionSql, schemas: st
     -- fail again (a partitioned table's index is invalid until every partition has one attached: kept)
     WHERE ${IN_SCHEMAS} AND (i.indisvalid OR ic.relkind = 'I') AND i.indisready`, [schemas]);
 
-  const triggers = await tx.unsafe<{ relid: number; name: string; definition: string; enabled: Trigger['enabled']; comment: string | null }[]>(`
+  const triggersQuery = tx.unsafe<{ relid: number; name: string; definition: string; enabled: Trigger['enabled']; comment: string | null }[]>(`
     SELECT t.tgrelid::pg_catalog.int8::pg_catalog.float8 AS relid, t.tgname AS name, pg_catalog.pg_get_triggerdef(t.oid) AS definition, t.tgenabled AS enabled,
       d.description AS comment
     FROM pg_catalog.pg_trigger t
@@ -72,14 +72,14 @@ export async function readRelationParts(tx: postgres.TransactionSql, schemas: st
     -- internal triggers implement FKs; tgparentid <> 0 are clones of a partitioned table's trigger
     WHERE ${IN_SCHEMAS} AND NOT t.tgisinternal AND t.tgparentid = 0`, [schemas]);
 
-  const rules = await tx.unsafe<{ relid: number; name: string; definition: string; comment: string | null }[]>(`
+  const rulesQuery = tx.unsafe<{ relid: number; name: string; definition: string; comment: string | null }[]>(`
     SELECT r.ev_class::pg_catalog.int8::pg_catalog.float8 AS relid, r.rulename AS name, pg_catalog.pg_get_ruledef(r.oid) AS definition, d.description AS comment
     FROM pg_catalog.pg_rewrite r
     JOIN pg_catalog.pg_class c ON c.oid = r.ev_class
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = r.oid AND d.classoid = 'pg_catalog.pg_rewrite'::pg_catalog.regclass
     WHERE ${IN_SCHEMAS} AND r.rulename <> '_RETURN'`, [schemas]);
 
-  const policies = await tx.unsafe<{ relid: number; name: string; permissive: boolean; cmd: string; roles: string[];
+  const policiesQuery = tx.unsafe<{ relid: number; name: string; permissive: boolean; cmd: string; roles: string[];
     using: string | null; with_check: string | null; comment: string | null }[]>(`
     SELECT p.polrelid::pg_catalog.int8::pg_catalog.float8 AS relid, p.polname AS name, p.polpermissive AS permissive, p.polcmd AS cmd,
       ARRAY(SELECT CASE WHEN r.oid = 0 THEN 'PUBLIC' ELSE pg_catalog.pg_get_userbyid(r.oid) END
@@ -90,6 +90,8 @@ export async function readRelationParts(tx: postgres.TransactionSql, schemas: st
     JOIN pg_catalog.pg_class c ON c.oid = p.polrelid
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = p.oid AND d.classoid = 'pg_catalog.pg_policy'::pg_catalog.regclass
     WHERE ${IN_SCHEMAS}`, [schemas]);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [constraints, indexes, triggers, rules, policies] = await Promise.all([constraintsQuery, indexesQuery, triggersQuery, rulesQuery, policiesQuery]);
 
   return {
     constraints: group(constraints.map((r) => ({

@@ -45,7 +45,7 @@ function toColumn(r: ColumnRow): Column {
 
 /** Tables (ordinary, partitioned, foreign), views, materialized views and sequences of the selected schemas. */
 export async function readRelations(tx: postgres.TransactionSql, schemas: string[]): Promise<{ tables: Table[]; views: View[]; sequences: SequenceInfo[] }> {
-  const rels = await tx.unsafe<{ relid: number; schema: string; name: string; kind: string; persistence: string;
+  const relsQuery = tx.unsafe<{ relid: number; schema: string; name: string; kind: string; persistence: string;
     partition_bound: string | null; partition_key: string | null; rls_enabled: boolean; rls_forced: boolean; replica_identity: Table['replicaIdentity'];
     reloptions: string[]; comment: string | null; bytes: number; owner: string; acl: string[] | null; definition: string | null; populated: boolean }[]>(`
     SELECT c.oid::pg_catalog.int8::pg_catalog.float8 AS relid, n.nspname AS schema, c.relname AS name, c.relkind AS kind,
@@ -62,7 +62,7 @@ export async function readRelations(tx: postgres.TransactionSql, schemas: string
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = c.oid AND d.classoid = 'pg_catalog.pg_class'::pg_catalog.regclass AND d.objsubid = 0
     WHERE ${IN_SCHEMAS} AND c.relkind IN ('r', 'p', 'f', 'v', 'm') AND ${NOT_EXTENSION_MEMBER}`, [schemas]);
 
-  const columns = await tx.unsafe<ColumnRow[]>(`
+  const columnsQuery = tx.unsafe<ColumnRow[]>(`
     SELECT a.attrelid::pg_catalog.int8::pg_catalog.float8 AS relid, a.attname AS name, a.attnum AS position,
       pg_catalog.format_type(a.atttypid, a.atttypmod) AS type, a.attnotnull AS not_null,
       pg_catalog.pg_get_expr(ad.adbin, ad.adrelid) AS default, a.attidentity AS identity, a.attgenerated AS generated,
@@ -92,7 +92,7 @@ export async function readRelations(tx: postgres.TransactionSql, schemas: string
       AND (sd.objid IS NULL OR sc.oid IS NOT NULL)
     ORDER BY a.attrelid, a.attnum`, [schemas]);
 
-  const inherits = await tx.unsafe<{ relid: number; schema: string; name: string }[]>(`
+  const inheritsQuery = tx.unsafe<{ relid: number; schema: string; name: string }[]>(`
     SELECT i.inhrelid::pg_catalog.int8::pg_catalog.float8 AS relid, pn.nspname AS schema, p.relname AS name
     FROM pg_catalog.pg_inherits i
     JOIN pg_catalog.pg_class c ON c.oid = i.inhrelid
@@ -102,7 +102,7 @@ export async function readRelations(tx: postgres.TransactionSql, schemas: string
     WHERE ${IN_SCHEMAS} AND c.relkind IN ('r', 'p', 'f')
     ORDER BY i.inhrelid, i.inhseqno`, [schemas]);
 
-  const sequences = await tx.unsafe<(SequenceRow & { schema: string; name: string; persistence: string; owner: string; acl: string[] | null;
+  const sequencesQuery = tx.unsafe<(SequenceRow & { schema: string; name: string; persistence: string; owner: string; acl: string[] | null;
     comment: string | null; owned_schema: string | null; owned_table: string | null; owned_column: string | null })[]>(`
     SELECT n.nspname AS schema, c.relname AS name, c.relpersistence AS persistence, ${SEQUENCE_COLUMNS},
       pg_catalog.pg_get_userbyid(c.relowner) AS owner, c.relacl::text[] AS acl, d.description AS comment,
@@ -122,7 +122,9 @@ export async function readRelations(tx: postgres.TransactionSql, schemas: string
       AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_depend i WHERE i.classid = 'pg_catalog.pg_class'::pg_catalog.regclass
         AND i.objid = c.oid AND i.deptype = 'i')`, [schemas]);
 
-  const parts = await readRelationParts(tx, schemas);
+  const partsQuery = readRelationParts(tx, schemas);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [rels, columns, inherits, sequences, parts] = await Promise.all([relsQuery, columnsQuery, inheritsQuery, sequencesQuery, partsQuery]);
   const columnsByRel = new Map<number, ColumnRow[]>();
   for (const c of columns) columnsByRel.set(c.relid, [...(columnsByRel.get(c.relid) ?? []), c]);
   const parentsByRel = new Map<number, { schema: string; name: string }[]>();

@@ -9,7 +9,7 @@ export async function readTextSearch(tx: postgres.TransactionSql, schemas: strin
   textSearchDictionaries: TextSearchDictionary[]; textSearchConfigurations: TextSearchConfiguration[];
 }> {
   // regproc text: unqualified for pg_catalog's functions (the empty search_path still searches pg_catalog)
-  const parsers = await tx.unsafe<{ schema: string; name: string; start: string; get_token: string; end: string; headline: string | null;
+  const parsersQuery = tx.unsafe<{ schema: string; name: string; start: string; get_token: string; end: string; headline: string | null;
     lex_types: string; comment: string | null }[]>(`
     SELECT n.nspname AS schema, o.prsname AS name, o.prsstart::pg_catalog.regproc::text AS start,
       o.prstoken::pg_catalog.regproc::text AS get_token, o.prsend::pg_catalog.regproc::text AS end,
@@ -17,12 +17,12 @@ export async function readTextSearch(tx: postgres.TransactionSql, schemas: strin
       o.prslextype::pg_catalog.regproc::text AS lex_types, d.description AS comment
     ${fromSelected('pg_ts_parser', 'prsnamespace')}`, [schemas]);
 
-  const templates = await tx.unsafe<{ schema: string; name: string; init: string | null; lexize: string; comment: string | null }[]>(`
+  const templatesQuery = tx.unsafe<{ schema: string; name: string; init: string | null; lexize: string; comment: string | null }[]>(`
     SELECT n.nspname AS schema, o.tmplname AS name, CASE WHEN o.tmplinit <> 0 THEN o.tmplinit::pg_catalog.regproc::text END AS init,
       o.tmpllexize::pg_catalog.regproc::text AS lexize, d.description AS comment
     ${fromSelected('pg_ts_template', 'tmplnamespace')}`, [schemas]);
 
-  const dictionaries = await tx.unsafe<{ schema: string; name: string; owner: string; template: string; options: string | null; comment: string | null }[]>(`
+  const dictionariesQuery = tx.unsafe<{ schema: string; name: string; owner: string; template: string; options: string | null; comment: string | null }[]>(`
     SELECT n.nspname AS schema, o.dictname AS name, pg_catalog.pg_get_userbyid(o.dictowner) AS owner,
       (SELECT ${qualifiedName('tn.nspname', 't.tmplname')} FROM pg_catalog.pg_ts_template t JOIN pg_catalog.pg_namespace tn ON tn.oid = t.tmplnamespace
         WHERE t.oid = o.dicttemplate) AS template,
@@ -30,7 +30,7 @@ export async function readTextSearch(tx: postgres.TransactionSql, schemas: strin
     ${fromSelected('pg_ts_dict', 'dictnamespace')}`, [schemas]);
 
   // one mapping per token type, its dictionaries in mapseqno order (regdictionary text: qualified outside pg_catalog)
-  const configurations = await tx.unsafe<{ schema: string; name: string; owner: string; parser: string; comment: string | null;
+  const configurationsQuery = tx.unsafe<{ schema: string; name: string; owner: string; parser: string; comment: string | null;
     mappings: { token: string; dictionaries: string[] }[] }[]>(`
     SELECT n.nspname AS schema, o.cfgname AS name, pg_catalog.pg_get_userbyid(o.cfgowner) AS owner,
       (SELECT ${qualifiedName('pn.nspname', 'p.prsname')} FROM pg_catalog.pg_ts_parser p JOIN pg_catalog.pg_namespace pn ON pn.oid = p.prsnamespace
@@ -42,6 +42,8 @@ export async function readTextSearch(tx: postgres.TransactionSql, schemas: strin
           FROM pg_catalog.pg_ts_config_map mm WHERE mm.mapcfg = o.oid GROUP BY mm.maptokentype) m), '[]') AS mappings,
       d.description AS comment
     ${fromSelected('pg_ts_config', 'cfgnamespace')}`, [schemas]);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [parsers, templates, dictionaries, configurations] = await Promise.all([parsersQuery, templatesQuery, dictionariesQuery, configurationsQuery]);
 
   return {
     textSearchParsers: parsers.map((r): TextSearchParser => ({

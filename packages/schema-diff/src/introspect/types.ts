@@ -19,11 +19,11 @@ export async function readTypes(tx: postgres.TransactionSql, schemas: string[]):
     LEFT JOIN pg_catalog.pg_description d ON d.objoid = t.oid AND d.classoid = 'pg_catalog.pg_type'::pg_catalog.regclass AND d.objsubid = 0
     WHERE n.nspname = ANY($1::text[]) AND ${NOT_EXTENSION_MEMBER('t')}`;
 
-  const enumRows = await tx.unsafe<(TypeRow & { labels: string[] })[]>(`
+  const enumRowsQuery = tx.unsafe<(TypeRow & { labels: string[] })[]>(`
     SELECT b.*, ARRAY(SELECT e.enumlabel FROM pg_catalog.pg_enum e WHERE e.enumtypid = b.oid ORDER BY e.enumsortorder) AS labels
     FROM (${base} AND t.typtype = 'e') b`, [schemas]);
 
-  const domainRows = await tx.unsafe<(TypeRow & { base_type: string; not_null: boolean; default: string | null; collation: string | null;
+  const domainRowsQuery = tx.unsafe<(TypeRow & { base_type: string; not_null: boolean; default: string | null; collation: string | null;
     constraints: { name: string; definition: string; validated: boolean; comment: string | null }[] })[]>(`
     SELECT b.*, pg_catalog.format_type(t.typbasetype, t.typtypmod) AS base_type, t.typnotnull AS not_null,
       pg_catalog.pg_get_expr(t.typdefaultbin, 0) AS default,
@@ -39,7 +39,7 @@ export async function readTypes(tx: postgres.TransactionSql, schemas: string[]):
     LEFT JOIN pg_catalog.pg_collation co ON co.oid = t.typcollation
     LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace`, [schemas]);
 
-  const compositeRows = await tx.unsafe<(TypeRow & { attributes: { name: string; position: number; type: string; collation: string | null; comment: string | null }[] })[]>(`
+  const compositeRowsQuery = tx.unsafe<(TypeRow & { attributes: { name: string; position: number; type: string; collation: string | null; comment: string | null }[] })[]>(`
     SELECT b.*, COALESCE((SELECT json_agg(json_build_object('name', a.attname, 'position', a.attnum,
           'type', pg_catalog.format_type(a.atttypid, a.atttypmod),
           'collation', CASE WHEN a.attcollation <> at.typcollation THEN pg_catalog.quote_ident(cn.nspname) || '.' || pg_catalog.quote_ident(co.collname) END,
@@ -54,7 +54,7 @@ export async function readTypes(tx: postgres.TransactionSql, schemas: string[]):
     JOIN pg_catalog.pg_type t ON t.oid = b.oid
     JOIN pg_catalog.pg_class c ON c.oid = t.typrelid AND c.relkind = 'c'`, [schemas]);
 
-  const rangeRows = await tx.unsafe<(TypeRow & { subtype: string; subtype_opclass: string | null; collation: string | null;
+  const rangeRowsQuery = tx.unsafe<(TypeRow & { subtype: string; subtype_opclass: string | null; collation: string | null;
     canonical: string | null; subtype_diff: string | null; multirange_name: string })[]>(`
     SELECT b.*, pg_catalog.format_type(r.rngsubtype, NULL) AS subtype,
       CASE WHEN NOT opc.opcdefault THEN pg_catalog.quote_ident(opn.nspname) || '.' || pg_catalog.quote_ident(opc.opcname) END AS subtype_opclass,
@@ -69,6 +69,8 @@ export async function readTypes(tx: postgres.TransactionSql, schemas: string[]):
     JOIN pg_catalog.pg_namespace opn ON opn.oid = opc.opcnamespace
     LEFT JOIN pg_catalog.pg_collation co ON co.oid = r.rngcollation
     LEFT JOIN pg_catalog.pg_namespace cn ON cn.oid = co.collnamespace`, [schemas]);
+  // issued together: postgres.js pipelines them on the connection (one round trip for the lot, not one each)
+  const [enumRows, domainRows, compositeRows, rangeRows] = await Promise.all([enumRowsQuery, domainRowsQuery, compositeRowsQuery, rangeRowsQuery]);
 
   const common = (r: TypeRow) => ({ schema: r.schema, name: r.name, owner: r.owner, acl: r.acl, ...optional('comment', r.comment) });
   return {
