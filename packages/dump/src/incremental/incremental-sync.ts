@@ -356,7 +356,10 @@ async function horizonAge(sides: Sides, horizon: IncrementalSyncOptions['horizon
 
 /** A table compared by the change horizon whose source rows were written to since the last copy: what moves. */
 interface ChangePatch {
-  /** its temporary table of the changed rows' keys and hashes: pg_temp.mbsync_changed_<index> */
+  /**
+   * its temporary table of the changed rows, whole (read once from the source: their keys k0…, columns c0… as the
+   * unit's COPY list names them, the source's row hash h): pg_temp.mbsync_changed_<index>
+   */
   index: number;
   /** the source's rows written since the last copy */
   changed: number;
@@ -389,11 +392,14 @@ async function loadChanges(sides: Sides, units: Unit[], patches: Map<number, Cha
   for (const [i, p] of patches) {
     const u = units[i]!;
     const keys = u.pk!.map((c, k) => `t.${quoteIdent(c.name)} AS k${k}`).join(', ');
-    // the key columns as the table has them: their types and collations
-    await sides.on('target', `CREATE TEMPORARY TABLE mbsync_changed_${p.index} ON COMMIT DROP AS SELECT ${keys}, 0::int8 AS h FROM ONLY ${u.relation} t WHERE FALSE`);
+    const columns = u.columns.map((c, k) => `, t.${quoteIdent(c)} AS c${k}`).join('');
+    // the key and row columns as the table has them (their types and collations); the rows come whole, so that the
+    // patch inserts them from here instead of scanning the source's table for them a second time
+    await sides.on('target', `CREATE TEMPORARY TABLE mbsync_changed_${p.index} ON COMMIT DROP AS SELECT ${keys}${columns}, 0::int8 AS h FROM ONLY ${u.relation} t WHERE FALSE`);
     if (p.changed === 0) continue;
     sides.source++;
-    const copied = await pipeCopy(sides.src, `COPY (SELECT ${keys}, ${hashing.row(u)} AS h FROM ${u.from} t WHERE pg_catalog.age(t.xmin) <= ${ageLimit}) TO STDOUT`,
+    // in text: its lines are the rows, counted against the source's count
+    const copied = await pipeCopy(sides.src, `COPY (SELECT ${keys}${columns}, ${hashing.row(u)} AS h FROM ${u.from} t WHERE pg_catalog.age(t.xmin) <= ${ageLimit}) TO STDOUT`,
       sides.dst, `COPY ${temp(p)} FROM STDIN`, { signal: signal ?? new AbortController().signal });
     bytes += copied.bytes;
     if (copied.rows !== p.changed) throw new IncrementalNotPossible(`${u.key}: ${copied.rows} rows written since the last copy were read, ${p.changed} counted`);
@@ -728,12 +734,8 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
         rows -= g.n;
         xmins -= g.s;
       }
-      if (p.differing === p.changed && p.changed > 0) await copy(u, `pg_catalog.age(t.xmin) <= ${ageLimit}`);
-      else if (p.differing > 0) {
-        // some were equal: the others by key
-        const keys = await dst.unsafe<{ k: string[] }[]>(`SELECT ARRAY[${u.pk!.map((_, k) => `c.k${k}::text`).join(', ')}] AS k FROM ${temp} c`);
-        for (const batch of chunk(keys.map((r) => r.k), KEYS_PER_STATEMENT)) await copy(u, keysCondition(u.pk!, batch));
-      }
+      // the rows the target holds otherwise, as the source had them (those found equal left the temporary table)
+      if (p.differing > 0) await run(`INSERT INTO ${u.relation} (${u.columns.map(quoteIdent).join(', ')}) SELECT ${u.columns.map((_, k) => `c.c${k}`).join(', ')} FROM ${temp} c`);
       const inserted = await insertedRows(dst, u.relation);
       rows += inserted;
       // the rows with the changed keys are the ones just copied: their xmins (this transaction's, or its savepoint's)
