@@ -734,8 +734,11 @@ export async function syncIncremental(options: IncrementalSyncOptions): Promise<
         rows -= g.n;
         xmins -= g.s;
       }
-      // the rows the target holds otherwise, as the source had them (those found equal left the temporary table)
-      if (p.differing > 0) await run(`INSERT INTO ${u.relation} (${u.columns.map(quoteIdent).join(', ')}) SELECT ${u.columns.map((_, k) => `c.c${k}`).join(', ')} FROM ${temp} c`);
+      // the rows the target holds otherwise, as the source had them (those found equal left the temporary table); an
+      // identity column GENERATED ALWAYS takes the source's values as COPY would give them
+      if (p.differing > 0) {
+        await run(`INSERT INTO ${u.relation} (${u.columns.map(quoteIdent).join(', ')}) OVERRIDING SYSTEM VALUE SELECT ${u.columns.map((_, k) => `c.c${k}`).join(', ')} FROM ${temp} c`);
+      }
       const inserted = await insertedRows(dst, u.relation);
       rows += inserted;
       // the rows with the changed keys are the ones just copied: their xmins (this transaction's, or its savepoint's)
