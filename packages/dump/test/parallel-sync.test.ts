@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { DumpError, STAGE_SCHEMA_PREFIX, type ParallelSyncResult } from '@mbsync/dump';
 import { parallelSyncLikeARunner, type ParallelRunOptions } from './support/parallel.js';
 import { createDatabase, psqlFile, psqlText, type TestDatabase } from '@mbsync/testkit';
+import { tablesStandingAlone } from '../src/parallel/shadow-plan.js';
 import { exportTo, fixtures, importFile, loadPagila, loadTricky, stateOf } from './support/databases.js';
 
 /** Runs the parallel sync from `source` into `target` as a runner does. */
@@ -79,6 +80,57 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     // transaction (not a lane) and every later session commit under the server's own setting
     const persisted = await target.sql<{ setting: string }[]>`SELECT unnest(setconfig) AS setting FROM pg_db_role_setting`;
     assert.deepEqual(persisted.filter((r) => r.setting.startsWith('synchronous_commit')), []);
+  });
+
+  test('the staging schema\'s CREATE TABLEs shared over the lanes where no table needs another; row types, partitions, inheritance, typed tables and an underscore name kept in order; identical copy', async () => {
+    const source = await fresh('par_prep_src');
+    const plain = Array.from({ length: 40 }, (_, i) => `CREATE TABLE public.p${i} (id int PRIMARY KEY, v text); INSERT INTO public.p${i} SELECT g, 'p${i}-' || g FROM generate_series(1, 20) g;`).join('\n');
+    psqlText(source.url, `${plain}
+      -- a column of another table's row type, and an array of it; a table whose row type is another's array type name
+      CREATE TABLE public.t5 (id int PRIMARY KEY, note text);
+      CREATE TABLE public._t5 (id int PRIMARY KEY, r public.p1, rs public.p2[]);
+      INSERT INTO public.t5 VALUES (1, 'five');
+      INSERT INTO public._t5 VALUES (1, ROW(7, 'seven'), ARRAY[ROW(8, 'eight')::public.p2]);
+      CREATE TABLE public.parted (id int, at date NOT NULL, PRIMARY KEY (id, at)) PARTITION BY RANGE (at);
+      CREATE TABLE public.parted_2025 PARTITION OF public.parted FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');
+      INSERT INTO public.parted VALUES (1, '2025-06-01');
+      CREATE TABLE public.base (id int, v text);
+      CREATE TABLE public.child (extra int) INHERITS (public.base);
+      INSERT INTO public.child VALUES (1, 'inherited', 2);
+      CREATE TYPE public.pair AS (a int, b text);
+      CREATE TABLE public.typed OF public.pair;
+      INSERT INTO public.typed VALUES (1, 'typed');
+      CREATE TABLE public.q1 (id int PRIMARY KEY, r public.p3);
+      INSERT INTO public.q1 VALUES (1, ROW(3, 'three'));
+      CREATE TABLE public._p7 (id int PRIMARY KEY);
+      INSERT INTO public._p7 VALUES (7);`);
+    const target = await fresh('par_prep_dst');
+    psqlText(target.url, 'CREATE TABLE public.keep (id int PRIMARY KEY); INSERT INTO public.keep VALUES (1);');
+    // which lane session ran each CREATE TABLE of the staging schema
+    const creates = new Map<string, string[]>();
+    const openTarget = (name: string) => postgres(target.url, {
+      max: 1, idle_timeout: 0, connection: { application_name: name }, onnotice: () => {},
+      debug: (_connection: number, query: string) => {
+        const table = /^CREATE TABLE \S+\.(\S+) [(O]/.exec(query);
+        if (table && name.includes('lane')) creates.set(name, [...(creates.get(name) ?? []), table[1]!]);
+      },
+    });
+    const result = await parallelSync(source, target, { openTarget, jobs: 2 });
+    assert.equal(result.fallback, undefined, 'built beside the live schema, not in one transaction');
+    const alone = tablesStandingAlone(result.schema);
+    for (const t of ['p0', 'p39', 't5', 'base']) assert.ok(alone.has(`public.${t}`), `${t} stands alone`);
+    for (const t of ['_t5', 'q1', '_p7', 'parted', 'parted_2025', 'child', 'typed']) assert.ok(!alone.has(`public.${t}`), `${t} does not stand alone`);
+    assert.deepEqual(await stateOf(target), await stateOf(source));
+    assert.deepEqual(await stagingSchemas(target), []);
+    const lanes = [...creates.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, tables]) => tables);
+    assert.equal(lanes.length, 2, `CREATE TABLEs on ${lanes.length} lane(s)`);
+    const [first, second] = lanes as [string[], string[]];
+    assert.ok(second.length >= 10, `the second lane created ${second.length} tables`);
+    assert.ok(second.every((t) => /^p\d+$/.test(t)), `the second lane created only tables that stand alone: ${second.join(', ')}`);
+    // those that need another table (or could take its array type's name) come from the first lane, after what they need
+    const at = (t: string) => first.indexOf(t);
+    for (const t of ['_t5', '_p7', 'q1', 'base', 'child', 'parted', 'parted_2025', 'typed']) assert.ok(at(t) >= 0, `${t} is created by the first lane`);
+    assert.ok(at('_t5') > at('p1') && at('_t5') > at('p2') && at('child') > at('base') && at('parted_2025') > at('parted'), `in order: ${first.join(', ')}`);
   });
 
   test('pagila: pg_dump --schema-only and every value identical', async () => {

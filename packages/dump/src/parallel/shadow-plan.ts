@@ -53,6 +53,11 @@ export interface ShadowPlan {
   resolve: SchemaResolver;
   /** schemas, extensions, types, functions, sequences, tables, views: committed before the lanes load */
   prep: string[];
+  /**
+   * Per statement of `prep`: a CREATE TABLE of an ordinary table that needs no other table to exist (no parent, not
+   * typed, no column of a relation's row type). A run of them may be split over several sessions.
+   */
+  prepAlone: boolean[];
   tables: ShadowTable[];
   /** foreign keys between lane-built keys, after both tables' builds */
   foreignKeys: BuildStep[];
@@ -188,6 +193,8 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const rendered: RenderedSchema = renderSchema(model, { owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, built });
 
   const prep = [...shadows.values()].map((s) => `CREATE SCHEMA ${quoteIdent(s)};`);
+  const prepAlone = prep.map(() => false);
+  const standsAlone = tablesStandingAlone(model);
   for (const statement of rendered.preData) {
     if (/^CREATE SCHEMA /.test(statement)) continue;
     const extension = /^CREATE EXTENSION IF NOT EXISTS ("(?:[^"]|"")+"|[a-z_][a-z0-9_$]*) /.exec(statement);
@@ -196,9 +203,11 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
       if (!created.has(name)) continue;
     }
     prep.push(rewrite(statement));
+    const table = /^CREATE (?:UNLOGGED )?TABLE (\S+) \(/.exec(statement);
+    prepAlone.push(table !== null && standsAlone.has(table[1]!));
   }
   return {
-    shadows, resolve, prep, tables, foreignKeys,
+    shadows, resolve, prep, prepAlone, tables, foreignKeys,
     finishing: rendered.postData.map(rewrite),
     refresh: rendered.refreshMaterializedViews,
     relocate,
@@ -292,6 +301,23 @@ function tableShadow(
     },
     built: { builtConstraints, builtIndexes },
   };
+}
+
+/**
+ * The qualified names of the ordinary tables whose CREATE TABLE needs no other table: no parent, no partition, not
+ * typed, and no column whose type is a relation's row type (or an array of one). Anything else stays in order, and so
+ * does a table whose name starts with an underscore: its row type could take the name another table's array type
+ * (`_name`) is given, which the server settles only when the two are created one after the other.
+ */
+export function tablesStandingAlone(model: SchemaModel): Set<string> {
+  const rowTypes = new Set([...model.tables, ...model.views].map((r) => qualify(r.schema, r.name)));
+  const out = new Set<string>();
+  for (const t of model.tables) {
+    if (t.kind !== 'table' || t.partitionOf || t.inherits.length > 0 || t.ofType !== undefined || t.name.startsWith('_')) continue;
+    if (t.columns.some((c) => rowTypes.has(c.type.replace(/(\[\])+$/, '')))) continue;
+    out.add(qualify(t.schema, t.name));
+  }
+  return out;
 }
 
 /** Foreign keys between loaded tables whose referenced table's keys are all built by the lanes. */
