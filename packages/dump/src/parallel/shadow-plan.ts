@@ -54,8 +54,8 @@ export interface ShadowPlan {
   /** schemas, extensions, types, functions, sequences, tables, views: committed before the lanes load */
   prep: string[];
   /**
-   * Per statement of `prep`: a CREATE TABLE of an ordinary table that needs no other table to exist (no parent, not
-   * typed, no column of a relation's row type). A run of them may be split over several sessions.
+   * Per statement of `prep`: a CREATE TABLE of a table that needs no other table to exist (tablesStandingAlone). A run
+   * of them may be split over several sessions.
    */
   prepAlone: boolean[];
   tables: ShadowTable[];
