@@ -82,7 +82,7 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     assert.deepEqual(persisted.filter((r) => r.setting.startsWith('synchronous_commit')), []);
   });
 
-  test('the staging schema\'s CREATE TABLEs shared over the lanes where no table needs another; row types, partitions, inheritance, typed tables and an underscore name kept in order; identical copy', async () => {
+  test('tables created by their copies, in its transaction, unless prep names them; the rest of the CREATE TABLEs in order on the first lane: row types, partitions, inheritance, typed tables, a view, an underscore name; identical copy', async () => {
     const source = await fresh('par_prep_src');
     const plain = Array.from({ length: 40 }, (_, i) => `CREATE TABLE public.p${i} (id int PRIMARY KEY, v text); INSERT INTO public.p${i} SELECT g, 'p${i}-' || g FROM generate_series(1, 20) g;`).join('\n');
     psqlText(source.url, `${plain}
@@ -103,34 +103,59 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
       CREATE TABLE public.q1 (id int PRIMARY KEY, r public.p3);
       INSERT INTO public.q1 VALUES (1, ROW(3, 'three'));
       CREATE TABLE public._p7 (id int PRIMARY KEY);
-      INSERT INTO public._p7 VALUES (7);`);
+      INSERT INTO public._p7 VALUES (7);
+      -- a view names its table; a serial column's sequence is OWNED BY its table (that statement follows the table)
+      CREATE VIEW public.p4_view AS SELECT id, v FROM public.p4 WHERE id > 10;
+      CREATE TABLE public.s1 (id serial PRIMARY KEY, v text);
+      ALTER TABLE public.s1 ALTER COLUMN v SET STORAGE EXTERNAL;
+      INSERT INTO public.s1 (v) SELECT 's' || g FROM generate_series(1, 30) g;`);
     const target = await fresh('par_prep_dst');
     psqlText(target.url, 'CREATE TABLE public.keep (id int PRIMARY KEY); INSERT INTO public.keep VALUES (1);');
-    // which lane session ran each CREATE TABLE of the staging schema
-    const creates = new Map<string, string[]>();
+    // what each lane session ran, in order: CREATE TABLE <name>, COPY <name>, ALTER (OWNED BY, SET STORAGE)
+    const ran = new Map<string, string[]>();
     const openTarget = (name: string) => postgres(target.url, {
       max: 1, idle_timeout: 0, connection: { application_name: name }, onnotice: () => {},
       debug: (_connection: number, query: string) => {
-        const table = /^CREATE TABLE \S+\.(\S+) [(O]/.exec(query);
-        if (table && name.includes('lane')) creates.set(name, [...(creates.get(name) ?? []), table[1]!]);
+        if (!name.includes('lane')) return;
+        const step = /^CREATE TABLE \S+\.(\S+) [(O]/.exec(query)?.[1] ? `create ${/^CREATE TABLE \S+\.(\S+) [(O]/.exec(query)![1]}`
+          : /^COPY \S+\.(\S+) .*FROM STDIN/.exec(query)?.[1] ? `copy ${/^COPY \S+\.(\S+) /.exec(query)![1]}`
+            : /^ALTER (SEQUENCE|TABLE ONLY) /.test(query) ? `ALTER ${/^ALTER (SEQUENCE|TABLE ONLY) /.exec(query)![1]}` : null;
+        if (step) ran.set(name, [...(ran.get(name) ?? []), step]);
       },
     });
     const result = await parallelSync(source, target, { openTarget, jobs: 2 });
     assert.equal(result.fallback, undefined, 'built beside the live schema, not in one transaction');
     const alone = tablesStandingAlone(result.schema);
-    for (const t of ['p0', 'p39', 't5', 'base']) assert.ok(alone.has(`public.${t}`), `${t} stands alone`);
+    for (const t of ['p0', 'p39', 't5', 'base', 's1']) assert.ok(alone.has(`public.${t}`), `${t} stands alone`);
     for (const t of ['_t5', 'q1', '_p7', 'parted', 'parted_2025', 'child', 'typed']) assert.ok(!alone.has(`public.${t}`), `${t} does not stand alone`);
     assert.deepEqual(await stateOf(target), await stateOf(source));
     assert.deepEqual(await stagingSchemas(target), []);
-    const lanes = [...creates.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, tables]) => tables);
-    assert.equal(lanes.length, 2, `CREATE TABLEs on ${lanes.length} lane(s)`);
+    const lanes = [...ran.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([, steps]) => steps);
+    assert.equal(lanes.length, 2, `statements on ${lanes.length} lane(s)`);
     const [first, second] = lanes as [string[], string[]];
-    assert.ok(second.length >= 10, `the second lane created ${second.length} tables`);
-    assert.ok(second.every((t) => /^p\d+$/.test(t)), `the second lane created only tables that stand alone: ${second.join(', ')}`);
-    // those that need another table (or could take its array type's name) come from the first lane, after what they need
-    const at = (t: string) => first.indexOf(t);
-    for (const t of ['_t5', '_p7', 'q1', 'base', 'child', 'parted', 'parted_2025', 'typed']) assert.ok(at(t) >= 0, `${t} is created by the first lane`);
-    assert.ok(at('_t5') > at('p1') && at('_t5') > at('p2') && at('child') > at('base') && at('parted_2025') > at('parted'), `in order: ${first.join(', ')}`);
+    // before its first COPY, the first lane created what prep names: a row type's table, an inheritance parent, a
+    // view's table, tables whose array type name another takes (t5, p7); and every table that needs another, in order
+    const firstCopy = first.findIndex((s) => s.startsWith('copy '));
+    const prepared = first.slice(0, firstCopy).filter((s) => s.startsWith('create ')).map((s) => s.slice(7));
+    assert.deepEqual([...prepared].sort(), ['_p7', '_t5', 'base', 'child', 'p1', 'p2', 'p3', 'p4', 'p7', 'parted', 'parted_2025', 'q1', 't5', 'typed'], `created before the lanes load: ${prepared.join(', ')}`);
+    const at = (t: string) => prepared.indexOf(t);
+    assert.ok(at('_t5') > at('p1') && at('_t5') > at('p2') && at('child') > at('base') && at('parted_2025') > at('parted') && at('q1') > at('p3'), `in order: ${prepared.join(', ')}`);
+    // every other table was created by the lane that copied it, just before its COPY, and on both lanes
+    const byCopy = (steps: string[]) => steps.flatMap((s, i) => (s.startsWith('create ') && i > (steps === first ? firstCopy : -1) ? [s.slice(7)] : []));
+    const lazy = [...byCopy(first), ...byCopy(second)].sort();
+    const expected = ['s1', ...Array.from({ length: 40 }, (_, i) => `p${i}`).filter((t) => !['p1', 'p2', 'p3', 'p4', 'p7'].includes(t))].sort();
+    assert.deepEqual(lazy, expected);
+    assert.ok(byCopy(first).length > 0 && byCopy(second).length > 0, `both lanes created tables: ${byCopy(first).length} and ${byCopy(second).length}`);
+    for (const steps of [first, second]) {
+      for (const [i, s] of steps.entries()) {
+        if (!s.startsWith('create ') || (steps === first && i < firstCopy)) continue;
+        const table = s.slice(7);
+        // s1's followers (its column's SET STORAGE, its sequence's OWNED BY) go with it, before the COPY
+        const next = steps.slice(i + 1).find((x) => !x.startsWith('ALTER'));
+        assert.equal(next, `copy ${table}`, `${table} is copied right after it is created`);
+        if (table === 's1') assert.deepEqual(steps.slice(i + 1, i + 3).sort(), ['ALTER SEQUENCE', 'ALTER TABLE ONLY']);
+      }
+    }
   });
 
   test('pagila: pg_dump --schema-only and every value identical', async () => {

@@ -582,6 +582,7 @@ class Run {
     }
     const stats: TableStats = { schema: t.schema, name: t.name, rows: 0, bytes: 0, format: t.packed ? 'packed' : t.binary ? 'binary' : 'text' };
     await lane.dst.begin(async (ttx) => {
+      for (const statement of t.create) await this.#runOn(ttx, statement.trimEnd(), this.signal);
       if (t.prepare) await ttx.unsafe(t.prepare);
       const onBytes = (bytes: number, rows: number) => this.#onBytes(t.key, bytes, rows);
       const copied = await (t.packed
@@ -726,7 +727,7 @@ class Run {
     const lateRows = plan.late.reduce((n, key) => n + (this.stats.get(key)?.rows ?? 0), 0);
     return {
       tables, verified: { tables: verified.tables + plan.late.length, rows: verified.rows + lateRows },
-      import: this.#result(tables, plan.prep.length + plan.finishing.length, dependents),
+      import: this.#result(tables, plan.prep.length + plan.tables.reduce((n, t) => n + t.create.length, 0) + plan.finishing.length, dependents),
     };
   }
 
