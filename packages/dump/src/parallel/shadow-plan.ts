@@ -57,7 +57,10 @@ export interface ShadowPlan {
   /** every replaced schema → the temporary name it is built under */
   shadows: Map<string, string>;
   resolve: SchemaResolver;
-  /** schemas, extensions, types, functions, sequences, tables, views: committed before the lanes load */
+  /**
+   * schemas, extensions, types, functions, sequences, tables, views: committed before the lanes load (but for the
+   * tables their copies create: ShadowTable.create)
+   */
   prep: string[];
   /**
    * Per statement of `prep`: a CREATE TABLE of a table that needs no other table to exist (tablesStandingAlone). A run
@@ -122,12 +125,13 @@ const NAME_TYPE = /^reg(?:class|type|proc|procedure|oper|operator|config|diction
 
 /**
  * Plans a parallel replace that builds every replaced schema under a temporary name (`<prefix>_<n>`): types,
- * functions, sequences, tables and views first (`prep`), then each table loaded by a lane (TRUNCATE + COPY FREEZE from 8 MB on)
- * and its indexes and keys built there, then the rest of post-data; the final transaction renames the live schemas
- * away, the new ones into their names, and drops the old. Every statement is the sequential import's own, its
- * schema-qualified names pointed at the temporary schemas (see rewriteSchemas), so nothing a table uses — enums,
- * domains, operator classes of an extension, collations — can bind to the live schemas' objects, which the swap
- * drops. Returns a reason instead when the target's extensions cannot follow a rename.
+ * functions, sequences, tables and views first (`prep`), then each table loaded by a lane (created there when nothing
+ * in prep names it, else TRUNCATEd; COPY FREEZE from 8 MB on) and its indexes and keys built there, then the rest of
+ * post-data; the final transaction renames the live schemas away, the new ones into their names, and drops the old.
+ * Every statement is the sequential import's own, its schema-qualified names pointed at the temporary schemas (see
+ * rewriteSchemas), so nothing a table uses — enums, domains, operator classes of an extension, collations — can bind
+ * to the live schemas' objects, which the swap drops. Returns a reason instead when the target's extensions cannot
+ * follow a rename.
  */
 export function planShadow(model: SchemaModel, options: ShadowPlanOptions): ShadowPlan | { fallback: string } {
   const schemas = schemasOfModel(model);
