@@ -158,6 +158,34 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     }
   });
 
+  test('the lanes count each table once loaded and the swap compares: a row written behind the sync\'s back after the copy fails it with DUMP_VERIFY_FAILED; target unchanged, no staging schema left', async () => {
+    const source = await fresh('par_count_src');
+    psqlText(source.url, `CREATE TABLE public.a (id int, v text); INSERT INTO public.a SELECT g, 'a' || g FROM generate_series(1, 500) g;
+      CREATE TABLE public.b (id int PRIMARY KEY); INSERT INTO public.b SELECT generate_series(1, 100);`);
+    const target = await fresh('par_count_dst');
+    seedTarget(target);
+    const before = await stateOf(target);
+    // just before a lane counts public.a, another session adds a row to it and commits
+    const counted: string[] = [];
+    const openTarget = (name: string) => postgres(target.url, {
+      max: 1, idle_timeout: 0, connection: { application_name: name }, onnotice: () => {},
+      debug: (_connection: number, query: string) => {
+        const count = /^SELECT count\(\*\)::text AS n FROM ONLY (\S+)\.(\S+)$/.exec(query);
+        if (!count || !name.includes('lane')) return;
+        counted.push(count[2]!);
+        if (count[2] === 'a') psqlText(target.url, `INSERT INTO ${count[1]}.a VALUES (9999, 'written behind the sync')`);
+      },
+    });
+    await assert.rejects(parallelSync(source, target, { openTarget, jobs: 2 }), (error: unknown) => {
+      assert.ok(error instanceof DumpError && error.code === 'DUMP_VERIFY_FAILED', String(error));
+      assert.match(error.message, /public\.a: the source has 500, found 501/);
+      return true;
+    });
+    assert.deepEqual(counted.sort(), ['a', 'b'], 'each table counted once, on a lane');
+    assert.deepEqual(await stateOf(target), before);
+    assert.deepEqual(await stagingSchemas(target), []);
+  });
+
   test('pagila: pg_dump --schema-only and every value identical', async () => {
     const source = await fresh('par_pagila_src');
     loadPagila(source);

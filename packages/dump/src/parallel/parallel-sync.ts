@@ -274,6 +274,8 @@ class Run {
   readonly fingerprints = new Map<string, TableFingerprint>();
   /** materialized views a lane refreshed ('schema.name' → the final transaction's REFRESH it spares) */
   readonly refreshedInLanes = new Map<string, string>();
+  /** rows a lane counted in each table (or tree loaded through its root) the swap brings in, once it was loaded */
+  readonly laneCounts = new Map<string, number>();
 
   constructor(
     readonly options: ParallelSyncOptions,
@@ -553,6 +555,13 @@ class Run {
       tasks.push(...t.builds.map(build));
     }
     tasks.push(...plan.foreignKeys.map(build));
+    // each table's rows counted once it is loaded (every copy into its tree, for a tree loaded through its root),
+    // beside the builds: nothing after the copies changes rows, and the final transaction need not scan them. No
+    // scheduler lock: a count's ACCESS SHARE conflicts with nothing a lane runs but the instant promotion of an index
+    // to a key, which waits for it
+    for (const [key, check] of rowChecks(plan)) {
+      tasks.push({ id: `count:${key}`, after: check.copies, locks: [], cost: check.bytes / 8, run: (lane) => this.#countOn(lane, key, check.from) });
+    }
     // once every table is loaded (a partitioned one's rows may be in any of its partitions), beside the builds
     const copies = plan.tables.map((t) => `copy:${t.key}`);
     for (const r of refreshes) {
@@ -646,34 +655,38 @@ class Run {
     this.#builds.done++;
   }
 
+  /** Counts the rows of a loaded table (or tree) on a lane, for #checkRows. */
+  async #countOn(lane: Lane, key: string, from: string): Promise<void> {
+    throwIfAborted(this.signal);
+    const query = lane.dst.unsafe<{ n: string }[]>(`SELECT count(*)::text AS n FROM ${from}`);
+    lane.current = query;
+    const [row] = await query.catch((error: unknown) => {
+      throw laneError(error, `counting the rows of ${key}`, this.options.targetName);
+    });
+    lane.current = null;
+    this.laneCounts.set(key, Number(row!.n));
+  }
+
   /**
-   * Counts the rows of every table the swap brings in and compares them with what the source sent (a tree loaded
-   * through its root as a whole), in the main transaction, before it touches anything readers can see.
+   * Compares the rows of every table the swap brings in with what the source sent (a tree loaded through its root as
+   * a whole), before the main transaction touches anything readers can see: as the lanes counted them once loaded
+   * (nothing after the copies writes rows), or counted here, in the main transaction, where a lane did not.
    */
   async #checkRows(tx: postgres.TransactionSql, plan: ShadowPlan): Promise<{ tables: number; rows: number }> {
-    const expected = new Map<string, { from: string; rows: number }>();
-    for (const t of plan.tables) {
-      const rows = this.stats.get(t.key)?.rows ?? 0;
-      if (t.viaRoot) {
-        const [schema, ...rest] = t.viaRoot.split('.');
-        const entry = expected.get(t.viaRoot) ?? { from: qualify(plan.shadows.get(schema!)!, rest.join('.')), rows: 0 };
-        entry.rows += rows;
-        expected.set(t.viaRoot, entry);
-      } else {
-        expected.set(t.key, { from: `ONLY ${qualify(plan.shadows.get(t.schema)!, t.name)}`, rows });
-      }
+    const checks = [...rowChecks(plan)].map(([key, check]) => ({
+      key, from: check.from, rows: check.parts.reduce((n, part) => n + (this.stats.get(part)?.rows ?? 0), 0), found: this.laneCounts.get(key),
+    }));
+    const uncounted = checks.filter((c) => c.found === undefined);
+    for (let i = 0; i < uncounted.length; i += 200) {
+      const batch = uncounted.slice(i, i + 200);
+      const counted = await tx.unsafe<{ i: number; n: string }[]>(batch.map((c, j) => `SELECT ${j} AS i, count(*)::text AS n FROM ${c.from}`).join(' UNION ALL '));
+      for (const row of counted) batch[row.i]!.found = Number(row.n);
     }
-    const entries = [...expected.entries()];
     const wrong: string[] = [];
     let total = 0;
-    for (let i = 0; i < entries.length; i += 200) {
-      const batch = entries.slice(i, i + 200);
-      const counted = await tx.unsafe<{ i: number; n: string }[]>(batch.map(([, e], j) => `SELECT ${j} AS i, count(*)::text AS n FROM ${e.from}`).join(' UNION ALL '));
-      for (const row of counted) {
-        const [key, e] = batch[row.i]!;
-        total += Number(row.n);
-        if (Number(row.n) !== e.rows) wrong.push(`${key}: the source has ${e.rows}, found ${row.n}`);
-      }
+    for (const c of checks) {
+      total += c.found!;
+      if (c.found !== c.rows) wrong.push(`${c.key}: the source has ${c.rows}, found ${c.found}`);
     }
     if (wrong.length > 0) {
       throw new DumpError('DUMP_VERIFY_FAILED', `row counts in "${this.options.targetName}" differ from the source, nothing was committed: ${wrong.slice(0, 5).join('; ')}`, { details: { mismatches: wrong } });
@@ -834,6 +847,24 @@ class Run {
     const rows = tables.reduce((n, t) => n + t.rows, 0);
     return { tables, verified: { tables: tables.length, rows }, import: this.#result(tables, 0, dependents) };
   }
+}
+
+/**
+ * What the row check counts: per table the swap brings in, what to count (`ONLY` the table; a tree loaded through its
+ * root as a whole), the copies it waits for, the copied tables whose rows it sums, and their estimated size.
+ */
+function rowChecks(plan: ShadowPlan): Map<string, { from: string; copies: string[]; parts: string[]; bytes: number }> {
+  const checks = new Map<string, { from: string; copies: string[]; parts: string[]; bytes: number }>();
+  for (const t of plan.tables) {
+    const key = t.viaRoot ?? t.key;
+    const [schema, ...rest] = key.split('.');
+    const check = checks.get(key) ?? { from: t.viaRoot ? qualify(plan.shadows.get(schema!)!, rest.join('.')) : `ONLY ${qualify(plan.shadows.get(t.schema)!, t.name)}`, copies: [], parts: [], bytes: 0 };
+    check.copies.push(`copy:${t.key}`);
+    check.parts.push(t.key);
+    check.bytes += t.bytes;
+    checks.set(key, check);
+  }
+  return checks;
 }
 
 /** An error that names what was being done and the server's message. */
