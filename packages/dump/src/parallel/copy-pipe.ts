@@ -71,13 +71,6 @@ export async function pipeCopy(
 }
 
 /**
- * Bytes gathered before a write to the target's socket. The source's server sends a COPY in 8 KiB flushes, so with
- * small rows each read brings ~16 KiB; written as it came, each read cost a send on the target's socket and a wakeup
- * of its server (45,000 of them for the 500 tables of the many-tables bench: node spent 2.1 s in them).
- */
-const COALESCE_BYTES = 64 * 1024;
-
-/**
  * Runs the source's `COPY … TO STDOUT` and the target's `COPY … FROM STDIN` together: `each` gets every chunk read
  * from the source and writes what the target is to take (`write` waits while the target's socket is full). Framed
  * (driver patch level 4): chunks of whole CopyData messages both ways; else CopyData payloads. After a failure the
@@ -112,22 +105,10 @@ export async function relayCopy(
     outbound.cancel();
     if (!writable.destroyed) writable.destroy(new DumpError('DUMP_CANCELLED', 'cancelled'));
   };
-  // what `each` writes is gathered up to COALESCE_BYTES before it goes to the target's socket (see there)
-  let pending: Buffer[] = [];
-  let pendingBytes = 0;
   // an error or close ends the wait too: the loop then sees writable.errored / destroyed and stops writing
-  const flush = async () => {
-    if (pendingBytes === 0) return;
-    const data = pending.length === 1 ? pending[0]! : Buffer.concat(pending, pendingBytes);
-    pending = [];
-    pendingBytes = 0;
+  const write = async (data: Buffer) => {
     if (writable.destroyed || writable.errored) return;
     if (!writable.write(data)) await waitForDrain(writable, () => new DumpError('DUMP_IMPORT_FAILED', 'the target connection closed during COPY')).catch(() => {});
-  };
-  const write = async (data: Buffer) => {
-    pending.push(data);
-    pendingBytes += data.length;
-    if (pendingBytes >= COALESCE_BYTES) await flush();
   };
   signal.addEventListener('abort', onAbort, { once: true });
   try {
@@ -142,7 +123,6 @@ export async function relayCopy(
       await options.each(chunk, write);
     }
     if (signal.aborted) throw new DumpError('DUMP_CANCELLED', 'cancelled');
-    await flush();
     if (writable.errored) throw writable.errored;
     writable.end();
     // 'finish' comes with the server's CommandComplete, an error with its ErrorResponse (patched driver)
