@@ -98,7 +98,7 @@ export interface ParallelSyncResult {
   fallback?: string;
   /** materialized views ('schema.name') a lane refreshed beside the live schemas; the others were refreshed after the swap */
   refreshedInLanes: string[];
-  /** rows per table counted in the final transaction before COMMIT */
+  /** rows per table counted before COMMIT (by the lanes once each table was loaded, else the final transaction) */
   verified: { tables: number; rows: number };
   /**
    * Where the time went, in ms: the lanes (prep, copies, builds; with the gate, the backup beside them) and the final
