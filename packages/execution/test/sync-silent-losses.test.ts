@@ -14,6 +14,9 @@ import { diffSchemas, introspect } from '@mbsync/schema-diff';
 import { scratchDatabases, snapshotDatabase, type TestDatabase } from '@mbsync/testkit';
 
 /** OID, comment and the whole content of every large object. */
+/** The OID of the target's own large object (kept by the sync). */
+const KEPT_OID = 4_000_000_000;
+
 async function largeObjects(sql: postgres.Sql): Promise<{ oid: string; comment: string | null; data: Buffer }[]> {
   return [...(await sql<{ oid: string; comment: string | null; data: Buffer }[]>`
     SELECT m.oid::text AS oid, obj_description(m.oid, 'pg_largeobject') AS comment, lo_get(m.oid) AS data FROM pg_largeobject_metadata m ORDER BY m.oid`)];
@@ -53,8 +56,9 @@ describe('runSync: large objects, invalid indexes, excluded serial tables', { ti
       const target = await fresh(`losses_dst_${jobs}`);
       const expected = await largeObjects(source.sql);
       assert.equal(expected.length, 3);
-      // the target holds an object with the OID of the source's note (replaced) and one of its own (kept)
-      await target.sql.unsafe(`SELECT lo_from_bytea(${expected[2]!.oid}, '\\xdead'::bytea); SELECT lo_from_bytea(4000000, '\\x01'::bytea)`);
+      // the target holds an object with the OID of the source's note (replaced) and one of its own (kept), whose OID is
+      // far above any the server hands out, so that it sorts last however far the cluster's OID counter has gone
+      await target.sql.unsafe(`SELECT lo_from_bytea(${expected[2]!.oid}, '\\xdead'::bytea); SELECT lo_from_bytea(${KEPT_OID}, '\\x01'::bytea)`);
       const result = await runSync({
         source: describeEnvironment('src', source.url),
         target: describeEnvironment('dst', target.url),
@@ -64,7 +68,7 @@ describe('runSync: large objects, invalid indexes, excluded serial tables', { ti
         config,
       });
       const copied = await largeObjects(target.sql);
-      assert.deepEqual(copied.map((o) => o.oid), [...expected.map((o) => o.oid), '4000000']);
+      assert.deepEqual(copied.map((o) => o.oid), [...expected.map((o) => o.oid), String(KEPT_OID)]);
       for (const [i, e] of expected.entries()) {
         assert.ok(copied[i]!.data.equals(e.data), `large object ${e.oid} copied byte for byte`);
         assert.equal(copied[i]!.comment, e.comment);
