@@ -341,7 +341,7 @@ function identifiersOf(statement: string): Set<string> {
 /**
  * Moves the creation of tables out of prep into their copies' transactions (ShadowTable.create), so that the lanes
  * load the first tables while the others are still to be created, and a large table is loaded frozen without a
- * TRUNCATE. 500 CREATE TABLEs cost the server 1–4 ms each (a file per relation, its TOAST table and index, its
+ * TRUNCATE. 500 CREATE TABLEs cost the server 1–7 ms each (a file per relation, its TOAST table and index, its
  * identity sequence): before the lanes, that held every COPY back by seconds. A table qualifies when it stands alone
  * (tablesStandingAlone), a lane loads it on its own (not through a partition root), and no other statement of prep
  * names it or its array type: by any identifier equal to its name, a conservative test. Its followers go with it:
