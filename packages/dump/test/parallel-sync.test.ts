@@ -343,13 +343,27 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     const source = await fresh('par_mv_src');
     psqlText(source.url, `
       CREATE TYPE public.tier AS ENUM ('low', 'high');
-      CREATE TABLE public.sales (id int PRIMARY KEY, region text NOT NULL, amount numeric NOT NULL, tier public.tier NOT NULL);
-      INSERT INTO public.sales SELECT g, 'r' || g % 7, g % 100, CASE WHEN g % 3 = 0 THEN 'high' ELSE 'low' END::public.tier FROM generate_series(1, 3000) g;
+      CREATE DOMAIN public.code AS text CHECK (VALUE ~ '^r');
+      CREATE TABLE public.sales (id int PRIMARY KEY, region text NOT NULL, amount numeric NOT NULL, tier public.tier NOT NULL, code public.code NOT NULL);
+      INSERT INTO public.sales SELECT g, 'r' || g % 7, g % 100, CASE WHEN g % 3 = 0 THEN 'high' ELSE 'low' END::public.tier, 'r' || g % 5 FROM generate_series(1, 3000) g;
+      -- a check pg_dump writes after the data (NOT VALID): a lane, before it exists, must not be where it would run
+      ALTER DOMAIN public.code ADD CONSTRAINT code_short CHECK (length(VALUE) < 3) NOT VALID;
       CREATE VIEW public.big_sales AS SELECT * FROM public.sales WHERE amount > 50;
       -- built-in immutable functions and operators, the schema's own enum, through a view, one over the other: a lane
       CREATE MATERIALIZED VIEW public.by_region AS SELECT region, sum(amount) AS total, count(*) AS n FROM public.sales GROUP BY region;
       CREATE MATERIALIZED VIEW public.big_by_region AS
         SELECT b.region, b.tier, count(*) AS n, max(r.total) AS total FROM public.big_sales b JOIN public.by_region r USING (region) GROUP BY 1, 2;
+      -- a domain's values read and stored (no check runs): a lane
+      CREATE MATERIALIZED VIEW public.by_code AS SELECT code, count(*) AS n, min(region)::text AS first FROM public.sales GROUP BY code;
+      -- a coercion to the domain runs its checks, the one added after the data included: after the swap
+      CREATE MATERIALIZED VIEW public.coded AS SELECT region::public.code AS code, count(*) AS n FROM public.sales GROUP BY 1;
+      -- a row type with a regclass field, and a domain over it: their text holds names, as a reg* value's does
+      CREATE TYPE public.pair AS (n int, rel regclass);
+      CREATE DOMAIN public.pair_d AS public.pair;
+      CREATE TABLE public.pairs (id int PRIMARY KEY, p public.pair, d public.pair_d);
+      INSERT INTO public.pairs VALUES (1, ROW(1, NULL), ROW(2, NULL));
+      CREATE MATERIALIZED VIEW public.paired AS SELECT id, p FROM public.pairs;
+      CREATE MATERIALIZED VIEW public.paired_d AS SELECT id, d FROM public.pairs;
       -- a function whose text names the table: run beside the live schema it would read the target's old rows
       CREATE FUNCTION public.sales_total() RETURNS numeric LANGUAGE sql STABLE AS 'SELECT sum(amount) FROM public.sales';
       CREATE MATERIALIZED VIEW public.by_function AS SELECT public.sales_total() AS total;
@@ -367,7 +381,7 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     psqlText(target.url, `CREATE TABLE public.sales (id int, amount numeric); INSERT INTO public.sales VALUES (1, 1000000), (2, 5);`);
     const result = await parallelSync(source, target, { jobs: 2, owners: true, privileges: true });
     assert.equal(result.fallback, undefined);
-    assert.deepEqual(result.refreshedInLanes.sort(), ['public.big_by_region', 'public.by_region']);
+    assert.deepEqual(result.refreshedInLanes.sort(), ['public.big_by_region', 'public.by_code', 'public.by_region']);
     assert.deepEqual(await stateOf(target), await stateOf(source));
     const [row] = await target.sql<[{ total: string; rel: string; schemas: string[] }]>`
       SELECT (SELECT total::text FROM public.by_function) AS total, (SELECT rel FROM public.named) AS rel, (SELECT array_agg(schema) FROM public.sales_schemas) AS schemas`;

@@ -27,10 +27,12 @@ export interface LaneRefresh {
  *   sees every row and needs no grant, exactly as the lane's user does before owners, grants and policies are applied;
  * - every function and operator it calls is a built-in (pg_catalog) and immutable: nothing that looks a name up as it
  *   runs (a text body, to_regclass, a reg* output), reads a setting, a sequence, a size or a large object;
- * - every type is a built-in other than the reg* types (whose text is a name), or an enum, row or base type of the new
- *   schemas (not a domain: its checks are added with the rest of post-data; not a range: its canonical function may be
- *   anything);
- * - its rule holds no sequence's next value, row comparison, XMLTABLE or CURRENT_… (SQLValueFunction);
+ * - every type is a built-in other than the reg* types (whose text is a name), or an enum, row, base or domain type of
+ *   the new schemas (not a range: its canonical function may be anything), and so is every type a domain is over, an
+ *   array holds and a row type's attributes have (a domain over regclass, a row with a regclass field, print names);
+ * - its rule holds no sequence's next value, row comparison, XMLTABLE, CURRENT_… (SQLValueFunction) or coercion to a
+ *   domain (the only place a domain's checks run, and a check pg_dump adds with post-data, NOT VALID, is not there yet:
+ *   reading a domain-typed column, or storing into one, checks nothing);
  * - the materialized views it reads qualify too.
  * Every other one is refreshed where it was: in the final transaction, after the swap.
  */
@@ -106,8 +108,11 @@ const TYPE_FIELDS = new Set([
   'vartype', 'consttype', 'paramtype', 'aggtype', 'aggtranstype', 'wintype', 'funcresulttype', 'opresulttype', 'resulttype', 'row_typeid',
   'minmaxtype', 'casetype', 'coalescetype', 'array_typeid', 'element_typeid', 'refcontainertype', 'refelemtype', 'refrestype', 'typeId',
 ]);
-/** Nodes whose meaning no OID tells: a sequence's next value, a row comparison's operator list, XMLTABLE, CURRENT_… */
-const REFUSED_NODES = /\{(NEXTVALUEEXPR|ROWCOMPARE|TABLEFUNC|SQLVALUEFUNCTION) /;
+/**
+ * Nodes whose meaning no OID tells: a sequence's next value, a row comparison's operator list, XMLTABLE, CURRENT_…; and
+ * a coercion to a domain, which runs the domain's checks (those pg_dump adds after the data are not there in a lane)
+ */
+const REFUSED_NODES = /\{(NEXTVALUEEXPR|ROWCOMPARE|TABLEFUNC|SQLVALUEFUNCTION|COERCETODOMAIN) /;
 
 /**
  * Every view and materialized view of the new schemas (real 'schema.name'), from its rule's node tree: the OIDs in it
@@ -149,11 +154,22 @@ async function readViews(sql: postgres.Sql, real: Map<string, string>, late: Set
        WHERE o.oid = ANY($1::oid[]) AND p.pronamespace = 'pg_catalog'::pg_catalog.regnamespace AND p.provolatile = 'i'`,
       [all((o) => o.operators)]),
     // a built-in other than the reg* types (their text is the name an object has when it is printed), or an enum, a
-    // row type or a base type of the new schemas (not a domain: its checks come with post-data; not a range: its
-    // canonical function may be anything)
+    // row, base or domain type of the new schemas (not a range: its canonical function may be anything); so must be
+    // every type it is made of: a domain's base type, an array's elements, a row type's attributes (a domain over
+    // regclass or a row with a regclass field prints names as well)
     sql.unsafe<{ oid: string }[]>(
-      `SELECT t.oid::text AS oid FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
-       WHERE t.oid = ANY($1::oid[]) AND CASE WHEN n.nspname = 'pg_catalog' THEN t.typname !~ '^_?reg' ELSE n.nspname = ANY($2::text[]) AND t.typtype IN ('b', 'c', 'e') END`,
+      `WITH RECURSIVE made_of(top, part) AS (
+         SELECT t.oid, t.oid FROM pg_catalog.pg_type t WHERE t.oid = ANY($1::oid[])
+         UNION
+         SELECT m.top, x.part FROM made_of m JOIN pg_catalog.pg_type t ON t.oid = m.part
+         CROSS JOIN LATERAL (
+           SELECT t.typbasetype AS part WHERE t.typtype = 'd'
+           UNION ALL SELECT t.typelem WHERE t.typelem <> 0 AND t.typlen = -1
+           UNION ALL SELECT a.atttypid FROM pg_catalog.pg_attribute a WHERE t.typtype = 'c' AND a.attrelid = t.typrelid AND a.attnum > 0 AND NOT a.attisdropped
+         ) x)
+       SELECT m.top::text AS oid FROM made_of m JOIN pg_catalog.pg_type t ON t.oid = m.part JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace
+       GROUP BY m.top
+       HAVING pg_catalog.bool_and(CASE WHEN n.nspname = 'pg_catalog' THEN t.typname !~ '^_?reg' ELSE n.nspname = ANY($2::text[]) AND t.typtype IN ('b', 'c', 'e', 'd') END)`,
       [all((o) => o.types), [...real.keys()]]),
     sql.unsafe<{ oid: string }[]>(
       `SELECT c.oid::text AS oid FROM pg_catalog.pg_collation c JOIN pg_catalog.pg_namespace n ON n.oid = c.collnamespace
