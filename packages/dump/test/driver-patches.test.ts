@@ -135,6 +135,38 @@ describe('postgres.js patches', () => {
     });
   }
 
+  // level 5: a framed COPY FROM that stops inside a long message (relayed in pieces) completes it before its CopyFail;
+  // the server reads whole messages, and took the CopyFail and the next queries for the rest of it: both hung
+  for (const stop of ['the target refuses a row', 'the relay is cancelled'] as const) {
+    test(`a framed relay stopped while a 3 MiB row is in flight (${stop}) fails at once; both connections answer after`, async () => {
+      const src = postgres(db.url, { max: 1, onnotice: () => {} });
+      const dst = postgres(db.url, { max: 1, onnotice: () => {} });
+      const name = stop === 'the relay is cancelled' ? 'inflight_cancel' : 'inflight_refused';
+      try {
+        await src.unsafe(`CREATE TABLE ${name} AS SELECT g AS id, CASE WHEN g % 50 = 0 THEN repeat(md5(g::text), 3 * 32768) ELSE 'y' END AS body
+            FROM generate_series(1, 400) g;
+          CREATE TABLE ${name}_copy (id int CHECK (id < ${stop === 'the relay is cancelled' ? 1000 : 120}), body text)`);
+        const controller = new AbortController();
+        let payload = 0;
+        const copied = src.begin((stx) => dst.begin((dtx) => pipeCopy(stx, `COPY ${name} TO STDOUT`, dtx, `COPY ${name}_copy FROM STDIN`, {
+          signal: controller.signal,
+          onBytes: (bytes) => {
+            payload += bytes;
+            // inside the fourth long row (rows 50, 100, 150, 200 are 3 MiB each)
+            if (stop === 'the relay is cancelled' && payload > 3.5 * 3 * 1024 * 1024) controller.abort();
+          },
+        })));
+        await assert.rejects(within(20_000, 'the stopped relay', copied),
+          stop === 'the relay is cancelled' ? /cancelled/ : /violates check constraint/);
+        assert.ok(payload > 3 * 1024 * 1024, `stopped after ${payload} bytes: before any long row`);
+        assert.deepEqual([...await within(5_000, 'the target after the relay', dst`SELECT count(*)::int AS n FROM ${dst(name + '_copy')}`)], [{ n: 0 }]);
+        assert.deepEqual([...await within(5_000, 'the source after the relay', src`SELECT count(*)::int AS n FROM ${src(name)}`)], [{ n: 400 }]);
+      } finally {
+        await Promise.all([src.end({ timeout: 1 }), dst.end({ timeout: 1 })]);
+      }
+    });
+  }
+
   test('CopyFrames counts messages split across chunks and refuses bytes that are not CopyData', () => {
     const message = (payload: string) => {
       const body = Buffer.from(payload);
