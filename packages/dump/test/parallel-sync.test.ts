@@ -322,20 +322,27 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
       ALTER TABLE public.named DISABLE TRIGGER named_refuse;
       INSERT INTO public.named VALUES (1, 'public.words', ARRAY['pg_catalog.now']::regproc[], 3), (2, 'public.uses', NULL, NULL);
       ALTER TABLE public.named ENABLE TRIGGER named_refuse;
-      INSERT INTO public.uses SELECT g, 1 + g % 2 FROM generate_series(1, 10) g;`);
+      INSERT INTO public.uses SELECT g, 1 + g % 2 FROM generate_series(1, 10) g;
+      -- a regclass inside a row type, and inside a domain over an array of it: their text names the table too
+      CREATE TYPE public.ref AS (n int, rel regclass);
+      CREATE DOMAIN public.refs AS public.ref[];
+      CREATE TABLE public.boxed (id int PRIMARY KEY, r public.ref, rs public.refs);
+      INSERT INTO public.boxed VALUES (1, ROW(1, 'public.words'), ARRAY[ROW(2, 'public.words')::public.ref]);`);
     const target = await fresh('par_reg_dst');
     // the target's own public.words: a value loaded beside it would name it, and be left dangling by the swap
     psqlText(target.url, `CREATE TABLE public.words (id int); INSERT INTO public.words VALUES (1);`);
     const result = await parallelSync(source, target, { jobs: 2 });
     assert.equal(result.fallback, undefined);
-    assert.deepEqual(Object.keys(result.notStaged), ['public.named']);
+    assert.deepEqual(Object.keys(result.notStaged).sort(), ['public.boxed', 'public.named']);
     assert.match(result.notStaged['public.named']!, /reg\* type/);
     assert.deepEqual(result.staged.sort(), ['public.uses', 'public.words']);
-    assert.deepEqual(result.verified, { tables: 3, rows: 32 });
+    assert.deepEqual(result.verified, { tables: 4, rows: 33 });
     assert.deepEqual(await stateOf(target), await stateOf(source));
-    const [row] = await target.sql<[{ ok: boolean; enabled: string }]>`
-      SELECT t = 'public.words'::regclass AS ok, (SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'named_refuse') AS enabled FROM public.named WHERE id = 1`;
-    assert.deepEqual(row, { ok: true, enabled: 'O' });
+    const [row] = await target.sql<[{ ok: boolean; boxed: boolean; enabled: string }]>`
+      SELECT t = 'public.words'::regclass AS ok,
+        (SELECT (b.r).rel = 'public.words'::regclass AND (b.rs[1]).rel = 'public.words'::regclass FROM public.boxed b) AS boxed,
+        (SELECT tgenabled::text FROM pg_trigger WHERE tgname = 'named_refuse') AS enabled FROM public.named WHERE id = 1`;
+    assert.deepEqual(row, { ok: true, boxed: true, enabled: 'O' });
     assert.deepEqual(await stagingSchemas(target), []);
   });
 

@@ -184,7 +184,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
       staged: result.fallback ? [] : plain.dataTables.map((t) => `${t.schema}.${t.name}`).filter((key) => !result.late.includes(key)),
       notStaged: result.fallback
         ? Object.fromEntries(plain.dataTables.map((t) => [`${t.schema}.${t.name}`, result.fallback!]))
-        : Object.fromEntries(result.late.map((key) => [key, 'a column of a reg* type: its values name objects, so it is loaded after the swap, in the final transaction'])),
+        : Object.fromEntries(result.late.map((key) => [key, 'a column of a reg* type (or of a type holding one): its values name objects, so it is loaded after the swap, in the final transaction'])),
       ...(result.fallback ? { fallback: result.fallback } : {}),
       verified: result.verified,
       refreshedInLanes: result.fallback ? [] : [...run.refreshedInLanes.keys()],

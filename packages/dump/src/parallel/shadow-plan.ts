@@ -124,6 +124,31 @@ const SIMPLE_KEY = /^(PRIMARY KEY|UNIQUE) \([^()"]*\)$/;
 const NAME_TYPE = /^reg(?:class|type|proc|procedure|oper|operator|config|dictionary|namespace|collation|role)(?:\[\])*$/;
 
 /**
+ * Whether values of a type (format_type spelling) hold a reg* value: the type itself or its arrays, or a domain over
+ * one, a row type (a composite type's or a table's) with such a field, a range over one, at any depth.
+ */
+function typeNamesObjects(model: SchemaModel): (type: string) => boolean {
+  const parts = new Map<string, string[]>();
+  for (const d of model.domains) parts.set(qualify(d.schema, d.name), [d.baseType]);
+  for (const c of model.compositeTypes) parts.set(qualify(c.schema, c.name), c.attributes.map((a) => a.type));
+  for (const t of model.tables) parts.set(qualify(t.schema, t.name), t.columns.map((c) => c.type));
+  for (const r of model.rangeTypes) parts.set(qualify(r.schema, r.name), [r.subtype]);
+  const known = new Map<string, boolean>();
+  const test = (type: string, depth: number): boolean => {
+    const bare = type.replace(/(?:\[\])+$/, '');
+    if (NAME_TYPE.test(bare)) return true;
+    const cached = known.get(bare);
+    if (cached !== undefined) return cached;
+    // a type cannot contain itself; the depth only bounds a model that says otherwise
+    known.set(bare, false);
+    const holds = depth < 16 && (parts.get(bare) ?? []).some((p) => test(p, depth + 1));
+    known.set(bare, holds);
+    return holds;
+  };
+  return (type) => test(type, 0);
+}
+
+/**
  * Plans a parallel replace that builds every replaced schema under a temporary name (`<prefix>_<n>`): types,
  * functions, sequences, tables and views first (`prep`), then each table loaded by a lane (created there when nothing
  * in prep names it, else TRUNCATEd; COPY FREEZE from 8 MB on) and its indexes and keys built there, then the rest of
@@ -164,7 +189,6 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   const noData = new Set(options.excludeTableData ?? []);
   const byKey = new Map(model.tables.map((t) => [`${t.schema}.${t.name}`, t]));
   const loaded = model.tables.filter((t) => t.kind === 'table' && !noData.has(`${t.schema}.${t.name}`));
-  const domains = new Map(model.domains.map((d) => [qualify(d.schema, d.name), d.baseType]));
   const copyable = binaryCopyable(model);
   const holdsBytea = byteaTyped(model);
   const rendering = packedRendering(model, options.packWith?.castsToText ?? new Set());
@@ -172,8 +196,9 @@ export function planShadow(model: SchemaModel, options: ShadowPlanOptions): Shad
   // Such a table is built beside the others, empty, and loaded after the swap, in the final transaction (`late`),
   // where the names it holds resolve to the new objects (Supabase's realtime.subscription has one)
   const late = new Set<string>();
+  const namesObjects = typeNamesObjects(model);
   for (const t of loaded) {
-    const column = t.columns.find((c) => NAME_TYPE.test(c.type) || NAME_TYPE.test(domains.get(c.type) ?? ''));
+    const column = t.columns.find((c) => namesObjects(c.type));
     if (!column) continue;
     if (t.partitionOf) return { fallback: `column ${t.schema}.${t.name}.${column.name} is of type ${column.type}, whose values name objects, in a partition` };
     late.add(`${t.schema}.${t.name}`);
