@@ -147,5 +147,5 @@ test('start-up check: the patched driver passes; a driver without the patch is r
     return true;
   });
   const older = Object.assign(() => {}, { mbsyncPatch: DRIVER_PATCH_LEVEL - 1 });
-  assert.throws(() => assertDriverPatched(older), /patch level 4, this build needs 5/);
+  assert.throws(() => assertDriverPatched(older), /patch level 5, this build needs 6/);
 });

@@ -5,7 +5,7 @@ import { DumpError } from './errors.js';
  * The level of patches/postgres@3.4.9.patch this build relies on; the patched module exports it as
  * `postgres.mbsyncPatch`. Raise both together when the patch changes (docs/driver-patch.md lists each fix).
  */
-export const DRIVER_PATCH_LEVEL = 5;
+export const DRIVER_PATCH_LEVEL = 6;
 
 let checked = false;
 

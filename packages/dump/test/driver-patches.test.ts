@@ -2,6 +2,7 @@
 // unpatched driver: run them with the patch reverted to see it.
 import assert from 'node:assert/strict';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { Socket } from 'node:net';
 import type { Readable, Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { after, before, describe, test } from 'node:test';
@@ -80,26 +81,66 @@ describe('postgres.js patches', () => {
       await sql.end({ timeout: 1 });
     }
   });
-  test('COPY TO of rows of every length (short rows compacted in place, long ones copied one by one): byte for byte the server\'s text', async () => {
-    const sql = postgres(db.url, { max: 1, onnotice: () => {} });
-    try {
-      // the first half under 300 bytes (batches of short rows), then up to 3000 in a pseudo-random order, so batches
-      // take both ways and split anywhere
-      await sql.unsafe(`CREATE TABLE mixed AS SELECT g AS id, repeat(chr(97 + g % 26), (g * 7919) % CASE WHEN g <= 10000 THEN 300 ELSE 3001 END) AS body
-        FROM generate_series(1, 20000) g`);
-      const received: Buffer[] = [];
-      await within(60_000, 'mixed COPY', sql.begin(async (tx) => {
-        const stream = (await tx.unsafe('COPY (SELECT id, body FROM mixed ORDER BY id) TO STDOUT').readable()) as Readable;
-        for await (const chunk of stream as AsyncIterable<Buffer>) received.push(Buffer.from(chunk));
-      }));
-      const [expected] = await sql<[{ text: string }]>`SELECT string_agg(id || E'\t' || body || E'\n', '' ORDER BY id) AS text FROM mixed`;
-      const got = Buffer.concat(received);
-      assert.equal(got.length, Buffer.byteLength(expected.text));
-      assert.ok(got.equals(Buffer.from(expected.text)), 'the COPY bytes differ from the rows');
-    } finally {
-      await sql.end({ timeout: 1 });
-    }
-  });
+  /**
+   * A socket that hands postgres.js its reads (up to 512 KiB) cut at random places (messages and their headers split
+   * anywhere), each a buffer of its own, and says whether they are the driver's to write into (`ownedReads`,
+   * as largeReadSocket's are). `pieces` keeps every chunk with a copy of what it held when it was handed on.
+   */
+  function cutReadSocket(owned: boolean, pieces: [Buffer, Buffer][]): Socket {
+    const { hostname, port } = new URL(db.url);
+    let seed = 7;
+    const next = () => (seed = (seed * 1103515245 + 12345) % 2147483648);
+    const socket: Socket = new Socket({
+      onread: {
+        buffer: () => Buffer.allocUnsafe(1 << 19),
+        callback: (bytes: number, read: Uint8Array) => {
+          // one read in two, or in three with a piece of a few bytes (a message's header cut), at random places
+          const cuts = [0, next() % bytes, next() % 3 === 0 ? next() % bytes : 0, bytes].sort((a, b) => a - b);
+          for (let i = 1; i < cuts.length; i++) {
+            if (cuts[i] === cuts[i - 1]) continue;
+            const piece = Buffer.from(read.subarray(cuts[i - 1], cuts[i]));
+            pieces.push([piece, Buffer.from(piece)]);
+            socket.emit('data', piece);
+          }
+          // reads of a few hundred kB, as a busy process gets them: the server's bytes gather while it waits
+          if (!socket.isPaused()) {
+            socket.pause();
+            setTimeout(() => socket.resume(), 3);
+          }
+        },
+      },
+    } as ConstructorParameters<typeof Socket>[0]);
+    socket.connect(Number(port), hostname);
+    return Object.assign(socket, { ownedReads: owned });
+  }
+
+  // level 6: when the socket's reads are the driver's own, the rows are taken out of their messages in place
+  for (const owned of [false, true]) {
+    test(`COPY TO of rows of every length (${owned ? 'owned reads: rows moved in place' : 'shared reads: never written into'}): byte for byte the server's text`, async () => {
+      const pieces: [Buffer, Buffer][] = [];
+      const sql = postgres(db.url, { max: 1, onnotice: () => {}, ...({ socket: () => cutReadSocket(owned, pieces) } as object) });
+      try {
+        // the first half under 300 bytes (batches of short rows), then up to 3000 in a pseudo-random order, so batches
+        // take both ways and split anywhere
+        await sql.unsafe(`CREATE TABLE IF NOT EXISTS mixed AS SELECT g AS id, repeat(chr(97 + g % 26), (g * 7919) % CASE WHEN g <= 10000 THEN 300 ELSE 3001 END) AS body
+          FROM generate_series(1, 20000) g`);
+        const received: Buffer[] = [];
+        await within(60_000, 'mixed COPY', sql.begin(async (tx) => {
+          const stream = (await tx.unsafe('COPY (SELECT id, body FROM mixed ORDER BY id) TO STDOUT').readable()) as Readable;
+          for await (const chunk of stream as AsyncIterable<Buffer>) received.push(Buffer.from(chunk));
+        }));
+        const [expected] = await sql<[{ text: string }]>`SELECT string_agg(id || E'\t' || body || E'\n', '' ORDER BY id) AS text FROM mixed`;
+        const got = Buffer.concat(received);
+        assert.equal(got.length, Buffer.byteLength(expected.text));
+        assert.ok(got.equals(Buffer.from(expected.text)), 'the COPY bytes differ from the rows');
+        const written = pieces.filter(([piece, before]) => !piece.equals(before)).length;
+        if (owned) assert.ok(written > 10, `the driver wrote into ${written} of ${pieces.length} reads`);
+        else assert.equal(written, 0, 'the driver wrote into reads that are not its own');
+      } finally {
+        await sql.end({ timeout: 1 });
+      }
+    });
+  }
 
   // level 4: a framed COPY TO hands whole CopyData messages (views of the reads) to a framed COPY FROM as they are
   for (const format of ['text', 'binary'] as const) {

@@ -13,6 +13,30 @@ async function sender(payload: Buffer) {
   return { port: (server.address() as AddressInfo).port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
+test('large-read socket: its chunks are the reader\'s own (ownedReads): writing into one changes no other, nor what comes after', async () => {
+  const payload = randomBytes(16 << 20);
+  const server = await sender(payload);
+  try {
+    const socket = largeReadSocket();
+    assert.equal((socket as Socket & { ownedReads?: unknown }).ownedReads, true);
+    const chunks: [Buffer, Buffer][] = [];
+    socket.on('data', (chunk: Buffer) => chunks.push([chunk, Buffer.from(chunk)]));
+    socket.connect(server.port, '127.0.0.1');
+    await once(socket, 'end');
+    assert.ok(chunks.length > 1, `${chunks.length} chunk(s)`);
+    assert.ok(Buffer.concat(chunks.map(([, copy]) => copy)).equals(payload));
+    // what postgres.js (patch level 6) may do to a read: move the rows together in it. No chunk was written over by a
+    // later read, and none shares memory with one before it
+    for (const [i, [chunk, copy]] of chunks.entries()) {
+      assert.ok(chunk.equals(copy), `chunk ${i} changed after it was handed on`);
+      chunk.fill(0);
+    }
+    socket.destroy();
+  } finally {
+    await server.close();
+  }
+});
+
 test('large-read socket: every byte arrives in order, in reads larger than node\'s 64 KiB, and pause() stops the reads', async () => {
   const payload = randomBytes(24 << 20);
   const server = await sender(payload);
