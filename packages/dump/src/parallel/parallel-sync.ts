@@ -25,6 +25,7 @@ import { createDataOnlyPlan, type DataOnlyPlan } from '../data-only.js';
 import { splitForPlatform, type PlatformTarget } from '../platform.js';
 import { createMissingRoles } from '../roles.js';
 import { runLaneTasks, type LaneTask } from './task-scheduler.js';
+import { copyCost, countCost, type TableWeight } from './task-costs.js';
 import { planLaneRefreshes, type LaneRefresh } from './lane-refresh.js';
 import type { TableFingerprint } from '../incremental/copy-record.js';
 
@@ -157,7 +158,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const plain = renderSchema(model, {
       owners: options.owners, privileges: options.privileges, excludeTableData: options.excludeTableData, ...(options.platform ? { platform: options.platform } : {}),
     });
-    const sizes = await tableSizes(coord, plain.dataTables);
+    const { sizes, weights } = await tableSizes(coord, plain.dataTables);
     throwIfAborted(controller.signal);
     // binary COPY's row counts come from the servers' own counters, which need track_counts on both sides
     const [counts] = await coord<{ on: boolean }[]>`SELECT pg_catalog.current_setting('track_counts')::bool AS on`;
@@ -168,7 +169,7 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
     const textTables = binary && options.copyFormat !== 'binary' ? await smallerInText(coord, model, plain.dataTables) : new Set<string>();
     const packWith = options.pack ? await probePacking(coord) : null;
     throwIfAborted(controller.signal);
-    const run = new Run(options, controller, model, plain, sizes, binary, textTables, packWith, suffix);
+    const run = new Run(options, controller, model, plain, sizes, weights, binary, textTables, packWith, suffix);
     if (options.fingerprints) {
       const [version] = await options.session.tx<{ num: number }[]>`SELECT pg_catalog.current_setting('server_version_num')::int AS num`;
       run.fingerprinting = version!.num >= 140000;
@@ -202,15 +203,27 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
   }
 }
 
-/** pg_table_size (heap and TOAST) of every data table: the lanes take the largest first. */
-async function tableSizes(tx: postgres.TransactionSql, tables: RenderedSchema['dataTables']): Promise<Map<string, number>> {
+/**
+ * pg_table_size (heap and TOAST) of every data table, for progress and the lanes' order (the largest first), and what
+ * the lanes' costs are weighed by (task-costs.ts): the heap alone and the planner's row estimate (reltuples, -1 for
+ * a table never vacuumed or analyzed: rows of 128 bytes are assumed).
+ */
+async function tableSizes(tx: postgres.TransactionSql, tables: RenderedSchema['dataTables']): Promise<{ sizes: Map<string, number>; weights: Map<string, TableWeight> }> {
   const sizes = new Map<string, number>();
+  const weights = new Map<string, TableWeight>();
   for (let i = 0; i < tables.length; i += 500) {
     const batch = tables.slice(i, i + 500);
-    const rows = await tx.unsafe<{ i: number; n: string }[]>(batch.map((t, j) => `SELECT ${j} AS i, pg_catalog.pg_table_size(${quoteLiteral(qualify(t.schema, t.name))}::pg_catalog.regclass)::text AS n`).join(' UNION ALL '));
-    for (const r of rows) sizes.set(`${batch[r.i]!.schema}.${batch[r.i]!.name}`, Number(r.n));
+    const rows = await tx.unsafe<{ i: number; n: string; heap: string; rows: number }[]>(batch.map((t, j) => `SELECT ${j} AS i, pg_catalog.pg_table_size(c.oid)::text AS n, `
+      + `pg_catalog.pg_relation_size(c.oid)::text AS heap, c.reltuples::float8 AS rows FROM pg_catalog.pg_class c WHERE c.oid = ${quoteLiteral(qualify(t.schema, t.name))}::pg_catalog.regclass`).join(' UNION ALL '));
+    for (const r of rows) {
+      const key = `${batch[r.i]!.schema}.${batch[r.i]!.name}`;
+      const bytes = Number(r.n);
+      const heapBytes = Number(r.heap);
+      sizes.set(key, bytes);
+      weights.set(key, { bytes, heapBytes, rows: r.rows >= 0 ? r.rows : heapBytes / 128 });
+    }
   }
-  return sizes;
+  return { sizes, weights };
 }
 
 /**
@@ -283,6 +296,7 @@ class Run {
     readonly model: SchemaModel,
     readonly plain: RenderedSchema,
     readonly sizes: Map<string, number>,
+    readonly weights: Map<string, TableWeight>,
     readonly binary: boolean,
     readonly textTables: ReadonlySet<string>,
     /** what the source packs with, when tables go packed (ParallelSyncOptions.pack) */
@@ -358,7 +372,7 @@ class Run {
       this.createdRoles = options.createRoles ? await createMissingRoles(tx, this.model, { owners: options.owners, privileges: options.privileges }) : [];
       const planned = this.createdRoles.length > 0 ? { fallback: `roles created: ${this.createdRoles.join(', ')}` } : planShadow(this.built, {
         prefix: `${STAGE_SCHEMA_PREFIX}${this.suffix}`, owners: options.owners, privileges: options.privileges,
-        excludeTableData: options.excludeTableData, sizes: this.sizes, binary: this.binary, textTables: this.textTables, packWith: this.packWith,
+        excludeTableData: options.excludeTableData, sizes: this.sizes, weights: this.weights, binary: this.binary, textTables: this.textTables, packWith: this.packWith,
         deferForeignKeysTo: new Set(this.platformTables.map((t) => `${t.schema}.${t.name}`)),
         targetExtensions: await readTargetExtensions(tx, this.model.extensions.map((x) => x.name)),
       });
@@ -551,7 +565,7 @@ class Run {
     });
     for (const t of plan.tables) {
       // a copy through a partition root writes into the whole tree: it locks nothing the scheduler tracks
-      tasks.push({ id: `copy:${t.key}`, after: [], locks: t.viaRoot ? [] : [{ table: t.key, exclusive: true }], cost: t.bytes, run: (lane) => this.#copy(lane, t) });
+      tasks.push({ id: `copy:${t.key}`, after: [], locks: t.viaRoot ? [] : [{ table: t.key, exclusive: true }], cost: copyCost(t.weight), run: (lane) => this.#copy(lane, t) });
       tasks.push(...t.builds.map(build));
     }
     tasks.push(...plan.foreignKeys.map(build));
@@ -560,7 +574,7 @@ class Run {
     // scheduler lock: a count's ACCESS SHARE conflicts with nothing a lane runs but the instant promotion of an index
     // to a key, which waits for it
     for (const [key, check] of rowChecks(plan)) {
-      tasks.push({ id: `count:${key}`, after: check.copies, locks: [], cost: check.bytes / 8, run: (lane) => this.#countOn(lane, key, check.from) });
+      tasks.push({ id: `count:${key}`, after: check.copies, locks: [], cost: countCost(check.weight), run: (lane) => this.#countOn(lane, key, check.from) });
     }
     // once every table is loaded (a partitioned one's rows may be in any of its partitions), beside the builds
     const copies = plan.tables.map((t) => `copy:${t.key}`);
@@ -853,15 +867,15 @@ class Run {
  * What the row check counts: per table the swap brings in, what to count (`ONLY` the table; a tree loaded through its
  * root as a whole), the copies it waits for, the copied tables whose rows it sums, and their estimated size.
  */
-function rowChecks(plan: ShadowPlan): Map<string, { from: string; copies: string[]; parts: string[]; bytes: number }> {
-  const checks = new Map<string, { from: string; copies: string[]; parts: string[]; bytes: number }>();
+function rowChecks(plan: ShadowPlan): Map<string, { from: string; copies: string[]; parts: string[]; weight: TableWeight }> {
+  const checks = new Map<string, { from: string; copies: string[]; parts: string[]; weight: TableWeight }>();
   for (const t of plan.tables) {
     const key = t.viaRoot ?? t.key;
     const [schema, ...rest] = key.split('.');
-    const check = checks.get(key) ?? { from: t.viaRoot ? qualify(plan.shadows.get(schema!)!, rest.join('.')) : `ONLY ${qualify(plan.shadows.get(t.schema)!, t.name)}`, copies: [], parts: [], bytes: 0 };
+    const check = checks.get(key) ?? { from: t.viaRoot ? qualify(plan.shadows.get(schema!)!, rest.join('.')) : `ONLY ${qualify(plan.shadows.get(t.schema)!, t.name)}`, copies: [], parts: [], weight: { bytes: 0, heapBytes: 0, rows: 0 } };
     check.copies.push(`copy:${t.key}`);
     check.parts.push(t.key);
-    check.bytes += t.bytes;
+    check.weight = { bytes: check.weight.bytes + t.weight.bytes, heapBytes: check.weight.heapBytes + t.weight.heapBytes, rows: check.weight.rows + t.weight.rows };
     checks.set(key, check);
   }
   return checks;

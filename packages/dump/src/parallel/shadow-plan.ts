@@ -6,6 +6,7 @@ import { schemasOfModel } from '../replace/schemas.js';
 import { binaryCopyable, byteaTyped, packedRendering, type PackedRendering } from './copy-format.js';
 import { PACK_MIN_BYTES, packedCopyOut, type SourcePacking } from './packed-copy.js';
 import { rewriteSchemas, type SchemaResolver } from './schema-rewrite.js';
+import { foreignKeyCost, indexCost, weightOf, type TableWeight } from './task-costs.js';
 import type { TargetExtension } from './target-extensions.js';
 
 /** One statement that builds an index, key or foreign key on a loaded table, run in a lane. */
@@ -18,7 +19,7 @@ export interface BuildStep {
   /** true when the statement takes a lock that conflicts with itself (ALTER TABLE … ADD CONSTRAINT) */
   exclusive: boolean;
   sql: string;
-  /** weight for scheduling, in bytes of the tables it reads */
+  /** weight for scheduling, in bytes of COPY (task-costs.ts) */
   cost: number;
   label: string;
 }
@@ -28,8 +29,10 @@ export interface ShadowTable {
   schema: string;
   name: string;
   key: string;
-  /** estimated size on disk (heap and TOAST), for scheduling */
+  /** estimated size on disk (heap and TOAST), for progress */
   bytes: number;
+  /** what loading it costs the target, for scheduling (task-costs.ts) */
+  weight: TableWeight;
   binary: boolean;
   /** `COPY … TO STDOUT` on the source */
   copyOut: string;
@@ -91,6 +94,8 @@ export interface ShadowPlanOptions {
   privileges?: boolean;
   excludeTableData?: string[];
   sizes: Map<string, number>;
+  /** heap bytes and rows of the tables, as the source's catalog has them, for the lanes' order (task-costs.ts) */
+  weights?: Map<string, TableWeight>;
   /** binary COPY for tables whose column types all allow it (binaryCopyable) */
   binary: boolean;
   /** 'schema.table' of binary-safe tables that go as text all the same: smaller on the wire (chooseCopyFormats) */
@@ -285,6 +290,7 @@ function tableShadow(
   const real = qualify(t.schema, t.name);
   const shadow = qualify(shadows.get(t.schema)!, t.name);
   const bytes = options.sizes.get(key) ?? t.estimatedBytes;
+  const weight = weightOf(bytes, options.weights?.get(key));
   const columns = t.columns.filter((c) => c.generated === undefined).sort((a, b) => a.position - b.position);
   const list = columns.length > 0 ? ` (${columns.map((c) => quoteIdent(c.name)).join(', ')})` : '';
   const via = loadVia.get(key);
@@ -297,13 +303,12 @@ function tableShadow(
   const builtConstraints = new Set<string>();
   const builtIndexes = new Set<string>();
   const builds: BuildStep[] = [];
-  const indexCost = bytes / 2;
   const copyId = `copy:${key}`;
   // rows loaded through the root land in any partition of the tree: builds wait for every copy of the tree
   const copies = viaRoot ? treeLeaves(root, byKey).map((leaf) => `copy:${leaf}`) : [copyId];
   for (const i of t.indexes) {
     if (i.constraint) continue;
-    builds.push({ id: `index:${key}:${i.name}`, after: copies, tables: [key], exclusive: false, sql: rewrite(`${i.definition.trimEnd().replace(/;$/, '')};`), cost: indexCost, label: `${t.schema}.${i.name}` });
+    builds.push({ id: `index:${key}:${i.name}`, after: copies, tables: [key], exclusive: false, sql: rewrite(`${i.definition.trimEnd().replace(/;$/, '')};`), cost: indexCost(weight, i.definition), label: `${t.schema}.${i.name}` });
     builtIndexes.add(i.name);
   }
   for (const c of t.constraints) {
@@ -315,14 +320,14 @@ function tableShadow(
       // built as a plain unique index (other indexes of the table can be built alongside: SHARE lock), then
       // promoted to the constraint, which is instant
       const indexId = `index:${key}:${c.name}`;
-      builds.push({ id: indexId, after: copies, tables: [key], exclusive: false, sql: rewrite(`${index.definition};`), cost: indexCost, label: `${t.schema}.${c.name}` });
+      builds.push({ id: indexId, after: copies, tables: [key], exclusive: false, sql: rewrite(`${index.definition};`), cost: indexCost(weight, index.definition), label: `${t.schema}.${c.name}` });
       builds.push({
         id: `constraint:${key}:${c.name}`, after: [indexId], tables: [key], exclusive: true, cost: 1, label: `${key} ${c.name}`,
         sql: `ALTER TABLE ONLY ${shadow}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${simple[1]} USING INDEX ${quoteIdent(c.name)};`,
       });
     } else {
       builds.push({
-        id: `constraint:${key}:${c.name}`, after: copies, tables: [key], exclusive: true, cost: indexCost, label: `${key} ${c.name}`,
+        id: `constraint:${key}:${c.name}`, after: copies, tables: [key], exclusive: true, cost: indexCost(weight, c.definition), label: `${key} ${c.name}`,
         sql: rewrite(`ALTER TABLE ONLY ${real}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`),
       });
     }
@@ -331,7 +336,7 @@ function tableShadow(
   const into = viaRoot ? qualify(shadows.get(root.schema)!, root.name) : shadow;
   return {
     table: {
-      schema: t.schema, name: t.name, key, bytes, binary,
+      schema: t.schema, name: t.name, key, bytes, weight, binary,
       copyOut: `COPY ${real}${list} TO STDOUT${binary ? ' WITH (FORMAT binary)' : ''}`,
       packed: packWith ? { copyOut: packedCopyOut(packWith.fn, t.schema, t.name, columns.map((c) => ({ name: c.name, render: types.rendering(c.type) }))) } : null,
       create: [],
@@ -442,7 +447,7 @@ function planForeignKeys(model: SchemaModel, tables: ShadowTable[], built: Map<s
       out.push({
         id: `fk:${s.key}:${c.name}`,
         after: [`copy:${s.key}`, `copy:${refKey}`, ...s.builds.map((b) => b.id), ...ref.builds.map((b) => b.id)],
-        tables: [...new Set([s.key, refKey])], exclusive: true, cost: s.bytes / 4, label: `${s.key} ${c.name}`,
+        tables: [...new Set([s.key, refKey])], exclusive: true, cost: foreignKeyCost(s.weight, ref.weight), label: `${s.key} ${c.name}`,
         sql: rewrite(`ALTER TABLE ONLY ${qualify(t.schema, t.name)}\n    ADD CONSTRAINT ${quoteIdent(c.name)} ${c.definition};`),
       });
       (built.get(s.key)!.builtConstraints as Set<string>).add(c.name);
