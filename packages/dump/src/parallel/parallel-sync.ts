@@ -204,9 +204,9 @@ export async function syncParallel(options: ParallelSyncOptions): Promise<Parall
 }
 
 /**
- * pg_table_size (heap and TOAST) of every data table, for progress and the lanes' order (the largest first), and what
- * the lanes' costs are weighed by (task-costs.ts): the heap alone and the planner's row estimate (reltuples, -1 for
- * a table never vacuumed or analyzed: rows of 128 bytes are assumed).
+ * pg_table_size (heap and TOAST) of every data table, for progress, and what the lanes' tasks are weighed by
+ * (task-costs.ts): that size, the heap alone and the planner's row estimate (reltuples; -1, a table never vacuumed or
+ * analyzed: rows of 128 bytes are assumed).
  */
 async function tableSizes(tx: postgres.TransactionSql, tables: RenderedSchema['dataTables']): Promise<{ sizes: Map<string, number>; weights: Map<string, TableWeight> }> {
   const sizes = new Map<string, number>();
@@ -865,7 +865,7 @@ class Run {
 
 /**
  * What the row check counts: per table the swap brings in, what to count (`ONLY` the table; a tree loaded through its
- * root as a whole), the copies it waits for, the copied tables whose rows it sums, and their estimated size.
+ * root as a whole), the copies it waits for, the copied tables whose rows it sums, and what they weigh (task-costs.ts).
  */
 function rowChecks(plan: ShadowPlan): Map<string, { from: string; copies: string[]; parts: string[]; weight: TableWeight }> {
   const checks = new Map<string, { from: string; copies: string[]; parts: string[]; weight: TableWeight }>();
