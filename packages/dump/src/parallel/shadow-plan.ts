@@ -29,9 +29,7 @@ export interface ShadowTable {
   schema: string;
   name: string;
   key: string;
-  /** estimated size on disk (heap and TOAST), for progress */
-  bytes: number;
-  /** what loading it costs the target, for scheduling (task-costs.ts) */
+  /** its size on disk (heap and TOAST), heap and rows, for the lanes' order (task-costs.ts) */
   weight: TableWeight;
   binary: boolean;
   /** `COPY … TO STDOUT` on the source */
@@ -336,7 +334,7 @@ function tableShadow(
   const into = viaRoot ? qualify(shadows.get(root.schema)!, root.name) : shadow;
   return {
     table: {
-      schema: t.schema, name: t.name, key, bytes, weight, binary,
+      schema: t.schema, name: t.name, key, weight, binary,
       copyOut: `COPY ${real}${list} TO STDOUT${binary ? ' WITH (FORMAT binary)' : ''}`,
       packed: packWith ? { copyOut: packedCopyOut(packWith.fn, t.schema, t.name, columns.map((c) => ({ name: c.name, render: types.rendering(c.type) }))) } : null,
       create: [],
