@@ -51,35 +51,37 @@ describe('parallel sync (staging schemas, lanes, one final transaction)', { time
     assert.equal(result.import.rows, result.tables.reduce((n, t) => n + t.rows, 0));
   });
 
-  test('the lanes commit their staging work without waiting for its WAL flush; the copy is identical', async () => {
+  test('the lanes commit their staging work without waiting for its WAL flush and run no parallel workers; the copy is identical', async () => {
     const source = await fresh('par_async_src');
     psqlText(source.url, `CREATE TABLE public.a (id int PRIMARY KEY, v text);
       INSERT INTO public.a SELECT g, md5(g::text) FROM generate_series(1, 2000) g;
       CREATE TABLE public.b (id int PRIMARY KEY, a_id int NOT NULL REFERENCES public.a (id));
       INSERT INTO public.b SELECT g, 1 + g % 2000 FROM generate_series(1, 3000) g;`);
     const target = await fresh('par_async_dst');
-    // each lane's synchronous_commit, read on its own connection just before the sync closes it
+    // each lane's settings, read on its own connection just before the sync closes it
     const lanes: string[] = [];
     const openTarget = (name: string) => {
       const sql = postgres(target.url, { max: 1, idle_timeout: 0, connection: { application_name: name }, onnotice: () => {} });
       const end = sql.end.bind(sql);
       sql.end = (async (options?: { timeout?: number }) => {
         if (name.includes('lane')) {
-          const [row] = await sql.unsafe<[{ synchronous_commit: string }]>('SHOW synchronous_commit');
-          lanes.push(row.synchronous_commit);
+          const [row] = await sql.unsafe<[{ s: string }]>(`SELECT concat_ws(' ', current_setting('synchronous_commit'),
+            current_setting('max_parallel_maintenance_workers'), current_setting('max_parallel_workers_per_gather')) AS s`);
+          lanes.push(row.s);
         }
         return end(options);
       }) as typeof sql.end;
       return sql;
     };
     const result = await parallelSync(source, target, { openTarget, jobs: 2 });
-    assert.deepEqual(lanes, ['off', 'off']);
+    // synchronous_commit off; no workers for an index build or a count (the lanes are the parallelism)
+    assert.deepEqual(lanes, ['off 0 0', 'off 0 0']);
     assert.ok(result.staged.length === 2, `staged: ${result.staged.join(', ')}`);
     assert.deepEqual(await stateOf(target), await stateOf(source));
     // the setting lives in the lanes' sessions only: nothing persisted for the database or a role, so the main
     // transaction (not a lane) and every later session commit under the server's own setting
     const persisted = await target.sql<{ setting: string }[]>`SELECT unnest(setconfig) AS setting FROM pg_db_role_setting`;
-    assert.deepEqual(persisted.filter((r) => r.setting.startsWith('synchronous_commit')), []);
+    assert.deepEqual(persisted.filter((r) => /^(synchronous_commit|max_parallel)/.test(r.setting)), []);
   });
 
   test('tables created by their copies, in its transaction, unless prep names them; the rest of the CREATE TABLEs in order on the first lane: row types, partitions, inheritance, typed tables, a view, an underscore name; identical copy', async () => {

@@ -443,9 +443,15 @@ class Run {
         // A lane commits once per table and per index or key it builds (3,400 commits for 500 tables), all of them
         // into the staging schemas: none waits for its WAL flush. Nothing is lost by that: the result exists only once
         // the main transaction (its own session, the server's synchronous_commit) commits, and its flush, later in the
-        // WAL, flushes every lane's commit before it
+        // WAL, flushes every lane's commit before it.
+        // The lanes are the parallelism: a statement of theirs gets no parallel workers. An index build's workers
+        // each sort their share into temporary files that the lane then merges, and a count's workers pass their
+        // rows through shared memory, on cores the other lanes are already using: on a 2-core target with
+        // expensive system calls, the bytea shape's sync spent 2.5–3 CPU-s more with them (28.7–29.5 against
+        // 25.5–26.2 CPU-s, docs/benchmarks.md)
         await dst.unsafe(`SELECT pg_catalog.set_config('maintenance_work_mem', ${quoteLiteral(mem)}, false), pg_catalog.set_config('work_mem', ${quoteLiteral(mem)}, false), `
-          + `pg_catalog.set_config('synchronous_commit', 'off', false)`);
+          + `pg_catalog.set_config('synchronous_commit', 'off', false), `
+          + `pg_catalog.set_config('max_parallel_maintenance_workers', '0', false), pg_catalog.set_config('max_parallel_workers_per_gather', '0', false)`);
       }));
     } catch (error) {
       await Promise.all(lanes.map((l) => l.end({ timeout: 1 })));
