@@ -446,9 +446,8 @@ class Run {
         // WAL, flushes every lane's commit before it.
         // The lanes are the parallelism: a statement of theirs gets no parallel workers. An index build's workers
         // each sort their share into temporary files that the lane then merges, and a count's workers pass their
-        // rows through shared memory, on cores the other lanes are already using: on a 2-core target with
-        // expensive system calls, the bytea shape's sync spent 2.5–3 CPU-s more with them (28.7–29.5 against
-        // 25.5–26.2 CPU-s, docs/benchmarks.md)
+        // rows through shared memory, on cores the other lanes are already using: on a 2-core target with costly
+        // system calls a sync used 2.5–10 CPU-s more with them (docs/design.md, "The lanes are the parallelism")
         await dst.unsafe(`SELECT pg_catalog.set_config('maintenance_work_mem', ${quoteLiteral(mem)}, false), pg_catalog.set_config('work_mem', ${quoteLiteral(mem)}, false), `
           + `pg_catalog.set_config('synchronous_commit', 'off', false), `
           + `pg_catalog.set_config('max_parallel_maintenance_workers', '0', false), pg_catalog.set_config('max_parallel_workers_per_gather', '0', false)`);
